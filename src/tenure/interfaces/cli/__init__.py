@@ -1,0 +1,1 @@
+"""The ``tenure`` command line (Typer)."""
