@@ -1,5 +1,5 @@
 """Command groups of the CLI; each module exposes ``register(app)``."""
 
-from tenure.interfaces.cli.commands import data
+from tenure.interfaces.cli.commands import load, model, month, rules, sla, synth, web
 
-MODULES = [data]
+MODULES = [synth, load, month, rules, model, sla, web]

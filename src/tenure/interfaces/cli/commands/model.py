@@ -1,4 +1,4 @@
-"""Data commands: synth, load, load-public."""
+"""CLI commands: model."""
 
 from __future__ import annotations
 
@@ -6,4 +6,4 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add the data commands to ``app``."""
+    """Add the model commands to ``app``."""
