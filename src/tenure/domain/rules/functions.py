@@ -1,0 +1,106 @@
+"""The function catalogue of the rule language.
+
+Each function names its parameters by *kind*:
+
+- ``measure``: a bare monthly measure name (``arpu``); the function reads its
+  history columns ``arpu_m0`` .. ``arpu_m5``.
+- ``window``: an integer literal 1..5 (months, changes or a lag).
+- ``digits``: an integer literal 0..6 (decimals for ``round``).
+- ``number``, ``date``: any expression of that type.
+- ``value``: any expression; all ``value`` arguments of one call share a type.
+
+The compiler (``tenure.analytics.rules``) and the plain-Python evaluator
+(``evaluate.py``) implement exactly the formulas written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tenure.domain.measures import HISTORY_MONTHS
+
+MAX_WINDOW = HISTORY_MONTHS - 1
+"""Largest n or k: with m0..m5 a change over n months reads m0 and m{n}."""
+
+MAX_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class Function:
+    """One function of the language."""
+
+    name: str
+    params: tuple[str, ...]
+    result: str
+    doc: str
+    formula: str
+    variadic: bool = False
+    """When true, the last parameter kind repeats; at least ``len(params)`` arguments."""
+
+    def signature(self) -> str:
+        names = {"measure": "x", "window": "n", "digits": "d", "number": "t", "date": "d", "value": "v"}
+        if self.name == "lag":
+            return "lag(x, k)"
+        if self.name == "round":
+            return "round(x, d)"
+        if self.name == "abs":
+            return "abs(x)"
+        if self.variadic:
+            return f"{self.name}(a, b, ...)"
+        return f"{self.name}({', '.join(names[p] for p in self.params)})"
+
+
+FUNCTIONS: dict[str, Function] = {
+    f.name: f
+    for f in (
+        Function("avg", ("measure", "window"), "number",
+                 "Average of x over the last n months (m0..m{n-1}), ignoring months without data.",
+                 "sum of non-null x_m0..x_m{n-1} / their count; null when all are null"),
+        Function("sum", ("measure", "window"), "number",
+                 "Sum of x over the last n months, ignoring months without data.",
+                 "x_m0 + ... + x_m{n-1} over non-null months; null when all are null"),
+        Function("min", ("measure", "window"), "number",
+                 "Smallest x over the last n months.",
+                 "min of non-null x_m0..x_m{n-1}; null when all are null"),
+        Function("max", ("measure", "window"), "number",
+                 "Largest x over the last n months.",
+                 "max of non-null x_m0..x_m{n-1}; null when all are null"),
+        Function("pct_change", ("measure", "window"), "number",
+                 "Relative change of x against n months earlier (0.2 = +20%).",
+                 "(x_m0 - x_m{n}) / x_m{n}; null when x_m{n} is 0 or null or x_m0 is null"),
+        Function("change", ("measure", "window"), "number",
+                 "Absolute change of x against n months earlier.",
+                 "x_m0 - x_m{n}; null when either is null"),
+        Function("declined_months", ("measure", "window", "number"), "number",
+                 "Consecutive month-on-month declines larger than share t, counted back from the "
+                 "current month, looking at most at n changes.",
+                 "count of i = 0, 1, ... (stopping at the first i that fails, i < n) with "
+                 "x_m{i+1} > 0 and x_m{i+1} - x_m{i} > t * x_m{i+1}; missing months stop the count"),
+        Function("rising", ("measure", "window"), "bool",
+                 "True when x rose in each of the last n month-on-month changes.",
+                 "x_m0 > x_m1 and ... and x_m{n-1} > x_m{n}; false when a month is missing"),
+        Function("months_with", ("measure", "window", "number"), "number",
+                 "Number of the last n months with x above the threshold.",
+                 "count of i < n with x_m{i} > threshold (missing months do not count)"),
+        Function("lag", ("measure", "window"), "number",
+                 "Value of x k months before the current month.",
+                 "x_m{k}"),
+        Function("days_to", ("date",), "number",
+                 "Days from the last day of the run month to the date (negative when past).",
+                 "date - month_end, in days; null when the date is null"),
+        Function("abs", ("number",), "number", "Absolute value.", "|x|"),
+        Function("round", ("number", "digits"), "number",
+                 "x rounded to d decimals, halves away from zero.",
+                 "sign(x) * floor(|x| * 10^d + 0.5) / 10^d"),
+        Function("greatest", ("value", "value"), "value",
+                 "Largest of the arguments, ignoring nulls.",
+                 "max of the non-null arguments; null when all are null", variadic=True),
+        Function("least", ("value", "value"), "value",
+                 "Smallest of the arguments, ignoring nulls.",
+                 "min of the non-null arguments; null when all are null", variadic=True),
+        Function("coalesce", ("value", "value"), "value",
+                 "First argument that is not null.",
+                 "a if a is not null else b ...", variadic=True),
+    )
+}
+"""Every function of the language by name."""
