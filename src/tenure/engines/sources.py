@@ -1,0 +1,293 @@
+"""Reading operator files (CSV or Parquet) into Arrow, raw, with their line numbers.
+
+Every value is read as text: typing and checking happen in the loader so that a
+bad value becomes a quarantined row with its reason, never a failed cast of a
+whole column. Each data row keeps the physical line number where it starts in
+the source file (the header is line 1), which is what an operator sees in an
+editor; for Parquet it is the 1-based row number.
+
+Encoding: a CSV file is UTF-8 (a byte-order mark is allowed) or GB18030/GBK.
+Without a declared encoding, a file that is not strictly valid UTF-8 is read as
+GB18030 (a superset of GBK); one that is neither is refused.
+
+Line numbers are found without a per-row loop: newline positions outside
+quotes (quote parity, ``""`` escapes keep it even) end records. When that
+simple view disagrees with the CSV parser (a stray quote inside an unquoted
+value), the file is re-scanned with Python's ``csv`` module, slower but exact.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from tenure.domain.errors import LoadError
+
+ENCODINGS = ("utf-8", "gbk", "gb18030")
+NEWLINE, QUOTE, COMMA, CR = 10, 34, 44, 13
+BLOCK_SIZE = 16 << 20
+
+
+@dataclass
+class BadRecord:
+    """A CSV record the parser could not split into the header's columns."""
+
+    line: int
+    fields: list[str]
+    reason: str
+
+
+@dataclass
+class SourceTable:
+    """One source file as text columns, with the line each row starts on."""
+
+    path: Path
+    format: str  # "csv" or "parquet"
+    encoding: str | None
+    columns: list[str]  # header names, trimmed and lower-cased, in file order
+    data: pa.Table  # one string column per header name
+    lines: np.ndarray  # int64, one per row of ``data``
+    bad_records: list[BadRecord] = field(default_factory=list)
+
+    @property
+    def read(self) -> int:
+        """Data records in the file (rows plus records with a wrong field count)."""
+        return self.data.num_rows + len(self.bad_records)
+
+
+def read_source(path: Path, encoding: str | None = None) -> SourceTable:
+    """Read a ``.csv`` or ``.parquet`` file; LoadError for whole-file problems."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise LoadError(f"{path}: empty file (0 bytes); export the table again, or remove the file if the table is optional")
+    if path.suffix.lower() == ".parquet":
+        return _read_parquet(path)
+    return _read_csv(path, encoding)
+
+
+# -- encoding ------------------------------------------------------------------
+def decode_to_utf8(raw: bytes, path: Path, encoding: str | None) -> tuple[bytes, str]:
+    """Return the file as UTF-8 bytes (no BOM) and the encoding it was read with."""
+    if encoding is not None:
+        encoding = encoding.lower().replace("_", "-")
+        if encoding not in ENCODINGS:
+            raise LoadError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
+    bom = raw.startswith(codecs.BOM_UTF8)
+    if encoding in (None, "utf-8"):
+        body = raw[len(codecs.BOM_UTF8):] if bom else raw
+        try:
+            body.decode("utf-8")
+            return body, "utf-8-sig" if bom else "utf-8"
+        except UnicodeDecodeError as exc:
+            if encoding == "utf-8":
+                raise LoadError(
+                    f"{path}: not valid UTF-8 (byte {exc.start}); re-export it as UTF-8 or load with --encoding gb18030"
+                ) from None
+    codec = encoding or "gb18030"
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        tried = codec if encoding else "UTF-8 or GB18030"
+        raise LoadError(
+            f"{path}: cannot be decoded as {tried} (byte {exc.start}); re-export it as UTF-8"
+            + ("" if encoding else " or name its encoding with --encoding")
+        ) from None
+    return text.encode("utf-8"), codec
+
+
+# -- CSV -----------------------------------------------------------------------
+def _read_csv(path: Path, encoding: str | None) -> SourceTable:
+    data, used = decode_to_utf8(path.read_bytes(), path, encoding)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    starts, ends, start_lines = _records(buf)
+    if len(starts) == 0:
+        raise LoadError(f"{path}: empty file (only blank lines); export the table again")
+    header_text = data[starts[0]:ends[0]].decode("utf-8").rstrip("\r")
+    raw_names = next(csv.reader([header_text]))
+    columns = [n.strip().lower() for n in raw_names]
+    _check_header(path, columns)
+    if len(starts) == 1:
+        raise LoadError(f"{path}: header only, no data rows; export the table with its rows")
+
+    skipped: list[int] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        skipped.append(row.actual_columns)
+        return "skip"
+
+    has_quotes = bool((buf == QUOTE).any())
+    table = pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(use_threads=True, block_size=BLOCK_SIZE),
+        parse_options=pacsv.ParseOptions(newlines_in_values=has_quotes, invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in raw_names},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            check_utf8=False,
+        ),
+    )
+    table = table.rename_columns(columns)
+    ncols = len(columns)
+
+    rec_starts, rec_ends, rec_lines = starts[1:], ends[1:], start_lines[1:]
+    counts: np.ndarray | None = None
+    aligned = len(rec_starts) == table.num_rows + len(skipped)
+    if aligned and skipped:
+        counts = _field_counts(buf, rec_starts, has_quotes)
+        aligned = int((counts != ncols).sum()) == len(skipped)
+    if not aligned or (has_quotes and _odd_quotes(buf)):
+        rec_lines, counts, texts = _scan_with_csv_module(path, data)
+        if len(rec_lines) != table.num_rows + len(skipped) or int((counts != ncols).sum()) != len(skipped):
+            raise LoadError(
+                f"{path}: rows could not be lined up with the file's lines (stray quote characters?); "
+                "quote values that contain quotes, commas or line breaks"
+            )
+    else:
+        texts = None
+
+    bad_records: list[BadRecord] = []
+    lines = rec_lines
+    if skipped:
+        assert counts is not None
+        bad = counts != ncols
+        if bad[-1] and counts[-1] < ncols:
+            raise LoadError(
+                f"{path}: last line {int(rec_lines[-1])} is truncated ({int(counts[-1])} of {ncols} fields); "
+                "the file was cut off, copy or export it again"
+            )
+        for i in np.flatnonzero(bad):
+            text = texts[i] if texts is not None else data[rec_starts[i]:rec_ends[i]].decode("utf-8").rstrip("\r")
+            fields_ = next(csv.reader(io.StringIO(text)), [])
+            bad_records.append(
+                BadRecord(int(rec_lines[i]), fields_, f"expected {ncols} fields, found {int(counts[i])}")
+            )
+        lines = rec_lines[~bad]
+    return SourceTable(path, "csv", used, columns, table, np.asarray(lines, dtype=np.int64), bad_records)
+
+
+def _check_header(path: Path, columns: list[str]) -> None:
+    if any(not c for c in columns):
+        pos = [i + 1 for i, c in enumerate(columns) if not c]
+        raise LoadError(f"{path}: header has unnamed column(s) at position {pos}; name every column or remove it")
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        raise LoadError(f"{path}: header repeats column(s) {', '.join(dupes)}; keep one of each")
+
+
+def _odd_quotes(buf: np.ndarray) -> bool:
+    return int(np.count_nonzero(buf == QUOTE)) % 2 == 1
+
+
+def _records(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Byte ranges and first physical line of each non-blank record."""
+    newlines = np.flatnonzero(buf == NEWLINE)
+    quotes = np.flatnonzero(buf == QUOTE)
+    if len(quotes):
+        # A newline ends a record only outside quotes: an even number of quotes before it.
+        terms = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
+    else:
+        terms = newlines
+    n = len(buf)
+    starts = np.concatenate(([0], terms + 1))
+    ends = np.concatenate((terms, [n]))
+    length = ends - starts
+    # Blank records (empty or a lone CR of a CRLF file) are skipped by the parser too.
+    blank = (length == 0) | ((length == 1) & (buf[np.minimum(starts, n - 1)] == CR))
+    keep = ~blank
+    starts, ends = starts[keep], ends[keep]
+    lines = np.searchsorted(newlines, starts) + 1
+    return starts, ends, lines.astype(np.int64)
+
+
+def _field_counts(buf: np.ndarray, starts: np.ndarray, has_quotes: bool) -> np.ndarray:
+    """Fields per record: separators outside quotes, plus one."""
+    commas = np.flatnonzero(buf == COMMA)
+    if has_quotes:
+        quotes = np.flatnonzero(buf == QUOTE)
+        commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
+    commas = commas[commas >= starts[0]] if len(starts) else commas
+    owner = np.searchsorted(starts, commas, side="right") - 1
+    return np.bincount(owner, minlength=len(starts)) + 1
+
+
+def _scan_with_csv_module(path: Path, data: bytes) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Exact record lines and field counts with Python's csv module (slow path)."""
+    text = data.decode("utf-8")
+    try:
+        list(csv.reader(io.StringIO(text), strict=True))
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise LoadError(
+                f"{path}: a quoted value is never closed (unterminated quote at end of file); "
+                "the file was cut off or a quote is missing, fix it and load again"
+            ) from None
+    reader = csv.reader(io.StringIO(text))
+    lines: list[int] = []
+    counts: list[int] = []
+    texts: list[str] = []
+    previous = 0
+    header_done = False
+    for row in reader:
+        first = previous + 1
+        previous = reader.line_num
+        if not row:
+            continue
+        if not header_done:
+            header_done = True
+            continue
+        lines.append(first)
+        counts.append(len(row))
+        texts.append(_join(row))
+    return np.asarray(lines, dtype=np.int64), np.asarray(counts, dtype=np.int64), texts
+
+
+def _join(row: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(row)
+    return out.getvalue()
+
+
+# -- Parquet -------------------------------------------------------------------
+def _read_parquet(path: Path) -> SourceTable:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise LoadError(f"{path}: not a readable Parquet file ({exc}); export it again") from None
+    columns = [n.strip().lower() for n in table.column_names]
+    _check_header(path, columns)
+    if table.num_rows == 0:
+        raise LoadError(f"{path}: no rows (schema only); export the table with its rows")
+    arrays = []
+    for name, col in zip(columns, table.columns):
+        try:
+            arrays.append(_as_text(col))
+        except (pa.ArrowException, ValueError):
+            raise LoadError(f"{path}: column {name} has type {col.type}, which cannot be read as a value") from None
+    data = pa.table(arrays, names=columns)
+    return SourceTable(path, "parquet", None, columns, data, np.arange(1, data.num_rows + 1, dtype=np.int64))
+
+
+def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    t = col.type
+    if pa.types.is_string(t):
+        return col
+    if pa.types.is_large_string(t) or pa.types.is_dictionary(t):
+        return col.cast(pa.string())
+    if pa.types.is_timestamp(t):
+        # Drop any time zone and sub-second part, as the model keeps seconds.
+        col = col.cast(pa.timestamp("s", tz=t.tz), safe=False)
+        if t.tz is not None:
+            col = col.cast(pa.timestamp("s"))
+        return col.cast(pa.string())
+    if pa.types.is_nested(t) or pa.types.is_binary(t):
+        raise ValueError(str(t))
+    return col.cast(pa.string())
