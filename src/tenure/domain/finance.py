@@ -158,7 +158,7 @@ class ProjectEvaluation:
         return {
             "discount_rate": self.discount_rate,
             "periods_per_year": self.periods_per_year,
-            "npv": str(self.npv),
+            "npv": self.npv,
             "roi": self.roi,
             "irr": self.irr.rate,
             "irr_reason": self.irr.reason,

@@ -291,12 +291,12 @@ class SlaAssessment:
             "due_on": self.due_on.isoformat(),
             "completed_on": self.completed_on.isoformat() if self.completed_on else None,
             "working_days_late": self.working_days_late,
-            "one_off_fee": str(self.one_off_fee),
-            "price_multiplier": str(self.price_multiplier),
+            "one_off_fee": self.one_off_fee,
+            "price_multiplier": self.price_multiplier,
             "price_waived": self.price_waived,
-            "price_charged": str(self.price_charged),
-            "penalty_per_working_day": str(self.penalty_per_working_day),
-            "compensation": str(self.compensation),
+            "price_charged": self.price_charged,
+            "penalty_per_working_day": self.penalty_per_working_day,
+            "compensation": self.compensation,
             "capped": self.capped,
         }
 
@@ -393,7 +393,7 @@ class CompensationLine:
             "orders": self.orders,
             "late_orders": self.late_orders,
             "working_days_late": self.working_days_late,
-            "compensation": str(self.compensation),
+            "compensation": self.compensation,
         }
 
 
@@ -436,7 +436,7 @@ class CompensationReport:
                 "orders": self.orders,
                 "late_orders": self.late_orders,
                 "working_days_late": self.working_days_late,
-                "compensation": str(self.compensation),
+                "compensation": self.compensation,
                 "open_orders": self.open_orders,
             },
         }
