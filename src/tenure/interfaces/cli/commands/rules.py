@@ -1,9 +1,135 @@
-"""CLI commands: rules."""
+"""CLI commands: ``tenure rules check|list|test|backtest``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from tenure.config import get_settings
+from tenure.interfaces.cli.output import console, report, table
+
+rules_app = typer.Typer(
+    help="Early-warning rules: check a rules file, list the catalogue, test and backtest a rule.",
+    no_args_is_help=True,
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def _pct(v: float | None) -> str:
+    return "" if v is None else f"{v * 100:.1f}%"
+
+
+def _num(v: float | None) -> str:
+    return "" if v is None else f"{v:.2f}"
+
+
+@rules_app.command("check")
+def check(
+    file: Annotated[Path, typer.Argument(help="A rules YAML file.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Parse and type-check every rule in FILE; exit code 3 when any rule has a problem."""
+    from tenure.services import rules as service
+
+    result = service.check_file(file)
+
+    def render(doc: Any) -> None:
+        if result.ok:
+            console.print(f"OK: {len(result.rules)} rule(s) in {result.source}", markup=False, highlight=False)
+            return
+        for p in result.problems:
+            console.print(str(p), markup=False, highlight=False)
+            caret = p.caret()
+            if caret:
+                for line in caret.split("\n"):
+                    console.print(f"    {line}", markup=False, highlight=False)
+        console.print(f"{len(result.problems)} problem(s)", markup=False, highlight=False)
+
+    report(result.to_dict(), as_json, render)
+    if not result.ok:
+        raise typer.Exit(3)
+
+
+@rules_app.command("list")
+def list_(
+    family: Annotated[str | None, typer.Option("--family", help="retention, maintenance, value_uplift or prevention.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The rule catalogue: shipped defaults overlaid by <home>/rules/*.yaml."""
+    from tenure.services import rules as service
+
+    rules = service.list_rules(service.catalogue_for(get_settings()), family)
+    doc = [r.to_dict() for r in rules]
+
+    def render(_: Any) -> None:
+        rows = [
+            (r.id + ("" if r.enabled else " (disabled)"), r.family, r.scope, r.severity, r.name["zh"], r.expression)
+            for r in rules
+        ]
+        console.print(table(f"{len(rules)} rule(s)", ["id", "family", "scope", "severity", "name", "expression"], rows))
+
+    report(doc, as_json, render)
+
+
+@rules_app.command("test")
+def test(
+    rule_id: Annotated[str, typer.Argument(help="Rule id.")],
+    month: Annotated[str, typer.Option("--month", help="Month YYYY-MM (its features must exist).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """How many subscribers RULE_ID matches in a month, with 10 samples and their values."""
+    from tenure.services import rules as service
+
+    result = service.test_rule_for_month(get_settings(), rule_id, month)
+
+    def render(_: Any) -> None:
+        console.print(
+            f"{result.rule_id} {month}: {result.matched:,} of {result.population:,} matched ({_pct(result.share)})",
+            markup=False,
+            highlight=False,
+        )
+        if result.samples:
+            key = next(iter(result.samples[0]))
+            rows = [[s[key], *[s["values"][v] for v in result.values]] for s in result.samples]
+            console.print(table("samples", [key, *result.values], rows))
+
+    report(result.to_dict(), as_json, render)
+
+
+@rules_app.command("backtest")
+def backtest(
+    rule_id: Annotated[str, typer.Argument(help="Rule id.")],
+    first: Annotated[str, typer.Option("--from", help="First month YYYY-MM.")],
+    last: Annotated[str, typer.Option("--to", help="Last month YYYY-MM.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Precision, lift and coverage of RULE_ID against churn in the 3 following months."""
+    from tenure.services import rules as service
+
+    result = service.backtest_rule_for_months(get_settings(), rule_id, first, last)
+
+    def render(_: Any) -> None:
+        rows = [
+            (m.month, m.population, m.matched, m.churners, m.matched_churned,
+             _pct(m.precision), _pct(m.base_rate), _num(m.lift), _pct(m.coverage))
+            for m in [*result.months, result.total]
+        ]
+        console.print(table(
+            f"{result.rule_id}: churn within {result.horizon_months} months",
+            ["month", "population", "matched", "churners", "matched churned", "precision", "base rate", "lift", "coverage"],
+            rows,
+        ))
+        if result.incomplete_months:
+            console.print(
+                "outcomes not complete yet for: " + ", ".join(result.incomplete_months), markup=False, highlight=False
+            )
+
+    report(result.to_dict(), as_json, render)
 
 
 def register(app: typer.Typer) -> None:
     """Add the rules commands to ``app``."""
+    app.add_typer(rules_app, name="rules")
