@@ -1,0 +1,422 @@
+"""Turn one chunk into the canonical tables of one month (and the daily table).
+
+Each month draws its noise from its own generator seeded by (seed, chunk,
+month), so a month's data does not depend on the order months are written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from tenure.domain.model import CHANNELS, CHURN_TYPES, CIRCUIT_SERVICES, TABLES, VIP_CARDS, ColumnType
+from tenure.synthetic import catalog as cat
+from tenure.synthetic.calendar import day_strings, second_strings, zfill
+from tenure.synthetic.population import (
+    COMPETITOR,
+    CONTRACT_END,
+    NON_PAYMENT,
+    SERVICE,
+    USAGE_SLIDE,
+    Chunk,
+)
+
+ARROW_TYPES: dict[ColumnType, pa.DataType] = {
+    ColumnType.STRING: pa.string(),
+    ColumnType.INT: pa.int64(),
+    ColumnType.MONEY: pa.float64(),
+    ColumnType.FLOAT: pa.float64(),
+    # Dates and times are written as text in both formats, as the operator's files deliver them.
+    ColumnType.DATE: pa.string(),
+    ColumnType.TIMESTAMP: pa.string(),
+    ColumnType.MONTH: pa.string(),
+    ColumnType.BOOL: pa.bool_(),
+}
+SCHEMAS: dict[str, pa.Schema] = {
+    name: pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in spec.columns])
+    for name, spec in TABLES.items()
+}
+DAY = 86_400
+
+
+def _table(name: str, cols: dict[str, object]) -> pa.Table:
+    schema = SCHEMAS[name]
+    arrays = []
+    for f in schema:
+        v = cols[f.name]
+        if isinstance(v, np.ndarray) and v.dtype == object:
+            arrays.append(pa.array(v, type=f.type, from_pandas=True))
+        else:
+            arrays.append(pa.array(v, type=f.type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _opt_days(day: np.ndarray) -> np.ndarray:
+    out = day_strings(np.maximum(day, 0)).astype(object)
+    out[day < 0] = None
+    return out
+
+
+def _fact_ids(prefix: str, month: str, chunk: int, n: int) -> np.ndarray:
+    seq = (chunk * 10**8 + np.arange(n, dtype="int64")).astype(str)
+    return np.char.add(prefix + month.replace("-", ""), zfill(seq, 11)).astype(object)
+
+
+def _events(rng: np.random.Generator, counts: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (positions into ``counts``) and second timestamps of each event, uniform in [lo, hi) days."""
+    rows = np.repeat(np.arange(len(counts)), counts)
+    span = (hi[rows] - lo[rows]) * DAY
+    sec = lo[rows] * DAY + (rng.random(len(rows)) * span).astype("int64")
+    order = np.lexsort((sec, rows))
+    return rows[order], sec[order]
+
+
+class MonthState:
+    """Per-subscription quantities of one month for the subscriptions with usage in it."""
+
+    def __init__(self, chunk: Chunk, t: int, seed: int) -> None:
+        self.chunk, self.t = chunk, t
+        self.rng = rng = np.random.default_rng(np.random.SeedSequence([seed, chunk.index, t, 1]))
+        s, W = chunk.subs, chunk.window
+        self.month = W.months[t]
+        self.ms = ms = int(W.start(t))
+        self.md = md = int(W.days(t))
+        me = ms + md
+        self.exists = s.act_day < me
+        alive = self.exists & (~s.churns | (s.churn_t >= t))
+        self.idx = idx = np.flatnonzero(alive)
+        n = len(idx)
+        self.lo = np.maximum(s.act_day[idx], ms)
+        self.hi = np.where(s.churns[idx] & (s.churn_t[idx] == t), s.churn_day[idx], me)
+        self.hi = np.maximum(self.hi, self.lo)
+        frac = (self.hi - self.lo) / md
+        cause = s.cause[idx]
+        k = t - s.ep_start[idx] + 1
+        in_ep = (cause > 0) & (k >= 1) & (k <= s.ep_len[idx])
+        self.in_ep = in_ep
+        self.ep = lambda c: in_ep & (cause == c)  # noqa: E731
+        last_ep_month = in_ep & (k == s.ep_len[idx])
+        self.last_ep_month = last_ep_month
+        plan = np.where(t >= s.plan_change_t[idx], s.plan1[idx], s.plan0[idx])
+        self.plan = plan
+        fee_ratio = cat.PLAN_FEE[plan] / cat.PLAN_FEE[s.plan0[idx]]
+        age = t - np.maximum(s.act_t[idx], 0)
+        level = s.base_arpu[idx] * s.trend[idx] ** age * fee_ratio
+        mult = np.ones(n)
+        slide = self.ep(USAGE_SLIDE)
+        mult = np.where(slide, 0.72 ** np.clip(k, 0, 3) * rng.uniform(0.96, 1.04, n), mult)
+        mult = np.where(self.ep(COMPETITOR), 0.92, mult)
+        mult = np.where(self.ep(SERVICE), 0.97, mult)
+        prepaid = ~s.postpaid[idx]
+        mult = np.where(self.ep(NON_PAYMENT) & prepaid, 0.6 ** np.clip(k, 0, 3), mult)
+        # Background leavers fade a little in their last month: a weak sign.
+        weak = s.churns[idx] & (s.churn_cause[idx] == 0) & (s.churn_t[idx] - t == 1) & (rng.random(n) < 0.5)
+        mult = np.where(weak, 0.9, mult)
+        noise = np.where(slide, 1.0, np.exp(rng.normal(0, 0.08, n)))
+        self.revenue = rev = np.round(np.clip(level * mult * noise * frac, 0, 90000), 2)
+        usage_mult = mult * frac * np.exp(rng.normal(0, 0.12, n))
+        mou = np.clip(s.base_mou[idx] * usage_mult, 0, 20000)
+        self.mou = mou = np.round(mou, 1)
+        on_share = s.onnet_share[idx] * np.where(self.ep(COMPETITOR), rng.uniform(0.45, 0.7, n), 1.0)
+        off_share = (1 - on_share) * rng.uniform(0.88, 0.97, n)
+        self.onnet = np.floor(mou * on_share * 10) / 10
+        self.offnet = np.floor(mou * off_share * 10) / 10
+        self.data = np.round(np.clip(s.base_data[idx] * usage_mult, 0, 5_000_000), 1)
+        self.sms = np.minimum(rng.poisson(s.base_sms[idx] * usage_mult), 50_000)
+        self.roaming = np.round(np.where(s.roamer[idx], mou * rng.uniform(0, 0.15, n), 0.0), 1)
+        nonpay = self.ep(NON_PAYMENT)
+        recharging = prepaid & ~nonpay & (frac > 0)
+        self.recharge_count = np.where(recharging, rng.poisson(1.2, n) + 1, 0)
+        self.recharge_amount = np.where(
+            recharging, np.round(np.maximum(rev * rng.uniform(0.9, 1.3, n), 10) / 10) * 10, 0.0)
+        base_arrears = s.postpaid[idx] & (rng.random(n) < 0.04)
+        arrears = np.where(base_arrears, rev * rng.uniform(0.2, 1.0, n), 0.0)
+        arrears = np.where(nonpay & ~prepaid, level * np.clip(k, 1, 4) * rng.uniform(0.9, 1.1, n), arrears)
+        self.arrears = np.round(np.clip(arrears, 0, 90000), 2)
+        comp = self.ep(COMPETITOR)
+        self.cs_calls = np.minimum(rng.poisson(np.where(comp, 1.2 + 0.8 * k, 0.04)), 900)
+        ip = np.where(comp & (rng.random(n) < 0.6), np.exp(rng.normal(np.log(45.0), 0.6, n)), 0.0)
+        ip = np.where(~comp & (rng.random(n) < 0.02), rng.uniform(1, 15, n), ip)
+        self.ip_spend = np.round(ip, 2)
+        self.bundle_bb = cat.PLAN_BUNDLE[plan]
+        self.bundle_tv = s.bundle_tv[idx] & self.bundle_bb
+        self.active_days = self.hi - self.lo
+
+    # Fact tables -----------------------------------------------------------------
+
+    def monthly_usage(self) -> pa.Table:
+        s = self.chunk.subs
+        return _table("monthly_usage", {
+            "month": np.full(len(self.idx), self.month, dtype=object),
+            "subscriber_id": s.ids[self.idx],
+            "revenue": self.revenue, "mou": self.mou, "mou_onnet": self.onnet, "mou_offnet": self.offnet,
+            "data_mb": self.data, "sms": self.sms, "roaming_mou": self.roaming,
+            "recharge_count": self.recharge_count, "recharge_amount": self.recharge_amount,
+            "arrears": self.arrears, "bundle_broadband": self.bundle_bb, "bundle_tv": self.bundle_tv,
+            "other_op_cs_calls": self.cs_calls, "other_op_ip_spend": self.ip_spend,
+        })
+
+    def complaints(self) -> pa.Table:
+        rng, s = self.rng, self.chunk.subs
+        n = len(self.idx)
+        svc = self.ep(SERVICE)
+        lam = np.where(svc, 1.3, 0.015) + np.where(self.ep(NON_PAYMENT), 0.1, 0.0)
+        counts = np.where(self.active_days > 0, rng.poisson(lam), 0)
+        rows, sec = _events(rng, counts, self.lo, self.hi)
+        m = len(rows)
+        p_svc = np.array([0.5, 0.15, 0.3, 0.05, 0.0])
+        p_base = np.array([0.25, 0.3, 0.2, 0.15, 0.1])
+        u = rng.random(m)
+        cdf = np.where(svc[rows][:, None], np.cumsum(p_svc), np.cumsum(p_base))
+        category = np.minimum((u[:, None] > cdf).sum(axis=1), 4)
+        cats = np.array(["network", "billing", "service", "product", "other"], dtype=object)
+        severity = rng.choice([1, 2, 3], m, p=[0.7, 0.22, 0.08])
+        resolved = sec + (rng.exponential(36 * 3600, m)).astype("int64") + 600
+        res = second_strings(resolved).astype(object)
+        res[rng.random(m) < 0.05] = None
+        del n
+        return _table("complaints", {
+            "complaint_id": _fact_ids("CP", self.month, self.chunk.index, m),
+            "subscriber_id": s.ids[self.idx[rows]],
+            "created_at": second_strings(sec).astype(object),
+            "category": cats[category], "severity": severity, "resolved_at": res,
+        })
+
+    def service_orders(self) -> pa.Table:
+        rng, s, t = self.rng, self.chunk.subs, self.t
+        idx = self.idx
+        n = len(idx)
+        ok = self.active_days > 0
+        kinds: list[tuple[np.ndarray, str]] = []
+        kinds.append((np.where(ok, rng.poisson(np.where(self.ep(SERVICE), 0.9, 0.02)), 0), "fault"))
+        inquiry = (self.ep(COMPETITOR) & self.last_ep_month & (rng.random(n) < 0.45)) | (
+            self.ep(CONTRACT_END) & (rng.random(n) < 0.25)) | (rng.random(n) < 0.002)
+        kinds.append(((inquiry & ok).astype(int), "port_out_inquiry"))
+        change = (s.plan_change_t[idx] == t) & ok
+        kinds.append((change.astype(int), "plan_change"))
+        leaving_now = s.churns[idx] & (s.churn_t[idx] == t)
+        cancel = (leaving_now & (s.churn_type[idx] == 0) & (rng.random(n) < 0.7)) | (rng.random(n) < 0.002)
+        kinds.append(((cancel & ok).astype(int), "cancellation"))
+        kinds.append(((ok & (rng.random(n) < 0.01)).astype(int), "new_service"))
+        suspend = s.churns[idx] & (s.churn_type[idx] == 2) & (s.churn_t[idx] - t == 1)
+        kinds.append(((suspend & ok).astype(int), "suspension"))
+        all_rows, all_sec, all_kind = [], [], []
+        for counts, kind in kinds:
+            rows, sec = _events(rng, counts, self.lo, self.hi)
+            all_rows.append(rows)
+            all_sec.append(sec)
+            all_kind.append(np.full(len(rows), kind, dtype=object))
+        rows = np.concatenate(all_rows)
+        sec = np.concatenate(all_sec)
+        kind = np.concatenate(all_kind)
+        order = np.lexsort((sec, rows))
+        rows, sec, kind = rows[order], sec[order], kind[order]
+        m = len(rows)
+        is_change = kind == "plan_change"
+        from_plan = np.where(is_change, cat.PLAN_IDS[s.plan0[idx[rows]]], None)
+        to_plan = np.where(is_change, cat.PLAN_IDS[s.plan1[idx[rows]]], None)
+        hours = np.where(kind == "fault", 48, 24)
+        closed = sec + (rng.exponential(1.0, m) * hours * 3600).astype("int64") + 300
+        closed_s = second_strings(closed).astype(object)
+        closed_s[(kind == "fault") & (rng.random(m) < 0.06)] = None
+        return _table("service_orders", {
+            "order_id": _fact_ids("OR", self.month, self.chunk.index, m),
+            "subscriber_id": s.ids[idx[rows]], "created_at": second_strings(sec).astype(object),
+            "kind": kind, "from_plan": from_plan, "to_plan": to_plan, "closed_at": closed_s,
+        })
+
+    def channel_contacts(self) -> pa.Table:
+        rng, s = self.rng, self.chunk.subs
+        idx = self.idx
+        lam_in = 0.35 + 1.2 * self.ep(SERVICE) + 0.4 * self.ep(COMPETITOR) + 0.3 * self.ep(NON_PAYMENT)
+        n_in = np.where(self.active_days > 0, rng.poisson(lam_in), 0)
+        n_out = np.where(self.active_days > 0, rng.poisson(0.08, len(idx)), 0)
+        counts = n_in + n_out
+        rows, sec = _events(rng, counts, self.lo, self.hi)
+        m = len(rows)
+        # The first n_in events of a subscription are inbound: rank within the subscription.
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        rank = np.arange(m) - starts[rows]
+        inbound = rank < n_in[rows]
+        pref = s.channel_pref[idx[rows]]
+        cdf = np.cumsum(pref, axis=1)
+        u = rng.random(m)[:, None]
+        channel = np.minimum((u > cdf).sum(axis=1), len(CHANNELS) - 1)
+        fault_heavy = self.ep(SERVICE)[rows]
+        p_in = np.where(fault_heavy[:, None], [0.2, 0.1, 0.1, 0.6], [0.35, 0.25, 0.2, 0.2])
+        purpose_in = np.minimum((rng.random(m)[:, None] > np.cumsum(p_in, axis=1)).sum(axis=1), 3)
+        purpose = np.where(inbound, np.array(["inquiry", "billing", "order", "fault"], dtype=object)[purpose_in],
+                           np.where(rng.random(m) < 0.5, "care", "marketing"))
+        return _table("channel_contacts", {
+            "contact_id": _fact_ids("CT", self.month, self.chunk.index, m),
+            "subscriber_id": s.ids[idx[rows]], "contacted_at": second_strings(sec).astype(object),
+            "channel": np.array(CHANNELS, dtype=object)[channel],
+            "direction": np.where(inbound, "inbound", "outbound").astype(object), "purpose": purpose,
+        })
+
+    def satisfaction_surveys(self) -> pa.Table:
+        rng, s = self.rng, self.chunk.subs
+        n = len(self.idx)
+        sampled = np.flatnonzero((rng.random(n) < 0.04) & (self.active_days > 0))
+        m = len(sampled)
+        day = self.lo[sampled] + (rng.random(m) * self.active_days[sampled]).astype("int64")
+        svc = self.ep(SERVICE)[sampled]
+        comp = self.ep(COMPETITOR)[sampled]
+        score = np.clip(np.round(rng.normal(8.0, 1.4, m) - 3.0 * svc - 0.7 * comp), 1, 10).astype(int)
+        topics = np.array(["overall", "network", "service", "billing"], dtype=object)
+        topic = np.where(svc, topics[rng.choice([1, 2], m)], topics[rng.choice(4, m, p=[0.5, 0.2, 0.15, 0.15])])
+        return _table("satisfaction_surveys", {
+            "survey_id": _fact_ids("SV", self.month, self.chunk.index, m),
+            "subscriber_id": s.ids[self.idx[sampled]], "surveyed_on": day_strings(day).astype(object),
+            "score": score, "topic": topic,
+        })
+
+    def daily_usage(self) -> Iterator[pa.Table]:
+        """Rows of each day of the month for the subscriptions active that day."""
+        rng, s = self.rng, self.chunk.subs
+        n, md = len(self.idx), self.md
+        day_no = self.ms + np.arange(md)
+        active = (day_no[None, :] >= self.lo[:, None]) & (day_no[None, :] < self.hi[:, None])
+        w = rng.gamma(4.0, 1.0, (n, md)).astype("float32") * active
+        tot = w.sum(axis=1, keepdims=True)
+        w = np.divide(w, tot, out=np.zeros_like(w), where=tot > 0)
+        off_ratio = np.divide(self.offnet, self.mou, out=np.zeros(n), where=self.mou > 0)
+        # Discrete events (top-ups, calls to other operators) land on random active days.
+        calls = np.zeros((n, md), dtype="int64")
+        ok = self.active_days > 0
+        cr = np.repeat(np.arange(n), np.where(ok, self.cs_calls, 0))
+        np.add.at(calls, (cr, self.lo[cr] - self.ms + (rng.random(len(cr)) * self.active_days[cr]).astype("int64")), 1)
+        top = np.zeros((n, md))
+        rr = np.repeat(np.arange(n), np.where(ok, self.recharge_count, 0))
+        amount_each = np.divide(self.recharge_amount, self.recharge_count, out=np.zeros(n), where=self.recharge_count > 0)
+        np.add.at(top, (rr, self.lo[rr] - self.ms + (rng.random(len(rr)) * self.active_days[rr]).astype("int64")), amount_each[rr])
+        for d in range(md):
+            rows = np.flatnonzero(active[:, d])
+            wd = w[rows, d].astype("float64")
+            mou = np.round(np.minimum(self.mou[rows] * wd, 1440.0), 1)
+            yield _table("daily_usage", {
+                "date": np.full(len(rows), day_strings(np.array([day_no[d]]))[0], dtype=object),
+                "subscriber_id": s.ids[self.idx[rows]],
+                "revenue": np.round(np.minimum(self.revenue[rows] * wd, 9000), 2),
+                "mou": mou,
+                "mou_offnet": np.floor(mou * off_ratio[rows] * 10) / 10,
+                "data_mb": np.round(np.minimum(self.data[rows] * wd, 900_000), 1),
+                "sms": np.minimum(np.round(self.sms[rows] * wd), 9000).astype("int64"),
+                "recharge_amount": np.round(np.minimum(top[rows, d], 9000), 2),
+                "other_op_cs_calls": np.minimum(calls[rows, d], 90),
+            })
+
+    # Dimension tables ------------------------------------------------------------
+
+    def customers(self) -> pa.Table:
+        c = self.chunk.customers
+        keep = np.flatnonzero(c.join_day < self.ms + self.md)
+        ent = c.enterprise[keep]
+        by = c.birth_year[keep]
+        return _table("customers", {
+            "customer_id": c.ids[keep],
+            "customer_type": np.where(ent, "enterprise", "individual").astype(object),
+            "name": c.name[keep], "id_number": c.id_number[keep],
+            "region": cat.REGION_NAMES[c.region[keep]], "city": cat.CITY_NAMES[c.city[keep]],
+            "vip_card": np.array(VIP_CARDS, dtype=object)[c.vip[keep]],
+            "credit_limit": c.credit_limit[keep], "deposit": c.deposit[keep],
+            "join_date": day_strings(c.join_day[keep]).astype(object),
+            "birth_year": np.where(ent, None, by).astype(object),
+            "gender": np.where(ent, None, np.where(c.female[keep], "F", "M")).astype(object),
+        })
+
+    def subscribers(self) -> pa.Table:
+        s, t = self.chunk.subs, self.t
+        keep = np.flatnonzero(self.exists)
+        plan = np.where(t >= s.plan_change_t[keep], s.plan1[keep], s.plan0[keep])
+        gone = s.churns[keep] & (s.churn_t[keep] <= t)
+        suspended = ~gone & s.churns[keep] & (s.churn_type[keep] == 2) & (s.churn_t[keep] - t == 1)
+        status = np.where(gone, "churned", np.where(suspended, "suspended", "active")).astype(object)
+        churn_date = np.where(gone, day_strings(s.churn_day[keep]), None).astype(object)
+        churn_type = np.where(gone, np.array(CHURN_TYPES, dtype=object)[np.maximum(s.churn_type[keep], 0)], None)
+        renewed = (s.renew_end[keep] >= 0) & (s.contract_end[keep] < self.ms + self.md - 1)
+        cend = np.where(renewed, s.renew_end[keep], s.contract_end[keep])
+        return _table("subscribers", {
+            "subscriber_id": s.ids[keep], "msisdn": s.msisdn[keep],
+            "customer_id": self.chunk.customers.ids[s.cust[keep]], "plan_id": cat.PLAN_IDS[plan],
+            "payment_type": cat.PLAN_PAYMENT[plan], "brand": cat.PLAN_BRAND[plan],
+            "region": cat.REGION_NAMES[s.region[keep]], "city": cat.CITY_NAMES[s.city[keep]],
+            "activation_date": day_strings(s.act_day[keep]).astype(object), "status": status,
+            "churn_date": churn_date, "churn_type": churn_type.astype(object),
+            "contract_end_date": _opt_days(cend),
+        })
+
+    def plans(self) -> pa.Table:
+        P = cat.PLANS
+        return _table("plans", {
+            "plan_id": [p[0] for p in P], "name": [p[1] for p in P], "brand": [p[2] for p in P],
+            "payment_type": [p[3] for p in P], "monthly_fee": [p[4] for p in P],
+            "voice_minutes": [p[5] for p in P], "data_mb": [p[6] for p in P],
+            "is_bundle": [p[7] for p in P], "premium": [p[8] for p in P],
+        })
+
+    def enterprise_groups(self) -> pa.Table:
+        g, c = self.chunk.groups, self.chunk.customers
+        return _table("enterprise_groups", {
+            "group_id": g.ids, "customer_id": c.ids[g.cust], "name": g.name, "group_class": g.group_class,
+            "industry": g.industry, "region": cat.REGION_NAMES[g.region], "headcount": g.headcount,
+            "account_manager": g.account_manager,
+        })
+
+    def group_members(self) -> pa.Table:
+        g, s, t = self.chunk.groups, self.chunk.subs, self.t
+        sub = g.member_sub
+        keep = np.flatnonzero(~(s.churns[sub] & (s.churn_t[sub] <= t)))
+        return _table("group_members", {
+            "group_id": g.ids[g.member_group[keep]], "subscriber_id": s.ids[sub[keep]],
+            "role": np.where(g.member_key[keep], "key_person", "member").astype(object),
+            "title": g.member_title[keep], "joined_date": day_strings(g.member_joined[keep]).astype(object),
+        })
+
+    def agreements(self) -> pa.Table:
+        s, g, c = self.chunk.subs, self.chunk.groups, self.chunk.customers
+        me = self.ms + self.md
+        first = np.flatnonzero((s.contract_kind > 0) & (s.contract_start < me))
+        renew = np.flatnonzero((s.renew_end >= 0) & (s.contract_end + 1 < me))
+        kinds = np.array(["", "handset_contract", "plan_contract"], dtype=object)
+        sub_digits = lambda ix: np.char.lstrip(s.ids[ix].astype(str), "S")  # noqa: E731
+        grp_digits = np.char.lstrip(g.ids.astype(str), "G")
+        ids = np.concatenate([np.char.add("AC", sub_digits(first)), np.char.add("AR", sub_digits(renew)),
+                              np.char.add("AG", grp_digits)]).astype(object)
+        return _table("agreements", {
+            "agreement_id": ids,
+            "customer_id": np.concatenate([c.ids[s.cust[first]], c.ids[s.cust[renew]], c.ids[g.cust]]),
+            "group_id": np.concatenate([np.full(len(first) + len(renew), None, dtype=object), g.ids]),
+            "subscriber_id": np.concatenate([s.ids[first], s.ids[renew], np.full(len(g.ids), None, dtype=object)]),
+            "kind": np.concatenate([kinds[s.contract_kind[first]], np.full(len(renew), "plan_contract", dtype=object),
+                                    np.full(len(g.ids), "group_agreement", dtype=object)]),
+            "start_date": day_strings(np.concatenate([s.contract_start[first], s.contract_end[renew] + 1,
+                                                      g.agreement_start])).astype(object),
+            "end_date": day_strings(np.concatenate([s.contract_end[first], s.renew_end[renew],
+                                                    g.agreement_end])).astype(object),
+            "value": np.concatenate([s.contract_value[first], s.contract_value[renew], g.agreement_value]),
+        })
+
+    def circuits(self) -> pa.Table:
+        g, c = self.chunk.groups, self.chunk.customers
+        cg = g.circuit_group
+        status = np.array(["ordered", "active", "ceased"], dtype=object)[g.circuit_status]
+        return _table("circuits", {
+            "circuit_id": np.char.add("CK", np.char.add(np.char.lstrip(g.ids[cg].astype(str), "G"),
+                                                        zfill((np.arange(len(cg)) % 1000).astype(str), 3))).astype(object),
+            "customer_id": c.ids[g.cust[cg]], "group_id": g.ids[cg],
+            "service": np.array(CIRCUIT_SERVICES, dtype=object)[g.circuit_service],
+            "bandwidth_kbps": g.circuit_kbps, "status": status,
+            "activation_date": _opt_days(g.circuit_act_day), "monthly_fee": g.circuit_fee,
+            "one_off_fee": g.circuit_one_off,
+        })
+
+    def tables(self) -> dict[str, pa.Table]:
+        """Every monthly table except daily_usage, in model order."""
+        out = {}
+        for name in TABLES:
+            if name != "daily_usage":
+                out[name] = getattr(self, name)()
+        return out
