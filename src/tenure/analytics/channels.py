@@ -1,0 +1,65 @@
+"""Channel preference (渠道偏好): how much each subscriber uses each of the seven channels.
+
+:func:`channel_activity` counts contacts per channel over the six months and
+a recency-weighted share of *inbound* contacts per channel (a contact in
+month M-k weighs ``decay ** k``; the customer chose the channel, so only
+inbound contacts say something about preference).
+:func:`channel_scores` turns each share into a 0-9 score across subscribers:
+0 for a subscriber who did not use the channel, otherwise
+``1 + floor(9 * percent_rank)`` among the subscribers who did (ties get the
+same score), so 9 marks the heaviest relative users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import reduce
+
+import ibis
+import ibis.expr.types as ir
+
+from tenure.domain.model import CHANNELS
+
+
+def channel_activity(months: Sequence[ir.Table | None], decay: float = 0.5) -> ir.Table | None:
+    """Per subscriber: ``contacts_<ch>_6m`` and ``inbound_share_<ch>`` for the 7 channels.
+
+    ``months[k]`` is the channel_contacts table of month M-k (None if absent).
+    Returns None when no month has contacts.
+    """
+    parts = [
+        t.select(subscriber_id=t.subscriber_id, channel=t.channel, direction=t.direction,
+                 _w=ibis.literal(decay**k, "float64"))
+        for k, t in enumerate(months)
+        if t is not None
+    ]
+    if not parts:
+        return None
+    u = reduce(lambda a, b: a.union(b), parts)
+    aggs: dict[str, ir.Value] = {}
+    for ch in CHANNELS:
+        aggs[f"contacts_{ch}_6m"] = (u.channel == ch).cast("int64").sum()
+        aggs[f"_win_{ch}"] = ibis.ifelse((u.channel == ch) & (u.direction == "inbound"), u._w, 0.0).sum()
+    a = u.group_by(_csid=u.subscriber_id).aggregate(**aggs)
+    total = reduce(lambda x, y: x + y, [a[f"_win_{ch}"] for ch in CHANNELS])
+    return a.select(
+        "_csid",
+        *[f"contacts_{ch}_6m" for ch in CHANNELS],
+        **{
+            f"inbound_share_{ch}": ibis.ifelse(total > 0, a[f"_win_{ch}"] / total, ibis.null("float64"))
+            for ch in CHANNELS
+        },
+    )
+
+
+def channel_scores(features: ir.Table) -> ir.Table:
+    """Add ``pref_<channel>`` 0-9 for every subscriber of ``features`` (see module doc)."""
+    out = features
+    scores = {}
+    for ch in CHANNELS:
+        share = out[f"inbound_share_{ch}"]
+        used = share.fill_null(0) > 0
+        rank = ibis.percent_rank().over(ibis.window(group_by=used, order_by=share.fill_null(0)))
+        score = ibis.least(ibis.literal(9, "int64"), (1 + (rank * 9).floor()).cast("int64"))
+        scores[f"pref_{ch}"] = ibis.ifelse(used, score, ibis.literal(0, "int64"))
+    return out.mutate(**scores)

@@ -1,0 +1,66 @@
+"""Customer value: current value, potential value and the churn-probability hook.
+
+``current_value`` is revenue over the last 12 months as available: the cycle
+keeps six months, so the revenue of the available months is annualised
+(``revenue_6m * 12 / months_of_history``). A key person adds
+``key_person_group_share`` of the group's yearly member revenue divided by
+the group's key persons: the members a key account brings are its added
+value.
+
+``potential_value`` is the expected revenue of the next 12 months from the
+trend: ``sum_{i=1..12} max(0, arpu_avg3 + arpu_trend3 * i)`` approximated as
+``max(0, 12 * arpu_avg3 + 78 * arpu_trend3)``, times ``1 - churn_probability``
+once a churn model provides one (``churn_probability`` is null until then and
+counts as 0).
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from tenure.domain.grades import GradeConfig
+
+
+def subscriber_value(
+    features: ir.Table,
+    config: GradeConfig,
+    groups: ir.Table | None = None,
+    churn_probability: ir.Table | None = None,
+    key: str = "subscriber_id",
+) -> ir.Table:
+    """Add ``current_value``, ``potential_value`` and ``churn_probability``.
+
+    ``groups`` has ``group_id``, ``group_revenue_12m`` and ``key_persons_m0``;
+    ``churn_probability`` (optional) has ``key`` and ``churn_probability``.
+    """
+    t = features
+    months = t.months_of_history
+    own = ibis.ifelse(months > 0, t.revenue_6m.fill_null(0) * 12 / months, ibis.literal(0.0))
+    if groups is not None:
+        g = groups.select(
+            _vgid=groups.group_id,
+            _per_kp=ibis.ifelse(
+                groups.key_persons_m0.fill_null(0) > 0,
+                groups.group_revenue_12m.fill_null(0) * config.key_person_group_share / groups.key_persons_m0,
+                ibis.literal(0.0),
+            ),
+        )
+        t = t.left_join(g, t.group_id == g._vgid).drop("_vgid")
+        added = ibis.ifelse(t.is_key_person, t._per_kp.fill_null(0), ibis.literal(0.0))
+    else:
+        added = ibis.literal(0.0)
+    if churn_probability is not None:
+        cp = churn_probability.select(_cpk=churn_probability[key],
+                                      churn_probability=churn_probability.churn_probability.cast("float64"))
+        t = t.left_join(cp, t[key] == cp._cpk).drop("_cpk")
+    else:
+        t = t.mutate(churn_probability=ibis.null("float64"))
+    expected = ibis.greatest(
+        t.arpu_avg3.fill_null(0) * 12 + t.arpu_trend3.fill_null(0) * 78, ibis.literal(0.0)
+    )
+    t = t.mutate(
+        current_value=(own + added).round(2),
+        potential_value=(expected * (1 - t.churn_probability.fill_null(0))).round(2),
+    )
+    return t.drop("_per_kp") if "_per_kp" in t.columns else t

@@ -1,0 +1,511 @@
+"""Run a month: features, warnings, core customers, grades, stages, value,
+credit, segments, tags and channel preference for every subscriber and group.
+
+This is the only place of the monthly cycle that executes expressions and
+writes: the analytics modules build Ibis expressions, the engine adapter runs
+them, and the warehouse publishes the month's outputs atomically (a failed
+run leaves the previous outputs untouched).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+from pydantic import ValidationError
+
+import tenure
+from tenure.analytics.channels import channel_activity, channel_scores
+from tenure.analytics.core import core_customers
+from tenure.analytics.credit import credit_rating
+from tenure.analytics.features import FeatureParams, subscriber_features
+from tenure.analytics.grades import subscriber_grades
+from tenure.analytics.groups import group_features, group_history, group_month_measures
+from tenure.analytics.history import (
+    month_bounds,
+    monthly_measures,
+    subscriber_attributes,
+    subscriber_history,
+)
+from tenure.analytics.lifecycle import lifecycle_stages
+from tenure.analytics.segments import segment_membership
+from tenure.analytics.value import subscriber_value
+from tenure.config import Settings
+from tenure.domain.core_customers import CoreDefinition
+from tenure.domain.errors import ConfigurationError, NotFound
+from tenure.domain.grades import GradeConfig
+from tenure.domain.lifecycle import LifecycleConfig
+from tenure.domain.measures import HISTORY_MONTHS
+from tenure.domain.model import CHANNELS, month_add, parse_month
+from tenure.domain.segments import SegmentConfig
+from tenure.engines.compute import Engine, connect
+from tenure.engines.warehouse import Warehouse
+
+SHIPPED_CONFIG = Path(tenure.__file__).parent / "config"
+SUBSCRIBERS_PER_BUCKET = 2_000_000
+"""Subscribers processed together in the features step; bounds memory on large months."""
+KEY_ACCOUNT_EQUIVALENTS = {"business": 79, "consumer": 338}
+"""Losing one key account costs as much revenue as 79 business or 338 consumer customers."""
+
+WARNING_SCHEMA = pa.schema(
+    [
+        ("subscriber_id", pa.string()),
+        ("rule_id", pa.string()),
+        ("family", pa.string()),
+        ("severity", pa.string()),
+        ("reason_en", pa.string()),
+        ("reason_zh", pa.string()),
+    ]
+)
+GROUP_WARNING_SCHEMA = pa.schema([("group_id", pa.string()), *list(WARNING_SCHEMA)[1:]])
+
+PROFILE_COLUMNS = (
+    "subscriber_id", "customer_id", "customer_type", "region", "payment_type", "group_id",
+    "status", "stage", "stage_rule", "previous_stage", "is_core", "core_reason", "card_grade",
+    "value_level", "current_value", "potential_value", "churn_probability", "credit_rating",
+    "segment_id", "tags", *[f"pref_{ch}" for ch in CHANNELS], "warning_count", "top_warning_family",
+)
+
+ProgressFn = Callable[[str, int, int], None]
+"""on_progress(step, done, total)."""
+
+
+# -- configuration ------------------------------------------------------------
+def merge_config(base: Any, override: Any) -> Any:
+    """Overlay ``override`` on ``base``: mappings merge key by key, lists of
+    mappings with ``id`` merge item by item (new ids appended), anything else
+    is replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for k, v in override.items():
+            out[k] = merge_config(base[k], v) if k in base else v
+        return out
+    if (
+        isinstance(base, list)
+        and isinstance(override, list)
+        and all(isinstance(x, dict) and "id" in x for x in base + override)
+    ):
+        merged = {x["id"]: x for x in base}
+        for x in override:
+            merged[x["id"]] = merge_config(merged[x["id"]], x) if x["id"] in merged else x
+        return list(merged.values())
+    return override
+
+
+def _read_yaml(name: str, home: Path) -> dict:
+    try:
+        data = yaml.safe_load((SHIPPED_CONFIG / name).read_text(encoding="utf-8")) or {}
+        user = home / "config" / name
+        if user.exists():
+            data = merge_config(data, yaml.safe_load(user.read_text(encoding="utf-8")) or {})
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{name}: {exc}") from exc
+    return data
+
+
+@dataclass(frozen=True)
+class CycleConfig:
+    core: CoreDefinition
+    grades: GradeConfig
+    lifecycle: LifecycleConfig
+    segments: SegmentConfig
+    features: FeatureParams = field(default_factory=FeatureParams)
+
+
+def load_cycle_config(home: Path) -> CycleConfig:
+    """Shipped definitions overlaid with ``<home>/config/*.yaml``."""
+    try:
+        return CycleConfig(
+            core=CoreDefinition.model_validate(_read_yaml("core_customers.yaml", home)),
+            grades=GradeConfig.model_validate(_read_yaml("grades.yaml", home)),
+            lifecycle=LifecycleConfig.model_validate(_read_yaml("lifecycle.yaml", home)),
+            segments=SegmentConfig.model_validate(_read_yaml("segments.yaml", home)),
+        )
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid cycle configuration: {exc}") from exc
+
+
+# -- summary ---------------------------------------------------------------------
+@dataclass
+class RunSummary:
+    """What a run produced; stored as the output month's metadata."""
+
+    month: str
+    engine: str
+    subscribers: int = 0
+    groups: int = 0
+    buckets: int = 1
+    warnings: int = 0
+    stages: dict[str, int] = field(default_factory=dict)
+    stage_transitions: dict[str, dict[str, int]] = field(default_factory=dict)
+    core: dict[str, int] = field(default_factory=dict)
+    card_grades: dict[str, int] = field(default_factory=dict)
+    value_levels: dict[str, int] = field(default_factory=dict)
+    credit_ratings: dict[str, int] = field(default_factory=dict)
+    segments: dict[str, int] = field(default_factory=dict)
+    warning_families: dict[str, int] = field(default_factory=dict)
+    group_grades: dict[str, int] = field(default_factory=dict)
+    loss_equivalence: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- inputs -----------------------------------------------------------------------
+class _Inputs:
+    """Reads the warehouse tables of one month through the engine (None if absent)."""
+
+    def __init__(self, wh: Warehouse, eng: Engine) -> None:
+        self.wh, self.eng = wh, eng
+        self._cache: dict[tuple[str, str], ir.Table | None] = {}
+
+    def get(self, table: str, month: str) -> ir.Table | None:
+        key = (table, month)
+        if key not in self._cache:
+            self._cache[key] = (
+                self.eng.read_parquet([self.wh.path(table, month)], table)
+                if self.wh.has(table, month)
+                else None
+            )
+        return self._cache[key]
+
+
+def _bucketed(eng: Engine, t: ir.Table | None, b: int, n: int) -> ir.Table | None:
+    if t is None or n == 1:
+        return t
+    return t.filter(eng.bucket(t.subscriber_id, n) == b)
+
+
+def build_features(
+    inp: _Inputs, month: str, config: CycleConfig, eng: Engine, bucket: int = 0, buckets: int = 1
+) -> ir.Table:
+    """The features expression of month ``month`` for one subscriber bucket."""
+    months = [month_add(month, -k) for k in range(HISTORY_MONTHS)]
+    _, last = month_bounds(month)
+
+    def b(t: ir.Table | None) -> ir.Table | None:
+        return _bucketed(eng, t, bucket, buckets)
+
+    measures = []
+    for m in months:
+        usage = b(inp.get("monthly_usage", m))
+        measures.append(
+            None
+            if usage is None
+            else monthly_measures(
+                usage,
+                complaints=b(inp.get("complaints", m)),
+                orders=b(inp.get("service_orders", m)),
+                contacts=b(inp.get("channel_contacts", m)),
+                plans=inp.get("plans", m),
+            )
+        )
+    subs = b(inp.get("subscribers", month))
+    assert subs is not None
+    attrs = subscriber_attributes(
+        month,
+        subs,
+        customers=inp.get("customers", month),
+        plans=inp.get("plans", month),
+        group_members=b(inp.get("group_members", month)),
+        enterprise_groups=inp.get("enterprise_groups", month),
+        agreements=inp.get("agreements", month),
+        usage_m0=b(inp.get("monthly_usage", month)),
+    )
+    history = subscriber_history(attrs, measures)
+    activity = channel_activity([b(inp.get("channel_contacts", m)) for m in months])
+    return subscriber_features(history, last, activity, config.features)
+
+
+def build_groups(inp: _Inputs, month: str, config: CycleConfig) -> ir.Table | None:
+    """Group history and features, or None when the month has no groups."""
+    groups = inp.get("enterprise_groups", month)
+    if groups is None or inp.get("group_members", month) is None:
+        return None
+    months = [month_add(month, -k) for k in range(HISTORY_MONTHS)]
+    per_month: list[ir.Table | None] = []
+    for m in months:
+        g, gm, s, u = (inp.get(t, m) for t in ("enterprise_groups", "group_members", "subscribers", "monthly_usage"))
+        if g is None or gm is None or s is None:
+            per_month.append(None)
+            continue
+        meas = None if u is None else monthly_measures(
+            u, inp.get("complaints", m), inp.get("service_orders", m), None, inp.get("plans", m)
+        )
+        per_month.append(group_month_measures(m, g, gm, s, meas, inp.get("group_members", month_add(m, -1))))
+    hist = group_history(month, groups, per_month, inp.get("agreements", month))
+    return group_features(hist, month_bounds(month)[1], config.grades)
+
+
+# -- warnings -------------------------------------------------------------------
+def compute_warnings(
+    eng: Engine, settings: Settings, features: ir.Table, groups: ir.Table | None, month_end: dt.date
+) -> tuple[pa.Table, pa.Table]:
+    """Subscriber and group warnings from the rule catalogue (shipped + ``<home>/rules``)."""
+    from tenure.analytics.rules import warnings_table
+    from tenure.services.rules import catalogue_for
+
+    catalogue = [r for r in catalogue_for(settings) if r.enabled]
+    sub = _run_rules(eng, warnings_table, features, [r for r in catalogue if r.scope != "group"],
+                     month_end, "subscriber_id", WARNING_SCHEMA)
+    grp = GROUP_WARNING_SCHEMA.empty_table()
+    if groups is not None:
+        grp = _run_rules(eng, warnings_table, groups, [r for r in catalogue if r.scope == "group"],
+                         month_end, "group_id", GROUP_WARNING_SCHEMA)
+    return sub, grp
+
+
+def _run_rules(eng: Engine, fn: Any, table: ir.Table, rules: list[Any], month_end: dt.date, key: str,
+               schema: pa.Schema) -> pa.Table:
+    if not rules:
+        return schema.empty_table()
+    out = eng.to_arrow(fn(table, rules, month_end, key=key).order_by([key, "rule_id"]))
+    return pa.table({f.name: out[f.name].cast(f.type) for f in schema}, schema=schema)
+
+
+def _warning_summary(eng: Engine, warnings: ir.Table, key: str) -> ir.Table:
+    """Per key: warning_count, retention_warnings and the most frequent family."""
+    fam = warnings.group_by([warnings[key], warnings.family]).aggregate(n=warnings.count())
+    ranked = fam.mutate(
+        r=ibis.row_number().over(ibis.window(group_by=fam[key], order_by=[ibis.desc(fam.n), fam.family]))
+    )
+    top = ranked.filter(ranked.r == 0).select(_tk=ranked[key], top_warning_family=ranked.family)
+    cnt = warnings.group_by(_wk=warnings[key]).aggregate(
+        warning_count=warnings.count(),
+        retention_warnings=(warnings.family == "retention").cast("int64").sum(),
+    )
+    return cnt.left_join(top, cnt._wk == top._tk).drop("_tk")
+
+
+# -- profiles ------------------------------------------------------------------------
+def build_profiles(
+    features: ir.Table,
+    config: CycleConfig,
+    warning_summary: ir.Table,
+    groups: ir.Table | None,
+    previous: ir.Table | None,
+) -> ir.Table:
+    """Wire the analytics steps into one profile expression (order matters:
+    value before grades, grades and warnings before stages, stages before segments)."""
+    t = features.left_join(warning_summary, features.subscriber_id == warning_summary._wk).drop("_wk")
+    t = t.mutate(
+        warning_count=t.warning_count.fill_null(0),
+        retention_warnings=t.retention_warnings.fill_null(0),
+    )
+    t = subscriber_value(t, config.grades, groups=groups)
+    t = subscriber_grades(t, config.grades)
+    t = core_customers(t, config.core)
+    t = t.mutate(credit_rating=credit_rating(t, config.grades))
+    t = lifecycle_stages(t, config.lifecycle, previous=previous)
+    t = segment_membership(t, config.segments)
+    t = channel_scores(t)
+    return t.select(*PROFILE_COLUMNS)
+
+
+GROUP_PROFILE_COLUMNS = (
+    "group_id", "customer_id", "name", "group_class", "industry", "region", "account_manager",
+    "group_grade", "star_level", "group_revenue_12m", "group_arpu_avg3", "members_m0", "key_persons_m0",
+    "members_m1", "members_change_3m", "members_left_3m", "agreement_end_date", "agreement_months_left",
+    "warning_count",
+)
+
+
+# -- the run ------------------------------------------------------------------------
+def _bucket_count(wh: Warehouse, month: str, buckets: int | None) -> int:
+    if buckets is not None:
+        return max(1, buckets)
+    rows = pq.ParquetFile(wh.path("subscribers", month)).metadata.num_rows
+    return max(1, math.ceil(rows / SUBSCRIBERS_PER_BUCKET))
+
+
+def _counts(eng: Engine, t: ir.Table, col: str) -> dict[str, int]:
+    a = eng.to_arrow(t.group_by(t[col]).aggregate(n=t.count())).to_pylist()
+    return {str(r[col]): int(r["n"]) for r in sorted(a, key=lambda r: str(r[col]))}
+
+
+def _summarise(eng: Engine, summary: RunSummary, profiles: ir.Table, warnings: ir.Table,
+               group_profiles: ir.Table | None) -> None:
+    p = profiles
+    summary.subscribers = int(eng.to_arrow(p.aggregate(n=p.count()))["n"][0].as_py())
+    summary.stages = _counts(eng, p, "stage")
+    summary.card_grades = _counts(eng, p, "card_grade")
+    summary.value_levels = _counts(eng, p, "value_level")
+    summary.credit_ratings = _counts(eng, p, "credit_rating")
+    summary.segments = _counts(eng, p, "segment_id")
+    summary.core = _counts(eng, p.mutate(core=p.core_reason.fill_null("not_core")), "core")
+    summary.warning_families = _counts(eng, warnings, "family")
+    summary.warnings = sum(summary.warning_families.values())
+    q = p.mutate(prev=p.previous_stage.fill_null("new"))
+    tr = eng.to_arrow(q.group_by(["prev", "stage"]).aggregate(n=q.count())).to_pylist()
+    matrix: dict[str, dict[str, int]] = {}
+    for r in sorted(tr, key=lambda r: (r["prev"], r["stage"])):
+        matrix.setdefault(r["prev"], {})[r["stage"]] = int(r["n"])
+    summary.stage_transitions = matrix
+    summary.loss_equivalence = {
+        "basis": "1 key account = 79 business = 338 consumer customers",
+        "lost_in_month": _loss(eng, p.filter(p.status == "churned")),
+        "at_risk_stage_d": _loss(eng, p.filter(p.stage == "D")),
+    }
+    if group_profiles is not None:
+        g = group_profiles
+        summary.groups = int(eng.to_arrow(g.aggregate(n=g.count()))["n"][0].as_py())
+        summary.group_grades = _counts(eng, g, "group_grade")
+        lost = ((g.members_m0 == 0) & (g.members_m1 > 0)).fill_null(False).cast("int64").sum()
+        n_lost = eng.to_arrow(g.aggregate(n=lost))["n"][0].as_py() or 0
+        summary.loss_equivalence["groups_lost_in_month"] = int(n_lost)
+
+
+def _loss(eng: Engine, t: ir.Table) -> dict[str, Any]:
+    """Subscribers split into business (enterprise customers and group members)
+    and consumer, with their yearly value and the key-account equivalent."""
+    business = (t.customer_type == "enterprise").fill_null(False) | t.group_id.notnull()
+    a = eng.to_arrow(
+        t.aggregate(
+            business=business.cast("int64").sum(),
+            consumer=(~business).cast("int64").sum(),
+            value=t.current_value.sum(),
+        )
+    ).to_pylist()[0]
+    b, c = int(a["business"] or 0), int(a["consumer"] or 0)
+    return {
+        "business": b,
+        "consumer": c,
+        "yearly_value": round(float(a["value"] or 0), 2),
+        "key_account_equivalent": round(
+            b / KEY_ACCOUNT_EQUIVALENTS["business"] + c / KEY_ACCOUNT_EQUIVALENTS["consumer"], 2
+        ),
+    }
+
+
+def run_month(
+    settings: Settings,
+    month: str,
+    engine: str | None = None,
+    on_progress: ProgressFn | None = None,
+    buckets: int | None = None,
+) -> RunSummary:
+    """Run the monthly cycle for ``month`` and publish its outputs atomically."""
+    month = parse_month(month)
+    wh = Warehouse(settings.warehouse_dir)
+    for required in ("subscribers", "monthly_usage"):
+        if not wh.has(required, month):
+            raise NotFound(f"no {required} for {month} in the warehouse: load that month first")
+    config = load_cycle_config(settings.home)
+    eng = connect(settings, engine)
+    n_buckets = _bucket_count(wh, month, buckets)
+    summary = RunSummary(month=month, engine=eng.name, buckets=n_buckets)
+    steps = ["features", "groups", "warnings", "profiles", "group_profiles", "summary"]
+    progress = on_progress or (lambda step, done, total: None)
+    _, month_end = month_bounds(month)
+    meta: dict[str, Any] = {}
+    try:
+        inp = _Inputs(wh, eng)
+        with wh.write_month(month, "output", meta=meta) as out:
+            clock = time.perf_counter()
+
+            def lap(step: str) -> None:
+                nonlocal clock
+                now = time.perf_counter()
+                summary.timings[step] = round(now - clock, 3)
+                clock = now
+                progress(step, steps.index(step) + 1, len(steps))
+
+            features_path = out.directory / "features.parquet"
+            out.written["features"] = eng.write_parquet(
+                [build_features(inp, month, config, eng, b, n_buckets) for b in range(n_buckets)],
+                features_path,
+            )
+            features = eng.read_parquet([features_path], "features")
+            lap("features")
+
+            groups_expr = build_groups(inp, month, config)
+            groups_t = None
+            if groups_expr is not None:
+                out.write("group_features", eng.to_arrow(groups_expr.order_by("group_id")))
+                groups_t = eng.read_parquet([out.directory / "group_features.parquet"], "group_features")
+            lap("groups")
+
+            sub_w, grp_w = compute_warnings(eng, settings, features, groups_t, month_end)
+            out.write("warnings", sub_w)
+            out.write("group_warnings", grp_w)
+            warnings_t = eng.read_parquet([out.directory / "warnings.parquet"], "warnings")
+            lap("warnings")
+
+            prev_month = month_add(month, -1)
+            previous = (
+                eng.read_parquet([wh.path("profiles", prev_month, "output")], "previous_profiles")
+                if wh.has("profiles", prev_month, "output")
+                else None
+            )
+            profiles_expr = build_profiles(
+                features, config, _warning_summary(eng, warnings_t, "subscriber_id"), groups_t, previous
+            )
+            profiles_path = out.directory / "profiles.parquet"
+            out.written["profiles"] = eng.write_parquet([profiles_expr], profiles_path)
+            profiles = eng.read_parquet([profiles_path], "profiles")
+            lap("profiles")
+
+            group_profiles = None
+            if groups_t is not None:
+                gw = eng.read_parquet([out.directory / "group_warnings.parquet"], "group_warnings")
+                gcount = gw.group_by(_gk=gw.group_id).aggregate(warning_count=gw.count())
+                gp = groups_t.left_join(gcount, groups_t.group_id == gcount._gk).drop("_gk")
+                gp = gp.mutate(warning_count=gp.warning_count.fill_null(0))
+                gp_arrow = eng.to_arrow(gp.select(*GROUP_PROFILE_COLUMNS).order_by("group_id"))
+                out.write("group_profiles", gp_arrow)
+                group_profiles = eng.read_parquet([out.directory / "group_profiles.parquet"], "group_profiles")
+            lap("group_profiles")
+
+            _summarise(eng, summary, profiles, warnings_t, group_profiles)
+            lap("summary")
+            meta.update({"run_summary": summary.to_dict()})
+    finally:
+        eng.close()
+    return summary
+
+
+# -- reading results -------------------------------------------------------------
+def run_summary(settings: Settings, month: str) -> dict[str, Any]:
+    """The stored summary of the last successful run of ``month``."""
+    wh = Warehouse(settings.warehouse_dir)
+    if not wh.has("profiles", parse_month(month), "output"):
+        raise NotFound(f"month {month} has not been run: tenure run-month {month}")
+    return wh.metadata(month, "output").get("run_summary", {})
+
+
+def customer_profile(settings: Settings, subscriber_id: str, month: str) -> dict[str, Any]:
+    """One subscriber's profile, features and warnings for ``month``."""
+    wh = Warehouse(settings.warehouse_dir)
+    month = parse_month(month)
+    if not wh.has("profiles", month, "output"):
+        raise NotFound(f"month {month} has not been run: tenure run-month {month}")
+    flt = [("subscriber_id", "=", subscriber_id)]
+    prof = pq.read_table(wh.path("profiles", month, "output"), filters=flt).to_pylist()
+    if not prof:
+        raise NotFound(f"subscriber {subscriber_id} is not in the profiles of {month}")
+    feats = pq.read_table(wh.path("features", month, "output"), filters=flt).to_pylist()
+    warns = pq.read_table(wh.path("warnings", month, "output"), filters=flt).to_pylist()
+    return {"month": month, "profile": prof[0], "features": feats[0] if feats else {}, "warnings": warns}
+
+
+__all__ = [
+    "CycleConfig",
+    "RunSummary",
+    "build_profiles",
+    "customer_profile",
+    "load_cycle_config",
+    "merge_config",
+    "run_month",
+    "run_summary",
+]
