@@ -272,7 +272,9 @@ def _load_month(settings: Settings, warehouse: Warehouse, mi: MonthInput, encodi
     if refused:
         result.refused = _refusal_message(mi.month, refused, share)
         return result
-    meta = {"kind": "load", **result.to_dict()}
+    # The warehouse adds "version" and "tables" (row counts) itself; the summary goes beside them.
+    summary = {k: v for k, v in result.to_dict().items() if k not in ("published", "version", "refused")}
+    meta = {"kind": "load", "max_bad_share": share, "summary": summary}
     with warehouse.write_month(mi.month, "input", meta=meta) as writer:
         for name, table in loaded.items():
             writer.write(name, table)
