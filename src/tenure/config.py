@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 8 * 3600
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
+    pii_roles: list[str] = Field(
+        default=["administrator"], description="Roles that see phone and ID numbers unmasked (see_pii)."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

@@ -1,0 +1,214 @@
+"""A read model of the warehouse for the web application.
+
+The customer 360 must answer in milliseconds at millions of subscribers, but
+the warehouse keeps one Parquet file per table and month, in load order. So
+the latest month's snapshot, twelve months of usage and the monthly cycle's
+output are copied once into a DuckDB file under ``<home>/cache``, every table
+sorted by ``customer_id``: DuckDB's per-row-group min/max (zone maps) then
+skip everything but the few row groups that hold one customer. The copy is
+rebuilt when a month is loaded or run again (the warehouse versions are the
+cache key) and published with an atomic rename, like the warehouse itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from tenure.domain.model import month_add
+from tenure.engines.warehouse import Warehouse
+
+HISTORY_MONTHS = 12
+USAGE_COLUMNS = (
+    "revenue", "mou", "mou_onnet", "mou_offnet", "data_mb", "sms", "recharge_amount", "arrears",
+    "other_op_cs_calls", "other_op_ip_spend",
+)
+
+
+def _q(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+class WarehouseIndex:
+    """Lazily built, customer-sorted DuckDB copy of what the pages read."""
+
+    def __init__(self, warehouse: Warehouse, cache_dir: Path, memory_limit: str = "2GB", threads: int = 2,
+                 check_every_seconds: float = 2.0) -> None:
+        self.warehouse = warehouse
+        self.cache_dir = Path(cache_dir)
+        self.memory_limit = memory_limit
+        self.threads = threads
+        self.check_every = check_every_seconds
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._key: str | None = None
+        self._checked_at = 0.0
+        self._tables: dict[str, list[str]] = {}
+        self.month: str | None = None
+        self.output_month: str | None = None
+
+    # -- public --------------------------------------------------------------
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """A cursor on the current read model, or None when the warehouse has no month yet."""
+        con = self._ensure()
+        if con is None:
+            yield None
+            return
+        cur = con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def has(self, table: str) -> bool:
+        self._ensure()
+        return table in self._tables
+
+    def columns(self, table: str) -> list[str]:
+        self._ensure()
+        return self._tables.get(table, [])
+
+    def refresh(self) -> None:
+        """Force a check of the warehouse versions on the next access."""
+        self._checked_at = 0.0
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+                self._key = None
+
+    # -- building --------------------------------------------------------------
+    def _signature(self) -> tuple[str | None, str | None, str]:
+        months = self.warehouse.months("input", "subscribers")
+        if not months:
+            return None, None, ""
+        month = months[-1]
+        window = [month_add(month, -i) for i in range(HISTORY_MONTHS)]
+        out_months = self.warehouse.months("output", "profiles")
+        out_month = out_months[-1] if out_months else None
+        parts = [f"i:{m}:{self.warehouse.version(m, 'input')}" for m in window]
+        parts += [f"o:{m}:{self.warehouse.version(m, 'output')}" for m in out_months[-HISTORY_MONTHS:]]
+        return month, out_month, hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    def _ensure(self) -> duckdb.DuckDBPyConnection | None:
+        now = time.monotonic()
+        if self._con is not None and now - self._checked_at < self.check_every:
+            return self._con
+        with self._lock:
+            if self._con is not None and time.monotonic() - self._checked_at < self.check_every:
+                return self._con
+            month, out_month, key = self._signature()
+            self._checked_at = time.monotonic()
+            if month is None:
+                return None
+            if key == self._key and self._con is not None:
+                return self._con
+            path = self.cache_dir / f"web-{key}.duckdb"
+            if not path.exists():
+                self._build(path, month, out_month)
+            old = self._con
+            con = duckdb.connect(str(path), read_only=True, config={"threads": self.threads,
+                                                                    "memory_limit": self.memory_limit})
+            self._tables = {
+                t: [r[0] for r in con.execute(
+                    "select column_name from information_schema.columns where table_name = ? order by ordinal_position",
+                    [t]).fetchall()]
+                for (t,) in con.execute("select table_name from information_schema.tables").fetchall()
+            }
+            self._con, self._key, self.month, self.output_month = con, key, month, out_month
+            if old is not None:
+                old.close()
+            self._remove_stale(keep=path)
+            return con
+
+    def _remove_stale(self, keep: Path) -> None:
+        for p in self.cache_dir.glob("web-*.duckdb*"):
+            if not p.name.startswith(keep.name):
+                try:
+                    p.unlink()
+                except OSError:
+                    pass
+
+    def _build(self, path: Path, month: str, out_month: str | None) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        wh = self.warehouse
+        con = duckdb.connect(str(tmp), config={"threads": self.threads, "memory_limit": self.memory_limit,
+                                               "preserve_insertion_order": True})
+        try:
+            subs = wh.path("subscribers", month)
+            con.execute(f"create table subscribers as select * from read_parquet({_q(subs)}) order by customer_id")
+            if wh.has("customers", month):
+                con.execute(f"create table customers as select * from read_parquet({_q(wh.path('customers', month))})"
+                            " order by customer_id")
+            if wh.has("plans", month):
+                con.execute(f"create table plans as select * from read_parquet({_q(wh.path('plans', month))})")
+            # Subscriber -> customer over the whole window, so usage of numbers that left still finds its customer.
+            window = [month_add(month, -i) for i in range(HISTORY_MONTHS)]
+            sub_paths = wh.paths("subscribers", window)
+            owner = (f"(select distinct subscriber_id, customer_id from read_parquet([{', '.join(map(_q, sub_paths))}]))")
+            con.execute(f"create temp table owner as select * from {owner}")
+            self._fact(con, "monthly_usage", "usage", window,
+                       "u.month, u.subscriber_id, " + ", ".join(f"u.{c}" for c in USAGE_COLUMNS))
+            self._fact(con, "complaints", "complaints", window, "u.*")
+            self._fact(con, "service_orders", "service_orders", window, "u.*")
+            if wh.has("group_members", month) and wh.has("enterprise_groups", month):
+                con.execute(
+                    f"""create table group_membership as
+                    select o.customer_id, m.subscriber_id, m.group_id, m.role, m.title, g.name as group_name,
+                           g.group_class, g.industry, g.customer_id as group_customer_id
+                    from read_parquet({_q(wh.path('group_members', month))}) m
+                    join read_parquet({_q(wh.path('enterprise_groups', month))}) g using (group_id)
+                    join owner o on o.subscriber_id = m.subscriber_id
+                    order by o.customer_id"""
+                )
+            if wh.has("agreements", month):
+                con.execute(f"create table agreements as select * from read_parquet({_q(wh.path('agreements', month))})"
+                            " order by customer_id")
+            if out_month is not None:
+                prof = wh.path("profiles", out_month, "output")
+                con.execute(f"create table profiles as select * from read_parquet({_q(prof)}) order by customer_id")
+                hist_months = [m for m in wh.months("output", "profiles") if m >= month_add(out_month, -HISTORY_MONTHS + 1)]
+                parts = [
+                    f"select '{m}' as month, subscriber_id, customer_id, stage from read_parquet({_q(wh.path('profiles', m, 'output'))})"
+                    for m in hist_months
+                ]
+                con.execute(f"create table stage_history as {' union all '.join(parts)} order by customer_id, month")
+                if wh.has("warnings", out_month, "output"):
+                    con.execute(
+                        f"""create table warnings as
+                        select p.customer_id, w.* from read_parquet({_q(wh.path('warnings', out_month, 'output'))}) w
+                        join (select distinct subscriber_id, customer_id from profiles) p using (subscriber_id)
+                        order by p.customer_id"""
+                    )
+            con.execute("create table _meta as select ? as month, ? as output_month", [month, out_month])
+            con.execute("checkpoint")
+        except BaseException:
+            con.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        con.close()
+        os.replace(tmp, path)
+
+    def _fact(self, con: duckdb.DuckDBPyConnection, source: str, name: str, window: list[str], select: str) -> None:
+        paths = self.warehouse.paths(source, window)
+        if not paths:
+            return
+        con.execute(
+            f"""create table {name} as
+            select o.customer_id, {select}
+            from read_parquet([{', '.join(map(_q, paths))}], union_by_name = true) u
+            join owner o on o.subscriber_id = u.subscriber_id
+            order by o.customer_id"""
+        )

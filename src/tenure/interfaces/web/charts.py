@@ -1,0 +1,55 @@
+"""Plotly figures for the pages, rendered as a div; plotly.min.js is served by the app."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+from markupsafe import Markup
+
+PALETTE = ["#1f5f8b", "#e07b39", "#3a9d5d", "#c0392b", "#8e6bb8", "#7f8c8d", "#d4a017"]
+
+
+def _layout(fig: go.Figure, title: str, height: int = 300) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}}, height=height, margin={"l": 50, "r": 20, "t": 40, "b": 40},
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", colorway=PALETTE,
+        font={"family": "system-ui, -apple-system, 'PingFang SC', 'Microsoft YaHei', sans-serif", "size": 12},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def render(fig: go.Figure, div_id: str) -> Markup:
+    html = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                       config={"displaylogo": False, "responsive": True})
+    return Markup(html)  # noqa: S704 - Plotly's own output, data values are JSON-encoded by it
+
+
+def bar(div_id: str, title: str, x: Sequence, ys: dict[str, Sequence], stacked: bool = False) -> Markup:
+    fig = go.Figure([go.Bar(name=name, x=list(x), y=list(y)) for name, y in ys.items()])
+    if stacked:
+        fig.update_layout(barmode="stack")
+    return render(_layout(fig, title), div_id)
+
+
+def line(div_id: str, title: str, x: Sequence, ys: dict[str, Sequence], percent: bool = False) -> Markup:
+    fig = go.Figure([go.Scatter(name=name, x=list(x), y=list(y), mode="lines+markers") for name, y in ys.items()])
+    if percent:
+        fig.update_yaxes(tickformat=".1%")
+    fig.update_xaxes(type="category")
+    return render(_layout(fig, title), div_id)
+
+
+def pie(div_id: str, title: str, labels: Sequence, values: Sequence) -> Markup:
+    fig = go.Figure([go.Pie(labels=list(labels), values=list(values), hole=0.45, sort=False)])
+    return render(_layout(fig, title), div_id)
+
+
+def heatmap(div_id: str, title: str, x: Sequence, y: Sequence, z: Sequence[Sequence], x_title: str,
+            y_title: str) -> Markup:
+    fig = go.Figure([go.Heatmap(x=list(x), y=list(y), z=[list(r) for r in z], colorscale="Blues",
+                                texttemplate="%{z}")])
+    fig.update_xaxes(title=x_title, type="category")
+    fig.update_yaxes(title=y_title, type="category", autorange="reversed")
+    return render(_layout(fig, title), div_id)

@@ -1,0 +1,211 @@
+"""Customer search and the customer 360 view, read from the warehouse read model.
+
+Every query is filtered by the caller's portfolio (see ``portfolio``) and
+phone and ID numbers are masked for callers without ``see_pii``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from tenure.domain.errors import InputError, NotFound
+from tenure.domain.masking import mask_id_number, mask_msisdn
+from tenure.domain.model import CHANNELS
+from tenure.engines.store.warehouse_index import WarehouseIndex
+from tenure.services.auth import Principal
+from tenure.services.portfolio import visibility
+
+MAX_RESULTS = 50
+
+
+def _rows(cur: Any, sql: str, params: list) -> list[dict]:
+    res = cur.execute(sql, params)
+    names = [d[0] for d in res.description]
+    return [dict(zip(names, _plain_row(r))) for r in res.fetchall()]
+
+
+def _plain_row(row: tuple) -> list:
+    out = []
+    for v in row:
+        if isinstance(v, float) and v != v:  # NaN
+            v = None
+        out.append(v)
+    return out
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    customer_id: str
+    name: str | None
+    customer_type: str | None
+    region: str | None
+    vip_card: str | None
+    msisdn: str | None
+    subscriptions: int
+
+
+class CustomerService:
+    def __init__(self, index: WarehouseIndex) -> None:
+        self.index = index
+
+    # -- search --------------------------------------------------------------
+    def search(self, principal: Principal, query: str, limit: int = 20) -> list[SearchHit]:
+        """Find customers by phone number (full or start), customer id or name, inside the portfolio."""
+        q = (query or "").strip().replace("\x00", "")
+        if not q:
+            return []
+        if len(q) > 64:
+            raise InputError("search text is at most 64 characters")
+        limit = max(1, min(int(limit), MAX_RESULTS))
+        pred, params = visibility(principal, "s.customer_id", "s.region")
+        with self.index.cursor() as cur:
+            if cur is None:
+                return []
+            has_customers = self.index.has("customers")
+            name_col = "c.name" if has_customers else "null"
+            join = "left join customers c on c.customer_id = s.customer_id" if has_customers else ""
+            if re.fullmatch(r"\d{3,11}", q):
+                # A number: exact match on 11 digits, else a prefix (what an operator types).
+                cond = "s.msisdn = ?" if len(q) == 11 else "starts_with(s.msisdn, ?)"
+                args = [q]
+            else:
+                like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                cond = f"(s.customer_id = ? or {name_col} ilike ? escape '\\')" if has_customers else "s.customer_id = ?"
+                args = [q, like] if has_customers else [q]
+            sql = f"""
+                select s.customer_id, any_value({name_col}) as name,
+                       any_value({'c.customer_type' if has_customers else 'null'}) as customer_type,
+                       any_value(s.region) as region, any_value({'c.vip_card' if has_customers else 'null'}) as vip_card,
+                       min(s.msisdn) as msisdn, count(*) as subscriptions
+                from subscribers s {join}
+                where {cond} and {pred}
+                group by s.customer_id order by s.customer_id limit {limit}"""
+            rows = _rows(cur, sql, args + params)
+        return [
+            SearchHit(r["customer_id"], r["name"], r["customer_type"], r["region"], r["vip_card"],
+                      r["msisdn"] if principal.see_pii else mask_msisdn(r["msisdn"]), int(r["subscriptions"]))
+            for r in rows
+        ]
+
+    # -- customer 360 ----------------------------------------------------------
+    def customer_360(self, principal: Principal, customer_id: str) -> dict:
+        """Everything known about one customer; NotFound when absent or outside the caller's portfolio."""
+        pred, params = visibility(principal, "customer_id", "region")
+        if "\x00" in customer_id or len(customer_id) > 64:
+            raise NotFound(f"no customer {customer_id!r}")
+        ix = self.index
+        with ix.cursor() as cur:
+            if cur is None:
+                raise NotFound(f"no customer {customer_id!r}")
+            subs = _rows(cur, f"select * from subscribers where customer_id = ? and {pred} order by subscriber_id",
+                         [customer_id, *params])
+            if not subs:
+                raise NotFound(f"no customer {customer_id!r}")
+            customer: dict = {"customer_id": customer_id}
+            if ix.has("customers"):
+                found = _rows(cur, "select * from customers where customer_id = ?", [customer_id])
+                if found:
+                    customer = found[0]
+            if ix.has("plans"):
+                plans = {p["plan_id"]: p for p in _rows(
+                    cur, "select * from plans where list_contains(?::varchar[], plan_id)",
+                    [[s["plan_id"] for s in subs]])}
+                for s in subs:
+                    p = plans.get(s.get("plan_id"))
+                    s["plan_name"] = p.get("name") if p else None
+                    s["monthly_fee"] = p.get("monthly_fee") if p else None
+            usage = []
+            if ix.has("usage"):
+                usage = _rows(cur, f"""
+                    select month, {', '.join(f'round(sum({c}), 2) as {c}' for c in
+                                             ('revenue', 'mou', 'mou_onnet', 'mou_offnet', 'data_mb', 'sms', 'arrears'))}
+                    from usage where customer_id = ? group by month order by month""", [customer_id])
+            complaints = _rows(cur, "select * exclude (customer_id) from complaints where customer_id = ? "
+                                    "order by created_at desc", [customer_id]) if ix.has("complaints") else []
+            orders = _rows(cur, "select * exclude (customer_id) from service_orders where customer_id = ? "
+                                "order by created_at desc", [customer_id]) if ix.has("service_orders") else []
+            groups = _rows(cur, "select * exclude (customer_id) from group_membership where customer_id = ?",
+                           [customer_id]) if ix.has("group_membership") else []
+            agreements = _rows(cur, "select * from agreements where customer_id = ? order by end_date",
+                               [customer_id]) if ix.has("agreements") else []
+            profiles = _rows(cur, "select * from profiles where customer_id = ? order by subscriber_id",
+                             [customer_id]) if ix.has("profiles") else []
+            history = _rows(cur, "select month, subscriber_id, stage from stage_history where customer_id = ? "
+                                 "order by month", [customer_id]) if ix.has("stage_history") else []
+            warnings = _rows(cur, "select * exclude (customer_id) from warnings where customer_id = ? "
+                                  "order by severity desc nulls last, rule_id", [customer_id]) if ix.has("warnings") else []
+        see = principal.see_pii
+        for s in subs:
+            s["msisdn"] = s["msisdn"] if see else mask_msisdn(s.get("msisdn"))
+        if not see:
+            customer["id_number"] = mask_id_number(customer.get("id_number"))
+        profile_by_sub = {p["subscriber_id"]: _profile(p) for p in profiles}
+        for s in subs:
+            s["profile"] = profile_by_sub.get(s["subscriber_id"])
+            s["groups"] = [g for g in groups if g["subscriber_id"] == s["subscriber_id"]]
+            s["stage_history"] = [h for h in history if h["subscriber_id"] == s["subscriber_id"]]
+        arrears_months = sum(1 for u in usage if (u.get("arrears") or 0) > 0)
+        return {
+            "customer": customer,
+            "month": ix.month,
+            "output_month": ix.output_month,
+            "subscriptions": subs,
+            "summary": _summary(profiles),
+            "credit": {
+                "rating": next((p.get("credit_rating") for p in profiles if p.get("credit_rating")), None),
+                "months_in_arrears": arrears_months,
+                "months_observed": len(usage),
+                "current_arrears": usage[-1]["arrears"] if usage else None,
+            },
+            "usage": usage,
+            "warnings": warnings,
+            "complaints": complaints,
+            "service_orders": orders,
+            "agreements": agreements,
+            "groups": groups,
+            "has_profiles": ix.has("profiles"),
+        }
+
+
+def _profile(p: dict) -> dict:
+    prefs = {c: p.get(f"pref_{c}") for c in CHANNELS if f"pref_{c}" in p}
+    tags = p.get("tags")
+    if isinstance(tags, str):
+        tags = [t for t in re.split(r"[,;|]", tags) if t]
+    out = {k: v for k, v in p.items() if not k.startswith("pref_") and k not in ("customer_id", "subscriber_id")}
+    out["tags"] = list(tags or [])
+    out["preferences"] = prefs
+    return out
+
+
+def _summary(profiles: list[dict]) -> dict:
+    """The customer-level headline from the subscription profiles: best grade, top value, worst stage."""
+    if not profiles:
+        return {}
+    order = {"diamond": 3, "gold": 2, "silver": 1}
+    best = max(profiles, key=lambda p: (order.get(str(p.get("card_grade")), 0), p.get("current_value") or 0))
+    return {
+        "is_core": any(bool(p.get("is_core")) for p in profiles),
+        "card_grade": best.get("card_grade"),
+        "value_level": best.get("value_level"),
+        "current_value": round(sum(float(p.get("current_value") or 0) for p in profiles), 2),
+        "stage": best.get("stage"),
+        "segment_id": best.get("segment_id"),
+        "warning_count": sum(int(p.get("warning_count") or 0) for p in profiles),
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """Turn dates and numpy scalars into JSON-friendly values (for the API)."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()
+    return value

@@ -1,0 +1,148 @@
+"""The dashboard: subscribers, churn and ARPU from the input tables; grades, stages
+and warnings from the monthly cycle's output when it has run.
+
+Figures are computed with DuckDB straight from the month's Parquet files and
+kept in memory per (month, region, warehouse versions), so a reload or a new
+run of the month is picked up and a page view does not rescan the month.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import duckdb
+
+from tenure.domain.errors import NotFound
+from tenure.domain.model import month_add, parse_month
+from tenure.domain.roles import Permission
+from tenure.engines.warehouse import Warehouse
+from tenure.services.auth import Principal
+
+ARPU_BINS = (0, 10, 30, 50, 80, 120, 200)
+CHURN_MONTHS = 12
+STAGES = ("A", "B", "C", "D", "E")
+
+
+def _q(path: Any) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+class DashboardService:
+    def __init__(self, warehouse: Warehouse, threads: int = 2, memory_limit: str = "2GB") -> None:
+        self.warehouse = warehouse
+        self.threads = threads
+        self.memory_limit = memory_limit
+        self._cache: OrderedDict[tuple, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def months(self) -> list[str]:
+        return self.warehouse.months("input", "subscribers")
+
+    def overview(self, principal: Principal, month: str | None = None, region: str | None = None) -> dict:
+        """Headline figures for one month (default: the latest loaded), optionally one region."""
+        principal.require(Permission.VIEW_DASHBOARD)
+        months = self.months()
+        if not months:
+            return {"month": None, "months": [], "regions": [], "region": region, "empty": True}
+        month = parse_month(month) if month else months[-1]
+        if month not in months:
+            raise NotFound(f"month {month} is not loaded")
+        region = region or None
+        wh = self.warehouse
+        key = (month, region, tuple((m, wh.version(m)) for m in months[-CHURN_MONTHS:]),
+               wh.version(month, "output"))
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        doc = self._compute(month, region, months)
+        with self._lock:
+            self._cache[key] = doc
+            while len(self._cache) > 64:
+                self._cache.popitem(last=False)
+        return doc
+
+    # -- computing -------------------------------------------------------------
+    def _compute(self, month: str, region: str | None, months: list[str]) -> dict:
+        wh = self.warehouse
+        con = duckdb.connect(config={"threads": self.threads, "memory_limit": self.memory_limit})
+        try:
+            rfilter = "region = ?" if region else "true"
+            rargs = [region] if region else []
+            subs = _q(wh.path("subscribers", month))
+            regions = [r for (r,) in con.execute(
+                f"select distinct region from read_parquet({subs}) order by region").fetchall()]
+            by_region = [dict(region=r, status=s, n=n) for r, s, n in con.execute(
+                f"select region, status, count(*) from read_parquet({subs}) where {rfilter} "
+                "group by all order by region, status", rargs).fetchall()]
+            totals = {s: 0 for s in ("active", "suspended", "churned")}
+            for row in by_region:
+                totals[row["status"]] = totals.get(row["status"], 0) + row["n"]
+            churn = []
+            for m in [x for x in months if x <= month][-CHURN_MONTHS:]:
+                p = _q(wh.path("subscribers", m))
+                start, end = f"{m}-01", f"{month_add(m, 1)}-01"
+                churned, base = con.execute(
+                    f"""select count(*) filter (where status = 'churned' and churn_date >= ?::date and churn_date < ?::date),
+                               count(*) filter (where status <> 'churned' or churn_date >= ?::date)
+                        from read_parquet({p}) where {rfilter}""", [start, end, start, *rargs]).fetchone()
+                churn.append({"month": m, "churned": int(churned), "base": int(base),
+                              "rate": round(churned / base, 4) if base else None})
+            arpu = None
+            if wh.has("monthly_usage", month):
+                u = _q(wh.path("monthly_usage", month))
+                cases = " ".join(f"when revenue < {hi} then '{lo}-{hi}'" for lo, hi in zip(ARPU_BINS, ARPU_BINS[1:]))
+                rows = con.execute(
+                    f"""select case {cases} else '{ARPU_BINS[-1]}+' end as bin, count(*), min(revenue)
+                        from read_parquet({u}) u join (select subscriber_id from read_parquet({subs}) where {rfilter})
+                        using (subscriber_id) group by 1 order by 3""", rargs).fetchall()
+                mean = con.execute(
+                    f"""select avg(revenue), count(*) from read_parquet({u}) u
+                        join (select subscriber_id from read_parquet({subs}) where {rfilter}) using (subscriber_id)""",
+                    rargs).fetchone()
+                arpu = {"bins": [{"bin": b, "n": int(n)} for b, n, _ in rows],
+                        "mean": round(float(mean[0]), 2) if mean[0] is not None else None}
+            doc: dict[str, Any] = {
+                "month": month, "months": months, "regions": regions, "region": region, "empty": False,
+                "subscribers": {"total": sum(totals.values()), "by_status": totals, "by_region": by_region},
+                "churn": churn, "arpu": arpu, "output": None,
+            }
+            if wh.has("profiles", month, "output"):
+                doc["output"] = self._output(con, month, rfilter, rargs)
+            return doc
+        finally:
+            con.close()
+
+    def _output(self, con: duckdb.DuckDBPyConnection, month: str, rfilter: str, rargs: list) -> dict:
+        wh = self.warehouse
+        prof = _q(wh.path("profiles", month, "output"))
+        cols = {c for (c,) in con.execute(f"select name from parquet_schema({prof})").fetchall()}
+        out: dict[str, Any] = {}
+        if {"is_core", "card_grade"} <= cols:
+            out["core_by_grade"] = [dict(grade=g or "none", core=int(c), all=int(n)) for g, c, n in con.execute(
+                f"""select coalesce(card_grade, 'none'), count(*) filter (where is_core), count(*)
+                    from read_parquet({prof}) where {rfilter} group by 1 order by 1""", rargs).fetchall()]
+            out["core_total"] = sum(r["core"] for r in out["core_by_grade"])
+        if "stage" in cols:
+            out["stages"] = [dict(stage=s, n=int(n)) for s, n in con.execute(
+                f"select stage, count(*) from read_parquet({prof}) where {rfilter} group by 1 order by 1",
+                rargs).fetchall()]
+        if {"stage", "previous_stage"} <= cols:
+            out["transitions"] = [dict(previous=p, stage=s, n=int(n)) for p, s, n in con.execute(
+                f"""select coalesce(previous_stage, '-'), stage, count(*) from read_parquet({prof})
+                    where {rfilter} group by 1, 2 order by 1, 2""", rargs).fetchall()]
+        if wh.has("warnings", month, "output"):
+            w = _q(wh.path("warnings", month, "output"))
+            scope = (f"join (select subscriber_id from read_parquet({prof}) where {rfilter}) using (subscriber_id)"
+                     if rargs else "")
+            out["warnings_by_family"] = [dict(family=f, n=int(n), subscribers=int(s)) for f, n, s in con.execute(
+                f"""select family, count(*), count(distinct subscriber_id) from read_parquet({w}) {scope}
+                    group by 1 order by 2 desc""", rargs).fetchall()]
+            out["top_rules"] = [dict(rule_id=r, family=f, n=int(n)) for r, f, n in con.execute(
+                f"""select rule_id, any_value(family), count(*) from read_parquet({w}) {scope}
+                    group by 1 order by 3 desc, 1 limit 10""", rargs).fetchall()]
+            out["warned_subscribers"] = int(con.execute(
+                f"select count(distinct subscriber_id) from read_parquet({w}) {scope}", rargs).fetchone()[0])
+        return out
