@@ -187,7 +187,9 @@ def test_bad_dates_and_negative_counts(cal: WorkingCalendar) -> None:
 def test_load_calendar_from_yaml(tmp_path: Path) -> None:
     path = tmp_path / "calendar.yaml"
     assert load_calendar(path).extra_holidays == frozenset()  # missing file: library only
-    path.write_text("extra_holidays: [2026-02-26]\nextra_workdays: ['2026-03-01']\n", encoding="utf-8")
+    path.write_text(
+        "extra_holidays: [2026-02-26]\nextra_workdays: ['2026-03-01']\n", encoding="utf-8"
+    )
     loaded = load_calendar(path)
     assert loaded.is_working_day(D(2026, 2, 26)) is False
     assert loaded.is_working_day(D(2026, 3, 1)) is True  # a Sunday made a working day

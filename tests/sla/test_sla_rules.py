@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -131,7 +132,8 @@ WORKED = [
 
 
 @pytest.mark.parametrize(
-    ("service", "tier", "accepted", "completed", "fee", "due", "late", "price", "comp", "capped"), WORKED
+    ("service", "tier", "accepted", "completed", "fee", "due", "late", "price", "comp", "capped"),
+    WORKED,
 )
 def test_worked_examples(
     cal: WorkingCalendar,
@@ -160,10 +162,12 @@ def test_penalty_cap_boundary(cal: WorkingCalendar) -> None:
     # is 20 x 5% = exactly the fee: not capped. 21 days: capped at the fee.
     due = D(2026, 3, 13)
     twenty = cal.add_working_days(due, 20)
-    order = ProvisioningOrder("C1", Service.DIGITAL, Tier.EXPRESS, Decimal("300"), D(2026, 3, 6), twenty)
+    order = ProvisioningOrder(
+        "C1", Service.DIGITAL, Tier.EXPRESS, Decimal(300), D(2026, 3, 6), twenty
+    )
     a = assess(order, cal)
     assert (a.working_days_late, a.compensation, a.capped) == (20, Decimal("300.00"), False)
-    later = ProvisioningOrder("C1", Service.DIGITAL, Tier.EXPRESS, Decimal("300"), D(2026, 3, 6),
+    later = ProvisioningOrder("C1", Service.DIGITAL, Tier.EXPRESS, Decimal(300), D(2026, 3, 6),
                               cal.add_working_days(due, 21))  # fmt: skip
     b = assess(later, cal)
     assert (b.working_days_late, b.compensation, b.capped) == (21, Decimal("300.00"), True)
@@ -182,12 +186,17 @@ def test_money_rounds_half_up(cal: WorkingCalendar) -> None:
 
 def test_star_level_waives_the_surcharge(cal: WorkingCalendar) -> None:
     config = load_enterprise_config()
-    order = ProvisioningOrder("C1", Service.DIGITAL, Tier.URGENT, Decimal("1000"), D(2026, 3, 6))
+    order = ProvisioningOrder("C1", Service.DIGITAL, Tier.URGENT, Decimal(1000), D(2026, 3, 6))
     # 3A includes urgent: 100%. 2A only includes normal: 130%. 5A includes express.
-    for grade, price in (("3A", "1000.00"), ("2A", "1300.00"), ("5A", "1000.00"), ("1A", "1300.00")):
+    for grade, price in (
+        ("3A", "1000.00"),
+        ("2A", "1300.00"),
+        ("5A", "1000.00"),
+        ("1A", "1300.00"),
+    ):
         included = config.star_levels.for_grade(grade).included_provisioning_tier
         assert assess(order, cal, included_tier=included).price_charged == Decimal(price), grade
-    express = ProvisioningOrder("C1", Service.DIGITAL, Tier.EXPRESS, Decimal("1000"), D(2026, 3, 6))
+    express = ProvisioningOrder("C1", Service.DIGITAL, Tier.EXPRESS, Decimal(1000), D(2026, 3, 6))
     assert assess(express, cal, included_tier=Tier.URGENT).price_charged == Decimal("1500.00")
 
 
@@ -198,18 +207,18 @@ def test_star_levels() -> None:
         star_level_for_grade("6A")
     # Higher levels never get slower response or a slower included tier.
     ordered = [levels.for_star(n) for n in range(1, 6)]
-    for lower, higher in zip(ordered, ordered[1:]):
+    for lower, higher in itertools.pairwise(ordered):
         assert higher.fault_response_hours <= lower.fault_response_hours
         assert higher.included_provisioning_tier.speed >= lower.included_provisioning_tier.speed
 
 
 def test_bad_orders() -> None:
     with pytest.raises(InputError, match="before it was accepted"):
-        ProvisioningOrder("C1", Service.DDN, Tier.NORMAL, Decimal("1"), D(2026, 3, 6), D(2026, 3, 5))
+        ProvisioningOrder("C1", Service.DDN, Tier.NORMAL, Decimal(1), D(2026, 3, 6), D(2026, 3, 5))
     with pytest.raises(InputError, match="zero or more"):
-        ProvisioningOrder("C1", Service.DDN, Tier.NORMAL, Decimal("-1"), D(2026, 3, 6))
+        ProvisioningOrder("C1", Service.DDN, Tier.NORMAL, Decimal(-1), D(2026, 3, 6))
     with pytest.raises(InputError, match="express, urgent or normal"):
-        ProvisioningOrder("C1", Service.DDN, "rush", Decimal("1"), D(2026, 3, 6))  # type: ignore[arg-type]
+        ProvisioningOrder("C1", Service.DDN, "rush", Decimal(1), D(2026, 3, 6))  # type: ignore[arg-type]
 
 
 def test_configured_table_is_used(cal: WorkingCalendar, tmp_path: Path) -> None:
@@ -218,7 +227,9 @@ def test_configured_table_is_used(cal: WorkingCalendar, tmp_path: Path) -> None:
     data["sla"]["penalty_cap"] = 0.5
     config = EnterpriseConfig.from_mapping(data)
     # Fri 27 Sep 2024 + 3 working days: Sun 29, Mon 30, Tue 8 Oct.
-    order = ProvisioningOrder("C1", Service.DIGITAL, Tier.EXPRESS, Decimal("100"), D(2024, 9, 27), D(2024, 12, 31))
+    order = ProvisioningOrder(
+        "C1", Service.DIGITAL, Tier.EXPRESS, Decimal(100), D(2024, 9, 27), D(2024, 12, 31)
+    )
     a = assess(order, cal, config.sla)
     assert a.due_on == D(2024, 10, 8)
     assert (a.compensation, a.capped) == (Decimal("50.00"), True)
@@ -250,25 +261,36 @@ def _orders() -> list[ProvisioningOrder]:
     # or below.
     return [
         # C1, 2024-10: 3 late, 150.00 (first worked example).
-        ProvisioningOrder("C1", Service.DIGITAL, Tier.EXPRESS, Decimal("1000"), D(2024, 9, 27), D(2024, 10, 14)),
+        ProvisioningOrder(
+            "C1", Service.DIGITAL, Tier.EXPRESS, Decimal(1000), D(2024, 9, 27), D(2024, 10, 14)
+        ),
         # C1, 2024-10: on time (due 10 Oct).
-        ProvisioningOrder("C1", Service.DIGITAL, Tier.EXPRESS, Decimal("1000"), D(2024, 9, 27), D(2024, 10, 10)),
+        ProvisioningOrder(
+            "C1", Service.DIGITAL, Tier.EXPRESS, Decimal(1000), D(2024, 9, 27), D(2024, 10, 10)
+        ),
         # C1, 2024-11: express digital from Fri 1 Nov 2024: 4-8 Nov -> due Fri 8 Nov;
         # completed Tue 12 Nov: 11 (1), 12 (2) -> 2 late, 400 x 5% x 2 = 40.00.
-        ProvisioningOrder("C1", Service.DIGITAL, Tier.EXPRESS, Decimal("400"), D(2024, 11, 1), D(2024, 11, 12)),
+        ProvisioningOrder(
+            "C1", Service.DIGITAL, Tier.EXPRESS, Decimal(400), D(2024, 11, 1), D(2024, 11, 12)
+        ),
         # C2, 2024-10: normal DDN from Mon 2 Sep 2024 (20 days): 3-6 (4), 9-13 (9),
         # Sat 14 make-up (10), 15-17 Mid-autumn off, 18-20 (13), 23-27 (18), Sun 29 (19),
         # Mon 30 (20) -> due 30 Sep; completed Wed 9 Oct: 8 (1), 9 (2) -> 2 late,
         # 333.33 x 2% x 2 = 13.3332 -> 13.33.
-        ProvisioningOrder("C2", Service.DDN, Tier.NORMAL, Decimal("333.33"), D(2024, 9, 2), D(2024, 10, 9)),
+        ProvisioningOrder(
+            "C2", Service.DDN, Tier.NORMAL, Decimal("333.33"), D(2024, 9, 2), D(2024, 10, 9)
+        ),
         # C3: still open, not in any line.
-        ProvisioningOrder("C3", Service.FR_ATM, Tier.URGENT, Decimal("100"), D(2024, 10, 9)),
+        ProvisioningOrder("C3", Service.FR_ATM, Tier.URGENT, Decimal(100), D(2024, 10, 9)),
     ]
 
 
 def test_compensation_report(cal: WorkingCalendar) -> None:
     r = compensation_report(_orders(), cal)
-    got = {(x.customer_id, x.month): (x.orders, x.late_orders, x.working_days_late, x.compensation) for x in r.lines}
+    got = {
+        (x.customer_id, x.month): (x.orders, x.late_orders, x.working_days_late, x.compensation)
+        for x in r.lines
+    }
     assert got == {
         ("C1", "2024-10"): (2, 1, 3, Decimal("150.00")),
         ("C1", "2024-11"): (1, 1, 2, Decimal("40.00")),
@@ -306,8 +328,10 @@ def test_report_totals_add_up(orders: list[ProvisioningOrder]) -> None:
     assert r.orders == len(orders) == sum(x.orders for x in r.lines)
     assert r.late_orders == sum(1 for a in each if a.late) == sum(x.late_orders for x in r.lines)
     assert r.working_days_late == sum(a.working_days_late for a in each)
-    assert r.compensation == sum((a.compensation for a in each), Decimal(0)) == sum(
-        (x.compensation for x in r.lines), Decimal(0)
+    assert (
+        r.compensation
+        == sum((a.compensation for a in each), Decimal(0))
+        == sum((x.compensation for x in r.lines), Decimal(0))
     )
     for a in each:
         assert Decimal(0) <= a.compensation <= a.one_off_fee

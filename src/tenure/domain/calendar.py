@@ -129,17 +129,23 @@ class WorkingCalendar:
         object.__setattr__(self, "source", source if source is not None else default_source())
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None, source: HolidaySource | None = None) -> WorkingCalendar:
+    def from_mapping(
+        cls, data: Mapping[str, Any] | None, source: HolidaySource | None = None
+    ) -> WorkingCalendar:
         """Build from configuration: ``{"extra_holidays": [...], "extra_workdays": [...]}``."""
         data = data or {}
         unknown = set(data) - {"extra_holidays", "extra_workdays"}
         if unknown:
-            raise ConfigurationError(f"calendar: unknown keys {sorted(unknown)}; use extra_holidays, extra_workdays")
+            raise ConfigurationError(
+                f"calendar: unknown keys {sorted(unknown)}; use extra_holidays, extra_workdays"
+            )
         for key in ("extra_holidays", "extra_workdays"):
             if not isinstance(data.get(key) or [], list):
                 raise ConfigurationError(f"calendar: {key} must be a list of dates")
         try:
-            return cls(data.get("extra_holidays") or (), data.get("extra_workdays") or (), source=source)
+            return cls(
+                data.get("extra_holidays") or (), data.get("extra_workdays") or (), source=source
+            )
         except InputError as exc:
             raise ConfigurationError(f"calendar: {exc}") from None
 

@@ -23,6 +23,7 @@ is reported annualised the same way, ``(1 + r) ** 12 - 1``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ class IrrResult:
 
 def _sign_changes(flows: Sequence[float]) -> int:
     signs = [f > 0 for f in flows if f != 0]
-    return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
+    return sum(1 for a, b in itertools.pairwise(signs) if a != b)
 
 
 def irr(cash_flows: Sequence[Number], periods_per_year: int = 1) -> IrrResult:
@@ -139,7 +140,9 @@ def payback(cash_flows: Sequence[Number]) -> Payback:
         cumulative += flows[t]
         if cumulative >= 0:
             return Payback(t - 1 + (-before) / flows[t])
-    return Payback(None, f"the cumulative cash flow is still {cumulative:,.2f} after the last period")
+    return Payback(
+        None, f"the cumulative cash flow is still {cumulative:,.2f} after the last period"
+    )
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,9 @@ class StarLevels:
                     raise ValueError(f"star level {star} is served to grade {grade}")
                 mode = str(spec.pop("account_manager"))
                 if mode not in ACCOUNT_MANAGER_MODES:
-                    raise ValueError(f"account_manager {mode!r} is not one of {ACCOUNT_MANAGER_MODES}")
+                    raise ValueError(
+                        f"account_manager {mode!r} is not one of {ACCOUNT_MANAGER_MODES}"
+                    )
                 tier = parse_tier(spec.pop("included_provisioning_tier"))
                 ints = {
                     k: int(spec.pop(k))
@@ -114,7 +116,9 @@ class StarLevels:
             raise ConfigurationError(f"enterprise.yaml, star_levels: {exc}") from None
         stars = sorted(e.star_level for e in levels)
         if stars != [1, 2, 3, 4, 5]:
-            raise ConfigurationError(f"enterprise.yaml, star_levels: need levels 1 to 5, found {stars}")
+            raise ConfigurationError(
+                f"enterprise.yaml, star_levels: need levels 1 to 5, found {stars}"
+            )
         return cls(tuple(sorted(levels, key=lambda e: e.star_level)))
 
 
@@ -161,4 +165,3 @@ def load_enterprise_config(path: Path | None = None) -> EnterpriseConfig:
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"{path or 'enterprise.yaml'} is not valid YAML: {exc}") from None
     return EnterpriseConfig.from_mapping(data or {})
-

@@ -62,10 +62,10 @@ class LoyaltyRules:
 
     points_per_yuan: Mapping[CardGrade, Decimal] = field(
         default_factory=lambda: {
-            CardGrade.DIAMOND: Decimal("2"),
+            CardGrade.DIAMOND: Decimal(2),
             CardGrade.GOLD: Decimal("1.5"),
             CardGrade.SILVER: Decimal("1.2"),
-            CardGrade.NONE: Decimal("1"),
+            CardGrade.NONE: Decimal(1),
         }
     )
     tenure_bonus_per_year: int = 100
@@ -107,8 +107,11 @@ class LoyaltyRules:
                 if not rate.is_finite() or rate < 0:
                     raise ValueError(f"points per yuan for {k} must be zero or more")
                 rates[parse_card_grade(k)] = rate
-            kwargs = {k: int(data.pop(k)) for k in list(data) if k in {
-                "tenure_bonus_per_year", "tenure_bonus_max_years", "expiry_years_after"}}
+            kwargs = {
+                k: int(data.pop(k))
+                for k in list(data)
+                if k in {"tenure_bonus_per_year", "tenure_bonus_max_years", "expiry_years_after"}
+            }
             if data:
                 raise ValueError(f"unknown keys {sorted(data)}")
             if any(v < 0 for v in kwargs.values()):
@@ -127,7 +130,9 @@ def parse_card_grade(value: CardGrade | str | None) -> CardGrade:
     try:
         return CardGrade(str(value).strip().lower())
     except ValueError:
-        raise InputError(f"unknown card grade {value!r}; use diamond, gold, silver or none") from None
+        raise InputError(
+            f"unknown card grade {value!r}; use diamond, gold, silver or none"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -211,9 +216,15 @@ def validate(entries: Sequence[LedgerEntry]) -> None:
         if e.seq != i:
             raise Conflict(f"ledger {e.account_id}: entry {i} has seq {e.seq}")
         if e.kind is EntryKind.EARN and not (e.amount > 0 and e.opens_lot):
-            raise Conflict(f"ledger {e.account_id}: earn entry {e.seq} must add points to its own lot")
-        if e.kind in (EntryKind.REDEEM, EntryKind.EXPIRE) and not (e.amount < 0 and not e.opens_lot):
-            raise Conflict(f"ledger {e.account_id}: {e.kind.value} entry {e.seq} must take points from a lot")
+            raise Conflict(
+                f"ledger {e.account_id}: earn entry {e.seq} must add points to its own lot"
+            )
+        if e.kind in (EntryKind.REDEEM, EntryKind.EXPIRE) and not (
+            e.amount < 0 and not e.opens_lot
+        ):
+            raise Conflict(
+                f"ledger {e.account_id}: {e.kind.value} entry {e.seq} must take points from a lot"
+            )
         if e.kind is EntryKind.ADJUST and (e.amount == 0 or (e.amount > 0) != e.opens_lot):
             raise Conflict(f"ledger {e.account_id}: adjust entry {e.seq} is inconsistent")
         if e.opens_lot:
@@ -238,7 +249,9 @@ def _check_day(entries: Sequence[LedgerEntry], on: date) -> None:
     # later entry already expired, so it is refused.
     last = _last_day(entries)
     if last is not None and on < last:
-        raise Conflict(f"ledger already has entries on {last.isoformat()}; cannot post on {on.isoformat()}")
+        raise Conflict(
+            f"ledger already has entries on {last.isoformat()}; cannot post on {on.isoformat()}"
+        )
 
 
 def plan_earn(
@@ -267,7 +280,11 @@ def plan_expire(entries: Sequence[LedgerEntry], account_id: str, on: date) -> li
     out = []
     for x in lots(entries):
         if x.expires_on < on and x.remaining > 0:
-            out.append(LedgerEntry(account_id, seq, EntryKind.EXPIRE, -x.remaining, x.lot, on, None, "expired"))
+            out.append(
+                LedgerEntry(
+                    account_id, seq, EntryKind.EXPIRE, -x.remaining, x.lot, on, None, "expired"
+                )
+            )
             seq += 1
     return out
 
@@ -292,7 +309,9 @@ def plan_redeem(
     after = [*entries, *out]
     have = available(after, on)
     if have < points:
-        raise Conflict(f"account {account_id} has {have} points available on {on.isoformat()}, {points} asked")
+        raise Conflict(
+            f"account {account_id} has {have} points available on {on.isoformat()}, {points} asked"
+        )
     seq = _next_seq(after)
     left = points
     for x in lots(after):
@@ -336,7 +355,10 @@ class Catalogue:
     def from_mapping(cls, data: Sequence[Mapping[str, Any]] | None) -> Catalogue:
         """From a list of ``{code, name, points}``."""
         try:
-            rewards = tuple(Reward(str(r["code"]), str(r.get("name", r["code"])), int(r["points"])) for r in data or ())
+            rewards = tuple(
+                Reward(str(r["code"]), str(r.get("name", r["code"])), int(r["points"]))
+                for r in data or ()
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigurationError(f"enterprise.yaml, loyalty catalogue: {exc}") from None
         codes = [r.code for r in rewards]
@@ -357,14 +379,19 @@ def plan_reward(
     if quantity <= 0:
         raise InputError(f"quantity must be positive, got {quantity}")
     reward = catalogue.get(code)
-    return plan_redeem(entries, account_id, reward.points * quantity, on, reference=f"{code} x{quantity}")
+    return plan_redeem(
+        entries, account_id, reward.points * quantity, on, reference=f"{code} x{quantity}"
+    )
 
 
 class PointsLedger:
     """One account's ledger in memory: every operation appends and never rewrites."""
 
     def __init__(
-        self, account_id: str, rules: LoyaltyRules | None = None, entries: Iterable[LedgerEntry] = ()
+        self,
+        account_id: str,
+        rules: LoyaltyRules | None = None,
+        entries: Iterable[LedgerEntry] = (),
     ) -> None:
         self.account_id = account_id
         self.rules = rules or LoyaltyRules()
@@ -392,10 +419,16 @@ class PointsLedger:
 
     def earn(self, points: int, on: date, reference: str = "") -> list[LedgerEntry]:
         """Add ``points`` earned on ``on``."""
-        return self._append(plan_earn(self._entries, self.account_id, points, on, self.rules, reference))
+        return self._append(
+            plan_earn(self._entries, self.account_id, points, on, self.rules, reference)
+        )
 
     def earn_for_spend(
-        self, spend_yuan: Decimal | int | str, card_grade: CardGrade | str, on: date, reference: str = ""
+        self,
+        spend_yuan: Decimal | int | str,
+        card_grade: CardGrade | str,
+        on: date,
+        reference: str = "",
     ) -> list[LedgerEntry]:
         """Add the points for a spend (nothing when it rounds to zero)."""
         points = self.rules.spend_points(spend_yuan, card_grade)
@@ -410,8 +443,12 @@ class PointsLedger:
         """Spend ``points``; :class:`Conflict` if not enough are available."""
         return self._append(plan_redeem(self._entries, self.account_id, points, on, reference))
 
-    def redeem_reward(self, catalogue: Catalogue, code: str, on: date, quantity: int = 1) -> list[LedgerEntry]:
-        return self._append(plan_reward(self._entries, self.account_id, catalogue, code, on, quantity))
+    def redeem_reward(
+        self, catalogue: Catalogue, code: str, on: date, quantity: int = 1
+    ) -> list[LedgerEntry]:
+        return self._append(
+            plan_reward(self._entries, self.account_id, catalogue, code, on, quantity)
+        )
 
     def expire(self, on: date) -> list[LedgerEntry]:
         """Expire lots whose last usable day is before ``on``."""
@@ -422,7 +459,9 @@ class PointsLedger:
         if not reason:
             raise InputError("an adjustment needs a reason")
         if points > 0:
-            new = plan_earn(self._entries, self.account_id, points, on, self.rules, reason, EntryKind.ADJUST)
+            new = plan_earn(
+                self._entries, self.account_id, points, on, self.rules, reason, EntryKind.ADJUST
+            )
         elif points < 0:
             new = plan_redeem(self._entries, self.account_id, -points, on, reason, EntryKind.ADJUST)
         else:

@@ -95,10 +95,12 @@ def parse_tier(value: str | Tier) -> Tier:
     try:
         return Tier(str(value).strip().lower())
     except ValueError:
-        raise InputError(f"unknown provisioning tier {value!r}; use express, urgent or normal") from None
+        raise InputError(
+            f"unknown provisioning tier {value!r}; use express, urgent or normal"
+        ) from None
 
 
-def money(value: Decimal | int | str | float) -> Decimal:
+def money(value: Decimal | str | float) -> Decimal:
     """A money amount rounded to two places, half up (``float`` goes through ``str``)."""
     if isinstance(value, float):
         value = str(value)
@@ -108,7 +110,7 @@ def money(value: Decimal | int | str | float) -> Decimal:
         raise InputError(f"{value!r} is not an amount of money") from None
 
 
-def parse_fee(value: Decimal | int | str | float) -> Decimal:
+def parse_fee(value: Decimal | str | float) -> Decimal:
     """A one-off fee: a finite amount, zero or more."""
     amount = money(value)
     if not amount.is_finite() or amount < 0:
@@ -131,7 +133,7 @@ class SlaTable:
     """The provisioning SLA table: terms per tier and the compensation cap."""
 
     tiers: tuple[TierTerms, ...]
-    penalty_cap: Decimal = Decimal("1")
+    penalty_cap: Decimal = Decimal(1)
     """Largest compensation as a share of the one-off fee."""
 
     def terms(self, tier: Tier | str) -> TierTerms:
@@ -147,7 +149,9 @@ class SlaTable:
         s = parse_service(service)
         terms = self.terms(tier)
         if s not in terms.working_days:
-            raise ConfigurationError(f"the SLA table has no working days for {s.value} at {terms.tier.value}")
+            raise ConfigurationError(
+                f"the SLA table has no working days for {s.value} at {terms.tier.value}"
+            )
         return terms.working_days[s]
 
     @classmethod
@@ -173,7 +177,9 @@ class SlaTable:
                     raise ValueError(f"negative working days for tier {name}")
                 missing = set(Service) - set(days)
                 if missing:
-                    raise ValueError(f"tier {name} lacks working days for {sorted(m.value for m in missing)}")
+                    raise ValueError(
+                        f"tier {name} lacks working days for {sorted(m.value for m in missing)}"
+                    )
                 terms = TierTerms(
                     tier=parse_tier(name),
                     working_days=days,
@@ -231,7 +237,7 @@ DEFAULT_SLA_TABLE = SlaTable(
             Decimal("0.02"),
         ),
     ),
-    penalty_cap=Decimal("1"),
+    penalty_cap=Decimal(1),
 )
 """The SPEC table; ``config/enterprise.yaml`` ships the same values."""
 
@@ -319,7 +325,9 @@ def working_days_late(due_on: date, completed_on: date, calendar: WorkingCalenda
     return calendar.working_days_between(due_on, completed_on)
 
 
-def compensation(one_off_fee: Decimal, days_late: int, terms: TierTerms, cap: Decimal) -> tuple[Decimal, bool]:
+def compensation(
+    one_off_fee: Decimal, days_late: int, terms: TierTerms, cap: Decimal
+) -> tuple[Decimal, bool]:
     """Compensation for ``days_late`` working days and whether the cap applied."""
     fee = parse_fee(one_off_fee)
     raw = money(fee * terms.penalty_per_working_day * days_late)
@@ -355,7 +363,7 @@ def assess(
     due_on = calendar.add_working_days(order.accepted_on, n)
     late = working_days_late(due_on, order.completed_on, calendar) if order.completed_on else 0
     waived = included_tier is not None and order.tier.speed <= included_tier.speed
-    multiplier = Decimal("1") if waived else terms.price_multiplier
+    multiplier = Decimal(1) if waived else terms.price_multiplier
     comp, capped = compensation(order.one_off_fee, late, terms, table.penalty_cap)
     return SlaAssessment(
         service=order.service,
@@ -416,7 +424,12 @@ class CompensationReport:
             prev = out.get(line.customer_id)
             if prev is None:
                 out[line.customer_id] = CompensationLine(
-                    line.customer_id, "all", line.orders, line.late_orders, line.working_days_late, line.compensation
+                    line.customer_id,
+                    "all",
+                    line.orders,
+                    line.late_orders,
+                    line.working_days_late,
+                    line.compensation,
                 )
             else:
                 out[line.customer_id] = CompensationLine(

@@ -51,7 +51,10 @@ def due(
     ] = None,
     fee: Annotated[str | None, typer.Option("--fee", help="One-off fee in yuan.")] = None,
     star: Annotated[
-        int | None, typer.Option("--star", help="Customer's star level 1-5 (its included tier is not surcharged).")
+        int | None,
+        typer.Option(
+            "--star", help="Customer's star level 1-5 (its included tier is not surcharged)."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -64,7 +67,9 @@ def due(
     done = _date(completed, "--completed")
     if done is not None and done < accepted:
         raise InputError(f"--completed {done.isoformat()} is before --start {accepted.isoformat()}")
-    included = config.star_levels.for_star(star).included_provisioning_tier if star is not None else None
+    included = (
+        config.star_levels.for_star(star).included_provisioning_tier if star is not None else None
+    )
 
     n = config.sla.working_days(s, t)
     due_on = calendar.add_working_days(accepted, n)
@@ -110,7 +115,9 @@ def due(
             "compensation": "compensation",
             "capped": "capped at the one-off fee",
         }
-        rows = [(labels[k], "yes" if v is True else "no" if v is False else v) for k, v in d.items()]
+        rows = [
+            (labels[k], "yes" if v is True else "no" if v is False else v) for k, v in d.items()
+        ]
         console.print(table("Provisioning SLA", ["", "value"], rows))
 
     report(doc, as_json, render)
@@ -128,12 +135,22 @@ def sla_table(as_json: JsonOpt = False) -> None:
 
     def render(d: dict[str, Any]) -> None:
         rows = [
-            (r["tier"], r["digital"], r["ddn"], r["fr_atm"], f"{r['price_multiplier']:.0%}",
-             f"{r['penalty_per_working_day']:.0%}")
+            (
+                r["tier"],
+                r["digital"],
+                r["ddn"],
+                r["fr_atm"],
+                f"{r['price_multiplier']:.0%}",
+                f"{r['penalty_per_working_day']:.0%}",
+            )
             for r in d["tiers"]
         ]
         console.print(
-            table("Provisioning SLA (working days)", ["tier", "digital", "DDN", "FR/ATM", "price", "penalty/day"], rows)
+            table(
+                "Provisioning SLA (working days)",
+                ["tier", "digital", "DDN", "FR/ATM", "price", "penalty/day"],
+                rows,
+            )
         )
         console.print(
             f"Compensation cap: {d['penalty_cap']:.0%} of the one-off fee. "
@@ -180,7 +197,10 @@ def _read_orders(path: Path) -> list[sla_rules.ProvisioningOrder]:
 def compensation(
     orders: Annotated[
         Path,
-        typer.Option("--orders", help="CSV: customer_id, service, tier, one_off_fee, accepted_on, completed_on."),
+        typer.Option(
+            "--orders",
+            help="CSV: customer_id, service, tier, one_off_fee, accepted_on, completed_on.",
+        ),
     ],
     as_json: JsonOpt = False,
 ) -> None:
@@ -190,7 +210,8 @@ def compensation(
 
     def render(r: sla_rules.CompensationReport) -> None:
         rows = [
-            (x.customer_id, x.month, x.orders, x.late_orders, x.working_days_late, x.compensation) for x in r.lines
+            (x.customer_id, x.month, x.orders, x.late_orders, x.working_days_late, x.compensation)
+            for x in r.lines
         ]
         rows.append(("total", "", r.orders, r.late_orders, r.working_days_late, r.compensation))
         console.print(
