@@ -171,3 +171,23 @@ def test_report_from_csv(tenure_home: Path, tmp_path: Path) -> None:
     path.write_text("customer_id,service\nC1,ddn\n", encoding="utf-8")
     code, _, err = run("sla", "report", "--orders", str(path))
     assert code == 2 and "missing columns" in err
+
+
+def test_operator_enterprise_yaml_from_home(tenure_home: Path) -> None:
+    import yaml
+
+    from tenure.domain.grades_enterprise import packaged_config_text
+
+    data = yaml.safe_load(packaged_config_text())
+    data["sla"]["tiers"]["express"]["working_days"]["digital"] = 3
+    (tenure_home / "config").mkdir()
+    (tenure_home / "config" / "enterprise.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    # Fri 27 Sep 2024 + 3 working days: Sun 29 (1), Mon 30 (2), Tue 8 Oct (3).
+    code, out, _ = run(
+        "sla", "due", "--service", "digital", "--tier", "express", "--start", "2024-09-27", "--json"
+    )
+    assert code == 0
+    assert json.loads(out)["due_on"] == "2024-10-08"
+    (tenure_home / "config" / "enterprise.yaml").write_text("sla: [1, 2]\n", encoding="utf-8")
+    code, _, err = run("sla", "table")
+    assert code == 6 and "enterprise.yaml" in err
