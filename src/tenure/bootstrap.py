@@ -14,6 +14,7 @@ from tenure.engines.warehouse import Warehouse
 from tenure.services.auth import AuthService, password_hasher
 from tenure.services.customers import CustomerService
 from tenure.services.dashboard import DashboardService
+from tenure.services.rule_edits import RuleEditService
 from tenure.services.users import UserService
 
 
@@ -28,6 +29,7 @@ class Services:
     users: UserService
     customers: CustomerService
     dashboard: DashboardService
+    rules: RuleEditService
 
     def close(self) -> None:
         self.index.close()
@@ -63,4 +65,5 @@ def build(settings: Settings, bind: object | None = None, run_migrations: bool =
         customers=CustomerService(index),
         dashboard=DashboardService(warehouse, threads=settings.duckdb_threads,
                                    memory_limit=settings.duckdb_memory_limit),
+        rules=RuleEditService(settings, uow),
     )

@@ -23,6 +23,7 @@ from tenure.services.auth import Principal
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TEMPLATES.env.autoescape = True
+TEMPLATES.env.globals["rules_available"] = True
 router = APIRouter(include_in_schema=False)
 
 
