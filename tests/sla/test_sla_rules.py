@@ -335,3 +335,25 @@ def test_report_totals_add_up(orders: list[ProvisioningOrder]) -> None:
     )
     for a in each:
         assert Decimal(0) <= a.compensation <= a.one_off_fee
+
+
+def test_quote_answers_what_is_known(cal: WorkingCalendar) -> None:
+    from tenure.domain.sla import quote
+
+    # Express digital from Fri 27 Sep 2024 is due Thu 10 Oct (worked example above).
+    bare = quote("digital", "express", D(2024, 9, 27), cal)
+    assert bare["due_on"] == "2024-10-10"
+    assert "working_days_late" not in bare and "price_charged" not in bare
+    late_only = quote("digital", "express", D(2024, 9, 27), cal, completed_on=D(2024, 10, 14))
+    assert late_only["working_days_late"] == 3 and "compensation" not in late_only
+    priced = quote("digital", "express", D(2024, 9, 27), cal, one_off_fee=Decimal(1000))
+    assert priced["price_charged"] == Decimal("1500.00") and "compensation" not in priced
+    full = quote(
+        "digital",
+        "express",
+        D(2024, 9, 27),
+        cal,
+        completed_on=D(2024, 10, 14),
+        one_off_fee=Decimal(1000),
+    )
+    assert full["compensation"] == Decimal("150.00")

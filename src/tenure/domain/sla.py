@@ -383,6 +383,52 @@ def assess(
     )
 
 
+def quote(
+    service: Service | str,
+    tier: Tier | str,
+    accepted_on: date,
+    calendar: WorkingCalendar,
+    table: SlaTable = DEFAULT_SLA_TABLE,
+    completed_on: date | None = None,
+    one_off_fee: Decimal | None = None,
+    included_tier: Tier | None = None,
+) -> dict[str, Any]:
+    """What an operator asks about one order: the due date, and what is known beyond it.
+
+    With ``completed_on``: the working days late. With ``one_off_fee``: the price
+    charged. With both: the compensation. Keys that cannot be answered are absent.
+    """
+    s, t = parse_service(service), parse_tier(tier)
+    if completed_on is not None and completed_on < accepted_on:
+        raise InputError(
+            f"completed {completed_on.isoformat()} is before accepted {accepted_on.isoformat()}"
+        )
+    n = table.working_days(s, t)
+    due_on = calendar.add_working_days(accepted_on, n)
+    doc: dict[str, Any] = {
+        "service": s.value,
+        "tier": t.value,
+        "working_days": n,
+        "accepted_on": accepted_on.isoformat(),
+        "due_on": due_on.isoformat(),
+    }
+    if completed_on is not None:
+        doc["completed_on"] = completed_on.isoformat()
+        doc["working_days_late"] = working_days_late(due_on, completed_on, calendar)
+    if one_off_fee is not None:
+        order = ProvisioningOrder("-", s, t, one_off_fee, accepted_on, completed_on)
+        a = assess(order, calendar, table, included_tier=included_tier)
+        doc["one_off_fee"] = a.one_off_fee
+        doc["price_multiplier"] = a.price_multiplier
+        doc["price_waived"] = a.price_waived
+        doc["price_charged"] = a.price_charged
+        if completed_on is not None:
+            doc["penalty_per_working_day"] = a.penalty_per_working_day
+            doc["compensation"] = a.compensation
+            doc["capped"] = a.capped
+    return doc
+
+
 @dataclass(frozen=True)
 class CompensationLine:
     """One customer in one month of completion."""

@@ -33,6 +33,13 @@ def _date(value: str | None, what: str) -> date | None:
         raise InputError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _required_date(value: str, what: str) -> date:
+    found = _date(value, what)
+    if found is None:
+        raise InputError(f"{what} is required")
+    return found
+
+
 def _context() -> tuple[EnterpriseConfig, WorkingCalendar]:
     """Enterprise configuration and calendar, with the operator's files under <home>/config."""
     config_dir = get_settings().home / "config"
@@ -60,40 +67,19 @@ def due(
 ) -> None:
     """Due date of a provisioning order; with --completed and --fee, lateness and compensation."""
     config, calendar = _context()
-    s = sla_rules.parse_service(service)
-    t = sla_rules.parse_tier(tier)
-    accepted = _date(start, "--start")
-    assert accepted is not None
-    done = _date(completed, "--completed")
-    if done is not None and done < accepted:
-        raise InputError(f"--completed {done.isoformat()} is before --start {accepted.isoformat()}")
     included = (
         config.star_levels.for_star(star).included_provisioning_tier if star is not None else None
     )
-
-    n = config.sla.working_days(s, t)
-    due_on = calendar.add_working_days(accepted, n)
-    doc: dict[str, Any] = {
-        "service": s.value,
-        "tier": t.value,
-        "working_days": n,
-        "accepted_on": accepted.isoformat(),
-        "due_on": due_on.isoformat(),
-    }
-    if done is not None:
-        doc["completed_on"] = done.isoformat()
-        doc["working_days_late"] = sla_rules.working_days_late(due_on, done, calendar)
-    if fee is not None:
-        order = sla_rules.ProvisioningOrder("-", s, t, sla_rules.parse_fee(fee), accepted, done)
-        a = sla_rules.assess(order, calendar, config.sla, included_tier=included)
-        doc["one_off_fee"] = a.one_off_fee
-        doc["price_multiplier"] = a.price_multiplier
-        doc["price_waived"] = a.price_waived
-        doc["price_charged"] = a.price_charged
-        if done is not None:
-            doc["penalty_per_working_day"] = a.penalty_per_working_day
-            doc["compensation"] = a.compensation
-            doc["capped"] = a.capped
+    doc = sla_rules.quote(
+        service,
+        tier,
+        _required_date(start, "--start"),
+        calendar,
+        config.sla,
+        completed_on=_date(completed, "--completed"),
+        one_off_fee=sla_rules.parse_fee(fee) if fee is not None else None,
+        included_tier=included,
+    )
     if star is not None:
         doc["star_level"] = star
 
@@ -173,8 +159,7 @@ def _read_orders(path: Path) -> list[sla_rules.ProvisioningOrder]:
             orders = []
             for i, row in enumerate(reader, start=2):
                 try:
-                    accepted = _date(row["accepted_on"], "accepted_on")
-                    assert accepted is not None
+                    accepted = _required_date(row["accepted_on"], "accepted_on")
                     orders.append(
                         sla_rules.ProvisioningOrder(
                             customer_id=row["customer_id"],
