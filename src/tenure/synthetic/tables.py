@@ -41,15 +41,10 @@ SCHEMAS: dict[str, pa.Schema] = {
 DAY = 86_400
 
 
-def _table(name: str, cols: dict[str, object]) -> pa.Table:
+def canonical_table(name: str, cols: dict[str, object]) -> pa.Table:
+    """An Arrow table of canonical table ``name`` from column values (None / NaN = empty)."""
     schema = SCHEMAS[name]
-    arrays = []
-    for f in schema:
-        v = cols[f.name]
-        if isinstance(v, np.ndarray) and v.dtype == object:
-            arrays.append(pa.array(v, type=f.type, from_pandas=True))
-        else:
-            arrays.append(pa.array(v, type=f.type, from_pandas=True))
+    arrays = [pa.array(cols[f.name], type=f.type, from_pandas=True) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -148,7 +143,7 @@ class MonthState:
 
     def monthly_usage(self) -> pa.Table:
         s = self.chunk.subs
-        return _table("monthly_usage", {
+        return canonical_table("monthly_usage", {
             "month": np.full(len(self.idx), self.month, dtype=object),
             "subscriber_id": s.ids[self.idx],
             "revenue": self.revenue, "mou": self.mou, "mou_onnet": self.onnet, "mou_offnet": self.offnet,
@@ -177,7 +172,7 @@ class MonthState:
         res = second_strings(resolved).astype(object)
         res[rng.random(m) < 0.05] = None
         del n
-        return _table("complaints", {
+        return canonical_table("complaints", {
             "complaint_id": _fact_ids("CP", self.month, self.chunk.index, m),
             "subscriber_id": s.ids[self.idx[rows]],
             "created_at": second_strings(sec).astype(object),
@@ -221,7 +216,7 @@ class MonthState:
         closed = sec + (rng.exponential(1.0, m) * hours * 3600).astype("int64") + 300
         closed_s = second_strings(closed).astype(object)
         closed_s[(kind == "fault") & (rng.random(m) < 0.06)] = None
-        return _table("service_orders", {
+        return canonical_table("service_orders", {
             "order_id": _fact_ids("OR", self.month, self.chunk.index, m),
             "subscriber_id": s.ids[idx[rows]], "created_at": second_strings(sec).astype(object),
             "kind": kind, "from_plan": from_plan, "to_plan": to_plan, "closed_at": closed_s,
@@ -249,7 +244,7 @@ class MonthState:
         purpose_in = np.minimum((rng.random(m)[:, None] > np.cumsum(p_in, axis=1)).sum(axis=1), 3)
         purpose = np.where(inbound, np.array(["inquiry", "billing", "order", "fault"], dtype=object)[purpose_in],
                            np.where(rng.random(m) < 0.5, "care", "marketing"))
-        return _table("channel_contacts", {
+        return canonical_table("channel_contacts", {
             "contact_id": _fact_ids("CT", self.month, self.chunk.index, m),
             "subscriber_id": s.ids[idx[rows]], "contacted_at": second_strings(sec).astype(object),
             "channel": np.array(CHANNELS, dtype=object)[channel],
@@ -267,7 +262,7 @@ class MonthState:
         score = np.clip(np.round(rng.normal(8.0, 1.4, m) - 3.0 * svc - 0.7 * comp), 1, 10).astype(int)
         topics = np.array(["overall", "network", "service", "billing"], dtype=object)
         topic = np.where(svc, topics[rng.choice([1, 2], m)], topics[rng.choice(4, m, p=[0.5, 0.2, 0.15, 0.15])])
-        return _table("satisfaction_surveys", {
+        return canonical_table("satisfaction_surveys", {
             "survey_id": _fact_ids("SV", self.month, self.chunk.index, m),
             "subscriber_id": s.ids[self.idx[sampled]], "surveyed_on": day_strings(day).astype(object),
             "score": score, "topic": topic,
@@ -296,7 +291,7 @@ class MonthState:
             rows = np.flatnonzero(active[:, d])
             wd = w[rows, d].astype("float64")
             mou = np.round(np.minimum(self.mou[rows] * wd, 1440.0), 1)
-            yield _table("daily_usage", {
+            yield canonical_table("daily_usage", {
                 "date": np.full(len(rows), day_strings(np.array([day_no[d]]))[0], dtype=object),
                 "subscriber_id": s.ids[self.idx[rows]],
                 "revenue": np.round(np.minimum(self.revenue[rows] * wd, 9000), 2),
@@ -315,7 +310,7 @@ class MonthState:
         keep = np.flatnonzero(c.join_day < self.ms + self.md)
         ent = c.enterprise[keep]
         by = c.birth_year[keep]
-        return _table("customers", {
+        return canonical_table("customers", {
             "customer_id": c.ids[keep],
             "customer_type": np.where(ent, "enterprise", "individual").astype(object),
             "name": c.name[keep], "id_number": c.id_number[keep],
@@ -338,7 +333,7 @@ class MonthState:
         churn_type = np.where(gone, np.array(CHURN_TYPES, dtype=object)[np.maximum(s.churn_type[keep], 0)], None)
         renewed = (s.renew_end[keep] >= 0) & (s.contract_end[keep] < self.ms + self.md - 1)
         cend = np.where(renewed, s.renew_end[keep], s.contract_end[keep])
-        return _table("subscribers", {
+        return canonical_table("subscribers", {
             "subscriber_id": s.ids[keep], "msisdn": s.msisdn[keep],
             "customer_id": self.chunk.customers.ids[s.cust[keep]], "plan_id": cat.PLAN_IDS[plan],
             "payment_type": cat.PLAN_PAYMENT[plan], "brand": cat.PLAN_BRAND[plan],
@@ -350,7 +345,7 @@ class MonthState:
 
     def plans(self) -> pa.Table:
         P = cat.PLANS
-        return _table("plans", {
+        return canonical_table("plans", {
             "plan_id": [p[0] for p in P], "name": [p[1] for p in P], "brand": [p[2] for p in P],
             "payment_type": [p[3] for p in P], "monthly_fee": [p[4] for p in P],
             "voice_minutes": [p[5] for p in P], "data_mb": [p[6] for p in P],
@@ -359,7 +354,7 @@ class MonthState:
 
     def enterprise_groups(self) -> pa.Table:
         g, c = self.chunk.groups, self.chunk.customers
-        return _table("enterprise_groups", {
+        return canonical_table("enterprise_groups", {
             "group_id": g.ids, "customer_id": c.ids[g.cust], "name": g.name, "group_class": g.group_class,
             "industry": g.industry, "region": cat.REGION_NAMES[g.region], "headcount": g.headcount,
             "account_manager": g.account_manager,
@@ -369,7 +364,7 @@ class MonthState:
         g, s, t = self.chunk.groups, self.chunk.subs, self.t
         sub = g.member_sub
         keep = np.flatnonzero(~(s.churns[sub] & (s.churn_t[sub] <= t)))
-        return _table("group_members", {
+        return canonical_table("group_members", {
             "group_id": g.ids[g.member_group[keep]], "subscriber_id": s.ids[sub[keep]],
             "role": np.where(g.member_key[keep], "key_person", "member").astype(object),
             "title": g.member_title[keep], "joined_date": day_strings(g.member_joined[keep]).astype(object),
@@ -385,7 +380,7 @@ class MonthState:
         grp_digits = np.char.lstrip(g.ids.astype(str), "G")
         ids = np.concatenate([np.char.add("AC", sub_digits(first)), np.char.add("AR", sub_digits(renew)),
                               np.char.add("AG", grp_digits)]).astype(object)
-        return _table("agreements", {
+        return canonical_table("agreements", {
             "agreement_id": ids,
             "customer_id": np.concatenate([c.ids[s.cust[first]], c.ids[s.cust[renew]], c.ids[g.cust]]),
             "group_id": np.concatenate([np.full(len(first) + len(renew), None, dtype=object), g.ids]),
@@ -403,7 +398,7 @@ class MonthState:
         g, c = self.chunk.groups, self.chunk.customers
         cg = g.circuit_group
         status = np.array(["ordered", "active", "ceased"], dtype=object)[g.circuit_status]
-        return _table("circuits", {
+        return canonical_table("circuits", {
             "circuit_id": np.char.add("CK", np.char.add(np.char.lstrip(g.ids[cg].astype(str), "G"),
                                                         zfill((np.arange(len(cg)) % 1000).astype(str), 3))).astype(object),
             "customer_id": c.ids[g.cust[cg]], "group_id": g.ids[cg],
