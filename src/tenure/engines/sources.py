@@ -223,14 +223,14 @@ def _scan_with_csv_module(path: Path, data: bytes) -> tuple[np.ndarray, np.ndarr
     """Exact record lines and field counts with Python's csv module (slow path)."""
     text = data.decode("utf-8")
     try:
-        list(csv.reader(io.StringIO(text), strict=True))
+        list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             raise LoadError(
                 f"{path}: a quoted value is never closed (unterminated quote at end of file); "
                 "the file was cut off or a quote is missing, fix it and load again"
             ) from None
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
     lines: list[int] = []
     counts: list[int] = []
     texts: list[str] = []
