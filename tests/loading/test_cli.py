@@ -27,7 +27,9 @@ def test_load_prints_a_summary(tenure_home, src_dir):
 def test_load_json_is_one_document(tenure_home, src_dir):
     b = MonthBuilder()
     b.write(src_dir)
-    result = runner.invoke(app, ["--home", str(tenure_home), "load", str(src_dir), "--month", "2026-05", "--json"])
+    result = runner.invoke(
+        app, ["--home", str(tenure_home), "load", str(src_dir), "--month", "2026-05", "--json"]
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["ok"] is True

@@ -15,7 +15,9 @@ from .conftest import MonthBuilder, snapshot, write_table
 
 def _tables(settings, month: str) -> dict[str, object]:
     wh = Warehouse(settings.warehouse_dir)
-    return {t: wh.read_arrow(t, month) for t in ("customers", "subscribers", "monthly_usage", "plans")}
+    return {
+        t: wh.read_arrow(t, month) for t in ("customers", "subscribers", "monthly_usage", "plans")
+    }
 
 
 def test_every_month_folder_is_loaded_in_order(settings, src_dir):
@@ -65,7 +67,10 @@ def test_folders_and_files_that_are_not_tables_are_reported_and_ignored(settings
     (src_dir / "ground_truth").mkdir()
     (src_dir / "ground_truth" / "defects.csv").write_text("x\n")
     report = load_directory(settings, src_dir)
-    assert sorted(Path(f).name for f in report.months[0].ignored_files) == ["readme.txt", "towers.csv"]
+    assert sorted(Path(f).name for f in report.months[0].ignored_files) == [
+        "readme.txt",
+        "towers.csv",
+    ]
     assert [Path(f).name for f in report.ignored_folders] == ["ground_truth"]
 
 
@@ -140,8 +145,19 @@ def test_reload_replaces_the_month_and_carries_optional_tables(settings, src_dir
     first = MonthBuilder()
     folder = first.write(src_dir)
     sub = first.rows["subscribers"][0]["subscriber_id"]
-    write_table(folder, "satisfaction_surveys", [{
-        "survey_id": "SV1", "subscriber_id": sub, "surveyed_on": "2026-05-09", "score": "8", "topic": "overall"}])
+    write_table(
+        folder,
+        "satisfaction_surveys",
+        [
+            {
+                "survey_id": "SV1",
+                "subscriber_id": sub,
+                "surveyed_on": "2026-05-09",
+                "score": "8",
+                "topic": "overall",
+            }
+        ],
+    )
     load_directory(settings, src_dir)
     wh = Warehouse(settings.warehouse_dir)
     assert wh.has("satisfaction_surveys", "2026-05")
@@ -154,7 +170,10 @@ def test_reload_replaces_the_month_and_carries_optional_tables(settings, src_dir
     ids = wh.read_arrow("subscribers", "2026-05").column("subscriber_id").to_pylist()
     assert ids == sorted(second.subscriber_ids)
     assert wh.read_arrow("satisfaction_surveys", "2026-05").num_rows == 1
-    assert len([d for d in (settings.warehouse_dir / "input" / "2026-05").iterdir() if d.is_dir()]) == 1
+    assert (
+        len([d for d in (settings.warehouse_dir / "input" / "2026-05").iterdir() if d.is_dir()])
+        == 1
+    )
 
 
 def test_rerun_gives_identical_data_sorted_by_key(settings, src_dir):

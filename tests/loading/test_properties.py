@@ -15,7 +15,9 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from tenure.config import Settings
 from tenure.domain.model import TABLES, ColumnType
@@ -29,10 +31,29 @@ SPOILED = ("customers", "plans", "subscribers", "monthly_usage", "complaints", "
 # Line breaks inside values are CRLF or LF (a lone CR is an old Mac line end, see docs/loading.md).
 TOKENS = ["a", "1", "-", ".", ":", ",", " ", '"', "\n", "\r\n", "T", "中", "Õ", "é", "\ufffd"]
 FUZZ = st.lists(st.sampled_from(TOKENS), max_size=6).map("".join)
-NEAR_MISSES = st.sampled_from([
-    "", " ", "-1", "0", "1e9", "2026-04", "2026-05", "2026-04-30", "2026-05-31", "2026-02-29 10:00",
-    "churned", "active", "port_out", "true", "N", "maybe", "13812345678", "1381234567", "ÕÅÈý",
-])
+NEAR_MISSES = st.sampled_from(
+    [
+        "",
+        " ",
+        "-1",
+        "0",
+        "1e9",
+        "2026-04",
+        "2026-05",
+        "2026-04-30",
+        "2026-05-31",
+        "2026-02-29 10:00",
+        "churned",
+        "active",
+        "port_out",
+        "true",
+        "N",
+        "maybe",
+        "13812345678",
+        "1381234567",
+        "ÕÅÈý",
+    ]
+)
 
 
 @st.composite
@@ -66,7 +87,9 @@ def _in_month(value: object, month: str) -> bool:
     return value == month
 
 
-def assert_row_satisfies_model(table: str, row: dict[str, object], month: str, loaded: dict) -> None:
+def assert_row_satisfies_model(
+    table: str, row: dict[str, object], month: str, loaded: dict
+) -> None:
     spec = TABLES[table]
     for col in spec.columns:
         v = row[col.name]
@@ -100,7 +123,9 @@ def assert_row_satisfies_model(table: str, row: dict[str, object], month: str, l
             assert sum(row[p] for p in rule.parts) <= row[rule.total] + rule.tolerance + 1e-9, row
 
 
-@hyp_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hyp_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(b=spoiled_months())
 def test_nothing_lost_and_everything_loaded_is_valid(tmp_path_factory, b: MonthBuilder) -> None:
     root = tmp_path_factory.mktemp("prop")
@@ -116,11 +141,17 @@ def test_nothing_lost_and_everything_loaded_is_valid(tmp_path_factory, b: MonthB
         assert t.read == len(rows) == t.loaded + t.quarantined
         assert len(loaded[table]) == t.loaded
         lines = _written_lines(rows, list(TABLES[table].column_names))
-        quarantined = [int(r["line"]) for r in read_quarantine(Path(t.quarantine_file))] if t.quarantine_file else []
+        quarantined = (
+            [int(r["line"]) for r in read_quarantine(Path(t.quarantine_file))]
+            if t.quarantine_file
+            else []
+        )
         assert len(quarantined) == len(set(quarantined)) == t.quarantined
         assert set(quarantined) <= set(lines)
         key = TABLES[table].key[-1]
-        expected = sorted(r[key].strip() for r, line in zip(rows, lines) if line not in set(quarantined))
+        expected = sorted(
+            r[key].strip() for r, line in zip(rows, lines) if line not in set(quarantined)
+        )
         assert sorted(str(r[key]) for r in loaded[table]) == expected
         keys = [tuple(r[k] for k in TABLES[table].key) for r in loaded[table]]
         assert len(keys) == len(set(keys)) and keys == sorted(keys)

@@ -16,10 +16,34 @@ from .conftest import MonthBuilder, read_quarantine
 CASES = [
     ("customers", 2, {"region": " "}, "region", "region: required value missing"),
     ("subscribers", 1, {"msisdn": "1381234"}, "msisdn", "'1381234' does not match"),
-    ("customers", 3, {"vip_card": "platinum"}, "vip_card", "'platinum' is not one of none, silver, gold, diamond"),
-    ("customers", 1, {"credit_limit": "-5"}, "credit_limit", "credit_limit -5 is below the minimum 0"),
-    ("monthly_usage", 2, {"revenue": "100000.5"}, "revenue", "revenue 100000.5 is above the maximum 100000"),
-    ("customers", 2, {"join_date": "2026-13-01"}, "join_date", "not a date (YYYY-MM-DD): '2026-13-01'"),
+    (
+        "customers",
+        3,
+        {"vip_card": "platinum"},
+        "vip_card",
+        "'platinum' is not one of none, silver, gold, diamond",
+    ),
+    (
+        "customers",
+        1,
+        {"credit_limit": "-5"},
+        "credit_limit",
+        "credit_limit -5 is below the minimum 0",
+    ),
+    (
+        "monthly_usage",
+        2,
+        {"revenue": "100000.5"},
+        "revenue",
+        "revenue 100000.5 is above the maximum 100000",
+    ),
+    (
+        "customers",
+        2,
+        {"join_date": "2026-13-01"},
+        "join_date",
+        "not a date (YYYY-MM-DD): '2026-13-01'",
+    ),
     ("customers", 2, {"join_date": "2025-02-29"}, "join_date", "not a date"),
     ("complaints", 0, {"created_at": "yesterday"}, "created_at", "not a timestamp"),
     ("monthly_usage", 1, {"month": "2026-5"}, "month", "not a month (YYYY-MM)"),
@@ -28,14 +52,62 @@ CASES = [
     ("monthly_usage", 3, {"mou": "lots"}, "mou", "not a number: 'lots'"),
     ("monthly_usage", 3, {"data_mb": "nan"}, "data_mb", "not a number"),
     ("monthly_usage", 4, {"month": "2026-04"}, "month", "month 2026-04 is outside month 2026-05"),
-    ("complaints", 0, {"created_at": "2026-04-03 10:00"}, "created_at", "timestamp 2026-04-03 10:00 is outside month 2026-05"),
-    ("monthly_usage", 0, {"subscriber_id": "S-NOBODY"}, "subscriber_id", "subscriber_id S-NOBODY is not in this month's subscribers"),
-    ("subscribers", 2, {"plan_id": "P-NONE"}, "plan_id", "plan_id P-NONE is not in this month's plans"),
-    ("group_members", 0, {"group_id": "G-NONE"}, "group_id", "not in this month's enterprise_groups"),
-    ("subscribers", 3, {"status": "churned"}, "churn_date; churn_type", "churn_date: empty although status is churned"),
-    ("subscribers", 3, {"churn_type": "port_out"}, "churn_type", "churn_type is set although status is 'active'"),
-    ("agreements", 0, {"start_date": "2027-01-01"}, "end_date", "end_date is before start_date 2027-01-01"),
-    ("monthly_usage", 1, {"mou": "200", "mou_onnet": "100", "mou_offnet": "100.02"}, "mou_onnet", "mou_onnet + mou_offnet exceeds mou"),
+    (
+        "complaints",
+        0,
+        {"created_at": "2026-04-03 10:00"},
+        "created_at",
+        "timestamp 2026-04-03 10:00 is outside month 2026-05",
+    ),
+    (
+        "monthly_usage",
+        0,
+        {"subscriber_id": "S-NOBODY"},
+        "subscriber_id",
+        "subscriber_id S-NOBODY is not in this month's subscribers",
+    ),
+    (
+        "subscribers",
+        2,
+        {"plan_id": "P-NONE"},
+        "plan_id",
+        "plan_id P-NONE is not in this month's plans",
+    ),
+    (
+        "group_members",
+        0,
+        {"group_id": "G-NONE"},
+        "group_id",
+        "not in this month's enterprise_groups",
+    ),
+    (
+        "subscribers",
+        3,
+        {"status": "churned"},
+        "churn_date; churn_type",
+        "churn_date: empty although status is churned",
+    ),
+    (
+        "subscribers",
+        3,
+        {"churn_type": "port_out"},
+        "churn_type",
+        "churn_type is set although status is 'active'",
+    ),
+    (
+        "agreements",
+        0,
+        {"start_date": "2027-01-01"},
+        "end_date",
+        "end_date is before start_date 2027-01-01",
+    ),
+    (
+        "monthly_usage",
+        1,
+        {"mou": "200", "mou_onnet": "100", "mou_offnet": "100.02"},
+        "mou_onnet",
+        "mou_onnet + mou_offnet exceeds mou",
+    ),
     ("customers", 4, {"name": "张\ufffd"}, "name", "looks garbled"),
     ("customers", 4, {"name": "ÕÅÈý"}, "name", "looks garbled"),
     ("customers", 4, {"city": "锟斤拷区"}, "city", "looks garbled"),
@@ -62,8 +134,12 @@ def test_row_rule(settings, src_dir, table, index, changes, column, reason):
 
 def test_edge_values_that_are_fine(settings, src_dir):
     b = MonthBuilder()
-    b.rows["monthly_usage"][0].update(mou="200", mou_onnet="100", mou_offnet="100.01", bundle_tv="y", sms=" 7 ")
-    b.rows["subscribers"][0].update(status="churned", churn_date="2026-05-20", churn_type="port_out")
+    b.rows["monthly_usage"][0].update(
+        mou="200", mou_onnet="100", mou_offnet="100.01", bundle_tv="y", sms=" 7 "
+    )
+    b.rows["subscribers"][0].update(
+        status="churned", churn_date="2026-05-20", churn_type="port_out"
+    )
     b.rows["customers"][1]["name"] = "Zoë"
     b.rows["agreements"][0].update(start_date="2026-05-01", end_date="2026-05-01")
     b.rows["complaints"][0]["created_at"] = "2026-05-31T23:59:59"

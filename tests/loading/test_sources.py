@@ -79,7 +79,9 @@ def test_unterminated_quote_at_end_is_refused(settings, src_dir):
 def test_undecodable_file_is_refused(settings, src_dir):
     _, folder = _month(src_dir)
     path = folder / "customers.csv"
-    path.write_bytes(path.read_bytes() + b"C1,individual,\x80\xff\xfe,,a,b,none,0,0,2020-01-01,1980,F\n")
+    path.write_bytes(
+        path.read_bytes() + b"C1,individual,\x80\xff\xfe,,a,b,none,0,0,2020-01-01,1980,F\n"
+    )
     _expect(settings, src_dir, "customers.csv", "cannot be decoded")
 
 
@@ -99,7 +101,12 @@ def test_gbk_input_is_detected_or_declared(settings, src_dir, declared):
     assert t.quarantined == 0 and t.encoding == (declared or "gb18030")
     from tenure.engines.warehouse import Warehouse
 
-    names = Warehouse(settings.warehouse_dir).read_arrow("customers", b.month).column("name").to_pylist()
+    names = (
+        Warehouse(settings.warehouse_dir)
+        .read_arrow("customers", b.month)
+        .column("name")
+        .to_pylist()
+    )
     assert "张三" in names
 
 
@@ -139,9 +146,13 @@ def test_stray_quote_inside_a_value_keeps_lines_right(tmp_path):
 
 
 def test_wrong_field_count_row_is_quarantined_with_its_fields(settings, src_dir):
-    b, folder = _month(src_dir)
+    _b, folder = _month(src_dir)
     path = folder / "plans.csv"
-    path.write_bytes(path.read_bytes() + b"PX,name,brand,postpaid,1,2,3,true,false,surplus\n" + b"PY,ok,premium,postpaid,1,2,3,true,false\n")
+    path.write_bytes(
+        path.read_bytes()
+        + b"PX,name,brand,postpaid,1,2,3,true,false,surplus\n"
+        + b"PY,ok,premium,postpaid,1,2,3,true,false\n"
+    )
     report = load_directory(settings, src_dir, max_bad_share=0.5)
     t = report.months[0].table("plans")
     assert (t.read, t.loaded, t.quarantined) == (3, 2, 1)
@@ -156,14 +167,18 @@ def test_parquet_input_loads_and_checks(settings, src_dir):
     b.write(src_dir, fmt="parquet")
     report = load_directory(settings, src_dir, max_bad_share=0.5)
     t = report.months[0].table("monthly_usage")
-    assert t.format == "parquet" and (t.read, t.loaded, t.quarantined) == (len(b.rows["monthly_usage"]), len(b.rows["monthly_usage"]) - 1, 1)
+    assert t.format == "parquet" and (t.read, t.loaded, t.quarantined) == (
+        len(b.rows["monthly_usage"]),
+        len(b.rows["monthly_usage"]) - 1,
+        1,
+    )
     rows = read_quarantine(Path(t.quarantine_file))
     assert rows[0]["line"] == str(len(b.rows["monthly_usage"]))  # 1-based row number in Parquet
     assert "S-NOBODY is not in this month's subscribers" in rows[0]["reason"]
 
 
 def test_unreadable_parquet_is_refused(settings, src_dir):
-    b, folder = _month(src_dir)
+    _b, folder = _month(src_dir)
     (folder / "plans.csv").unlink()
     (folder / "plans.parquet").write_bytes(b"PAR1 not really")
     _expect(settings, src_dir, "plans.parquet", "not a readable Parquet file")
