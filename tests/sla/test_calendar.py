@@ -214,3 +214,10 @@ def test_between_inverts_add(start: date, n: int) -> None:
         # The N-th working day is a working day and the one before it is not reached yet.
         assert cal.is_working_day(end)
         assert cal.working_days_between(start, end - timedelta(days=1)) == n - 1
+
+
+def test_datetime_is_read_as_its_day(cal: WorkingCalendar) -> None:
+    from datetime import datetime
+
+    assert cal.is_working_day(datetime(2024, 10, 1, 9, 30)) is False
+    assert cal.is_working_day(datetime(2024, 10, 12, 9, 30)) is True

@@ -198,3 +198,14 @@ def test_ledger_invariants(operations: list[tuple[str, int, int]]) -> None:
     end = on + timedelta(days=1)
     ledger.expire(end)
     assert all(x.remaining == 0 for x in ledger.lots() if x.expires_on < end)
+
+
+def test_entries_round_trip_through_rows() -> None:
+    # What a table-backed ledger stores and reads back is the same ledger.
+    ledger = PointsLedger("S1")
+    ledger.earn(100, D(2024, 3, 10))
+    ledger.redeem(30, D(2024, 4, 1), "DATA-1G x1")
+    rows = [e.to_dict() for e in ledger.entries]
+    back = [LedgerEntry.from_dict(r) for r in rows]
+    assert back == list(ledger.entries)
+    assert PointsLedger("S1", entries=back).balance == 70

@@ -156,6 +156,8 @@ class WorkingCalendar:
 
     def is_working_day(self, d: date) -> bool:
         """True if ``d`` is a working day (operator days first, then the statutory calendar)."""
+        if isinstance(d, datetime):
+            d = d.date()  # a datetime never equals the date keys of the tables
         if d in self.extra_holidays:
             return False
         if d in self.extra_workdays:

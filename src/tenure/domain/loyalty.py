@@ -166,6 +166,25 @@ class LedgerEntry:
             "reference": self.reference,
         }
 
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> LedgerEntry:
+        """From a stored row (the keys of :meth:`to_dict`; dates as ``date`` or ISO text)."""
+        expires = row.get("expires_on")
+        return cls(
+            account_id=str(row["account_id"]),
+            seq=int(row["seq"]),
+            kind=EntryKind(row["kind"]),
+            amount=int(row["amount"]),
+            lot=int(row["lot"]),
+            on=_as_date(row["on"]),
+            expires_on=_as_date(expires) if expires else None,
+            reference=str(row.get("reference") or ""),
+        )
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
 
 @dataclass(frozen=True)
 class Lot:
