@@ -257,10 +257,15 @@ def compile_expression(node: ast.Node, table: ibis.Table, month_end: date) -> ib
 
 # -- reasons -------------------------------------------------------------------
 
-def _format_number(value: ibis.Value, decimals: int | None) -> ibis.Value:
+def _scaled(value: ibis.Value, decimals: int | None) -> ibis.Value:
+    """``floor(|value| * 10^d + 0.5)`` as an integer: the digits to print."""
+    digits = DEFAULT_MAX_DECIMALS if decimals is None else decimals
+    return (value.abs() * float(10**digits) + 0.5).floor().cast("int64")
+
+
+def _format_number(value: ibis.Value, scaled: ibis.Value, decimals: int | None) -> ibis.Value:
     digits = DEFAULT_MAX_DECIMALS if decimals is None else decimals
     p = 10**digits
-    scaled = (value.abs() * float(p) + 0.5).floor().cast("int64")
     sign = ibis.ifelse((value < 0) & (scaled > 0), "-", "")
     whole = (scaled // p).cast("int64").cast("string")
     if digits == 0:
@@ -281,9 +286,9 @@ def _format_number(value: ibis.Value, decimals: int | None) -> ibis.Value:
     return ibis.ifelse(value.isnull(), NULL_TEXT, text)
 
 
-def _placeholder_text(p: Placeholder, value: ibis.Value, kind: str) -> ibis.Value:
+def _placeholder_text(p: Placeholder, value: ibis.Value, kind: str, scaled: ibis.Value | None = None) -> ibis.Value:
     if kind == "number":
-        return _format_number(value, p.decimals)
+        return _format_number(value, _scaled(value, p.decimals) if scaled is None else scaled, p.decimals)
     if kind == "bool":
         return ibis.cases((value, "true"), (~value, "false"), else_=NULL_TEXT)
     if kind == "date":
@@ -291,20 +296,78 @@ def _placeholder_text(p: Placeholder, value: ibis.Value, kind: str) -> ibis.Valu
     return value.fill_null(NULL_TEXT)
 
 
-def render_reason(template: Template, table: ibis.Table, month_end: date, schema: Schema | None = None) -> ibis.Value:
-    """The reason text of ``template`` for each row, rendered inside the engine."""
-    schema = schema or table_schema(table)
-    compiler = _Compiler(table, month_end)
-    pieces: list[ibis.Value] = []
-    for part in template.parts:
-        if isinstance(part, str):
-            pieces.append(ibis.literal(part, type="string"))
-        else:
-            kind = infer_type(part.node, schema)
-            pieces.append(_placeholder_text(part, compiler.compile(part.node), kind))
+def _concat(pieces: list[ibis.Value]) -> ibis.Value:
     if not pieces:
         return ibis.literal("", type="string")
     return reduce(lambda acc, x: acc + x, pieces[1:], pieces[0])
+
+
+def render_reason(template: Template, table: ibis.Table, month_end: date, schema: Schema | None = None) -> ibis.Value:
+    """The reason text of ``template`` for each row of ``table``, rendered inside the engine.
+
+    Numbers are rounded half away from zero and printed from integers, so
+    DuckDB and Spark give the same text. For many rows prefer
+    :func:`reasons_projection`, which computes each placeholder once.
+    """
+    schema = schema or table_schema(table)
+    compiler = _Compiler(table, month_end)
+    pieces = [
+        ibis.literal(part, type="string") if isinstance(part, str)
+        else _placeholder_text(part, compiler.compile(part.node), infer_type(part.node, schema))
+        for part in template.parts
+    ]
+    return _concat(pieces)
+
+
+def reasons_projection(
+    table: ibis.Table, key: str, templates: dict[str, Template], month_end: date, schema: Schema | None = None
+) -> ibis.Table:
+    """``key`` plus one text column per template (output column name -> template).
+
+    Placeholder values are computed once in an inner projection and formatted
+    in outer ones, which keeps the generated SQL small when a value is used
+    by both languages and several times by the formatting.
+    """
+    schema = schema or table_schema(table, key=key)
+    compiler = _Compiler(table, month_end)
+    value_cols: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    exprs: dict[str, ibis.Value] = {}
+    for template in templates.values():
+        for p in template.placeholders:
+            if p.text not in value_cols:
+                col = f"_v{len(value_cols)}"
+                value_cols[p.text] = col
+                kinds[p.text] = infer_type(p.node, schema)
+                exprs[col] = compiler.compile(p.node)
+    values = table.select(table[key].name(key), **exprs)
+    scaled_cols: dict[tuple[str, int | None], str] = {}
+    scaled_exprs: dict[str, ibis.Value] = {}
+    for template in templates.values():
+        for p in template.placeholders:
+            if kinds[p.text] == "number" and (p.text, p.decimals) not in scaled_cols:
+                col = f"_s{len(scaled_cols)}"
+                scaled_cols[(p.text, p.decimals)] = col
+                scaled_exprs[col] = _scaled(values[value_cols[p.text]], p.decimals)
+    staged = values.select(*values.columns, **scaled_exprs)
+    texts: dict[str, ibis.Value] = {}
+    for out, template in templates.items():
+        pieces: list[ibis.Value] = []
+        for part in template.parts:
+            if isinstance(part, str):
+                pieces.append(ibis.literal(part, type="string"))
+                continue
+            scaled_col = scaled_cols.get((part.text, part.decimals))
+            pieces.append(
+                _placeholder_text(
+                    part,
+                    staged[value_cols[part.text]],
+                    kinds[part.text],
+                    staged[scaled_col] if scaled_col else None,
+                )
+            )
+        texts[out] = _concat(pieces)
+    return staged.select(staged[key], **texts)
 
 
 def warnings_table(table: ibis.Table, rules: Sequence[Rule], month_end: date, key: str = "subscriber_id") -> ibis.Table:
@@ -319,17 +382,18 @@ def warnings_table(table: ibis.Table, rules: Sequence[Rule], month_end: date, ke
         if not rule.enabled or rule.key != key:
             continue
         check_condition(rule.node, schema, rule.expression)
-        condition = compile_expression(rule.node, table, month_end)
-        reasons = {
-            f"reason_{lang}": render_reason(rule.reasons[lang], table, month_end, schema) for lang in ("en", "zh")
-        }
+        fired = table.filter(compile_expression(rule.node, table, month_end))
+        reasons = reasons_projection(
+            fired, key, {f"reason_{lang}": rule.reasons[lang] for lang in ("en", "zh")}, month_end, schema
+        )
         parts.append(
-            table.filter(condition).select(
-                table[key].name(key),
+            reasons.select(
+                reasons[key],
                 rule_id=ibis.literal(rule.id, type="string"),
                 family=ibis.literal(rule.family, type="string"),
                 severity=ibis.literal(rule.severity, type="string"),
-                **reasons,
+                reason_en=reasons.reason_en,
+                reason_zh=reasons.reason_zh,
             )
         )
     if not parts:
