@@ -192,4 +192,4 @@ def test_cascade_a_quarantined_subscriber_takes_its_usage_along(settings, src_di
     report = load_directory(settings, src_dir, max_bad_share=1)
     [row] = read_quarantine(Path(report.months[0].table("monthly_usage").quarantine_file))
     assert row["subscriber_id"] == b.rows["subscribers"][2]["subscriber_id"]
-    assert "not in this month's subscribers" in row["reason"]
+    assert "was quarantined in this month's subscribers" in row["reason"]

@@ -154,7 +154,9 @@ def discover(source: Path, month: str | None = None) -> tuple[list[MonthInput], 
     """Months to load (in order) and folders ignored, from the layout of ``source``."""
     source = Path(source)
     if not source.is_dir():
-        raise LoadError(f"{source}: not a folder; give the folder that holds the month folders (YYYY-MM)")
+        raise LoadError(
+            f"{source}: not a folder; give the folder that holds the month folders (YYYY-MM)"
+        )
     if month is not None:
         try:
             month = parse_month(month)
@@ -180,7 +182,11 @@ def discover(source: Path, month: str | None = None) -> tuple[list[MonthInput], 
         else:
             ignored.append(d)
     if not months:
-        hint = " (table files found directly in it: add --month YYYY-MM)" if _table_files(source) else ""
+        hint = (
+            " (table files found directly in it: add --month YYYY-MM)"
+            if _table_files(source)
+            else ""
+        )
         raise LoadError(
             f"{source}: no month folders (YYYY-MM) found{hint}; put each month's files in a folder named after the month"
         )
@@ -188,7 +194,11 @@ def discover(source: Path, month: str | None = None) -> tuple[list[MonthInput], 
 
 
 def _table_files(folder: Path) -> list[Path]:
-    return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES and p.stem.lower() in TABLES]
+    return [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in SUFFIXES and p.stem.lower() in TABLES
+    ]
 
 
 def _month_input(month: str, folder: Path) -> MonthInput:
@@ -200,7 +210,9 @@ def _month_input(month: str, folder: Path) -> MonthInput:
         name = p.stem.lower()
         if p.suffix.lower() in SUFFIXES and name in TABLES:
             if name in files:
-                raise LoadError(f"{folder}: both {files[name].name} and {p.name} hold table {name}; keep one")
+                raise LoadError(
+                    f"{folder}: both {files[name].name} and {p.name} hold table {name}; keep one"
+                )
             files[name] = p
         else:
             ignored.append(p)
@@ -243,11 +255,18 @@ def load_directory(
     return report
 
 
-def _load_month(settings: Settings, warehouse: Warehouse, mi: MonthInput, encoding: str | None,
-                share: float, say: Callable[[str], None]) -> MonthLoad:
+def _load_month(
+    settings: Settings,
+    warehouse: Warehouse,
+    mi: MonthInput,
+    encoding: str | None,
+    share: float,
+    say: Callable[[str], None],
+) -> MonthLoad:
     result = MonthLoad(mi.month, str(mi.folder), ignored_files=[str(p) for p in mi.ignored])
     quarantine_dir = settings.home / "quarantine" / mi.month
     known: dict[str, pa.Array] = {}
+    set_aside: dict[str, pa.Array] = {}
     loaded: dict[str, pa.Table] = {}
     for name, spec in TABLES.items():
         path = mi.files.get(name)
@@ -255,12 +274,15 @@ def _load_month(settings: Settings, warehouse: Warehouse, mi: MonthInput, encodi
             continue
         say(f"{mi.month} {name}: reading {path.name}")
         src = read_source(path, encoding)
-        checked = check_table(spec, src, mi.month, known)
+        checked = check_table(spec, src, mi.month, known, set_aside)
         good = checked.loaded()
         for ref in REFERENCED:
             table, column = ref.split(".")
             if table == name:
                 known[ref] = good.column(column).combine_chunks()
+                set_aside[ref] = (
+                    checked.typed.column(column).filter(pa.array(checked.bad)).drop_null()
+                )
         loaded[name] = good.sort_by([(k, "ascending") for k in spec.key]).cast(arrow_schema(name))
         entry = _record(name, src, checked, good.num_rows, quarantine_dir)
         result.tables.append(entry)
@@ -273,7 +295,9 @@ def _load_month(settings: Settings, warehouse: Warehouse, mi: MonthInput, encodi
         result.refused = _refusal_message(mi.month, refused, share)
         return result
     # The warehouse adds "version" and "tables" (row counts) itself; the summary goes beside them.
-    summary = {k: v for k, v in result.to_dict().items() if k not in ("published", "version", "refused")}
+    summary = {
+        k: v for k, v in result.to_dict().items() if k not in ("published", "version", "refused")
+    }
     meta = {"kind": "load", "max_bad_share": share, "summary": summary}
     with warehouse.write_month(mi.month, "input", meta=meta) as writer:
         for name, table in loaded.items():
@@ -284,7 +308,9 @@ def _load_month(settings: Settings, warehouse: Warehouse, mi: MonthInput, encodi
     return result
 
 
-def _record(name: str, src: SourceTable, checked: CheckedTable, n_loaded: int, quarantine_dir: Path) -> TableLoad:
+def _record(
+    name: str, src: SourceTable, checked: CheckedTable, n_loaded: int, quarantine_dir: Path
+) -> TableLoad:
     rows = quarantine_rows(src, checked)
     target = quarantine_dir / f"{name}.csv"
     if rows.num_rows:

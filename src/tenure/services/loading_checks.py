@@ -77,10 +77,17 @@ def _match(text: pa.Array, pattern: str) -> np.ndarray:
     return _np(pc.match_substring_regex(text, pattern))
 
 
-def check_table(spec: TableSpec, src: SourceTable, month: str, known: dict[str, pa.Array]) -> CheckedTable:
+def check_table(
+    spec: TableSpec,
+    src: SourceTable,
+    month: str,
+    known: dict[str, pa.Array],
+    set_aside: dict[str, pa.Array] | None = None,
+) -> CheckedTable:
     """Type and check every row of ``src`` as table ``spec`` loaded for ``month``.
 
     ``known`` maps ``"table.column"`` to the values loaded this month, for
+    references; ``set_aside`` to the values of rows quarantined this month.
     references. Raises LoadError when required columns are missing.
     """
     missing = [c for c in spec.required_columns if c not in src.columns]
@@ -112,13 +119,28 @@ def check_table(spec: TableSpec, src: SourceTable, month: str, known: dict[str, 
         bad_format = present & ~parsed
         if bad_format.any():
             label = v.FORMAT_NAMES[col.type]
-            problems.append(Problem(col.name, f"{col.name}: {label}", bad_format, text, f"{col.name} {label}: '", "'"))
+            problems.append(
+                Problem(
+                    col.name,
+                    f"{col.name}: {label}",
+                    bad_format,
+                    text,
+                    f"{col.name} {label}: '",
+                    "'",
+                )
+            )
         if col.type is T.STRING:
             garbled = present & _match(text, v.MOJIBAKE_PATTERN)
             if garbled.any():
                 problems.append(
-                    Problem(col.name, f"{col.name}: garbled text (wrong character encoding upstream)", garbled,
-                            text, f"{col.name} looks garbled (mojibake, wrong encoding upstream): '", "'")
+                    Problem(
+                        col.name,
+                        f"{col.name}: garbled text (wrong character encoding upstream)",
+                        garbled,
+                        text,
+                        f"{col.name} looks garbled (mojibake, wrong encoding upstream): '",
+                        "'",
+                    )
                 )
         value = pc.if_else(pa.array(good), value, pa.scalar(None, value.type))
         values[col.name] = value
@@ -128,12 +150,15 @@ def check_table(spec: TableSpec, src: SourceTable, month: str, known: dict[str, 
     if spec.month_column:
         problems.extend(_month_rule(spec, texts, ok, month))
     problems.extend(_cross_rules(spec, texts, values, ok))
-    problems.extend(_reference_rules(spec, values, ok, known))
+    problems.extend(_reference_rules(spec, values, ok, known, set_aside or {}))
     dup = _duplicate_rule(spec, texts, src.lines)
     if dup is not None:
         problems.append(dup)
 
-    typed = pa.table([values[c.name].cast(schema.field(c.name).type) for c in spec.columns], schema=_nullable(schema))
+    typed = pa.table(
+        [values[c.name].cast(schema.field(c.name).type) for c in spec.columns],
+        schema=_nullable(schema),
+    )
     problems = [p for p in problems if p.mask.any()]
     extra = [c for c in src.columns if c not in spec.column_names]
     return CheckedTable(typed, problems, extra)
@@ -157,7 +182,9 @@ def _parse(kind: ColumnType, text: pa.Array) -> tuple[pa.Array, np.ndarray]:
         return pa.array(yes), yes | no
     if kind in (T.INT, T.MONEY, T.FLOAT):
         fmt = _match(text, v.INT_FORMAT if kind is T.INT else v.NUMBER_FORMAT)
-        number = pc.cast(pc.if_else(pa.array(fmt), text, pa.scalar(None, pa.string())), pa.float64())
+        number = pc.cast(
+            pc.if_else(pa.array(fmt), text, pa.scalar(None, pa.string())), pa.float64()
+        )
         finite = _np(pc.is_finite(number))
         parsed = fmt & finite
         if kind is T.INT:
@@ -176,7 +203,9 @@ def _parse(kind: ColumnType, text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     if kind is T.TIMESTAMP:
         fmt = _match(text, v.TIMESTAMP_FORMAT)
         norm = pc.replace_substring(text, "T", " ")
-        norm = pc.if_else(pc.equal(pc.utf8_length(norm), 16), pc.binary_join_element_wise(norm, ":00", ""), norm)
+        norm = pc.if_else(
+            pc.equal(pc.utf8_length(norm), 16), pc.binary_join_element_wise(norm, ":00", ""), norm
+        )
         ts = pc.strptime(norm, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
         same = _np(pc.equal(pc.strftime(ts, format="%Y-%m-%d %H:%M:%S"), norm))
         return ts, fmt & same
@@ -188,34 +217,81 @@ def _value_rules(col: Any, text: pa.Array, value: pa.Array, good: np.ndarray) ->
     if col.allowed:
         allowed = ", ".join(col.allowed)
         bad = good & ~_np(pc.is_in(value, pa.array(col.allowed, pa.string())))
-        out.append(Problem(col.name, f"{col.name}: not one of {allowed}", bad, text,
-                           f"{col.name} '", f"' is not one of {allowed}"))
+        out.append(
+            Problem(
+                col.name,
+                f"{col.name}: not one of {allowed}",
+                bad,
+                text,
+                f"{col.name} '",
+                f"' is not one of {allowed}",
+            )
+        )
     if col.minimum is not None:
         bad = good & _np(pc.less(value, col.minimum))
-        out.append(Problem(col.name, f"{col.name}: below minimum {col.minimum:g}", bad, text,
-                           f"{col.name} ", f" is below the minimum {col.minimum:g}"))
+        out.append(
+            Problem(
+                col.name,
+                f"{col.name}: below minimum {col.minimum:g}",
+                bad,
+                text,
+                f"{col.name} ",
+                f" is below the minimum {col.minimum:g}",
+            )
+        )
     if col.maximum is not None:
         bad = good & _np(pc.greater(value, col.maximum))
-        out.append(Problem(col.name, f"{col.name}: above maximum {col.maximum:g}", bad, text,
-                           f"{col.name} ", f" is above the maximum {col.maximum:g}"))
+        out.append(
+            Problem(
+                col.name,
+                f"{col.name}: above maximum {col.maximum:g}",
+                bad,
+                text,
+                f"{col.name} ",
+                f" is above the maximum {col.maximum:g}",
+            )
+        )
     if col.pattern is not None:
         bad = good & ~_match(text, col.pattern)
-        out.append(Problem(col.name, f"{col.name}: does not match {col.pattern}", bad, text,
-                           f"{col.name} '", f"' does not match {col.pattern}"))
+        out.append(
+            Problem(
+                col.name,
+                f"{col.name}: does not match {col.pattern}",
+                bad,
+                text,
+                f"{col.name} '",
+                f"' does not match {col.pattern}",
+            )
+        )
     return out
 
 
-def _month_rule(spec: TableSpec, texts: dict[str, pa.Array], ok: dict[str, np.ndarray], month: str) -> list[Problem]:
+def _month_rule(
+    spec: TableSpec, texts: dict[str, pa.Array], ok: dict[str, np.ndarray], month: str
+) -> list[Problem]:
     name = spec.month_column
     assert name is not None
     kind = MONTH_KIND[spec.column(name).type]
     text = texts[name]
     bad = ok[name] & ~_np(pc.equal(pc.utf8_slice_codeunits(text, 0, 7), month))
-    return [Problem(name, f"{name}: outside month {month}", bad, text, f"{kind} ", f" is outside month {month}")]
+    return [
+        Problem(
+            name,
+            f"{name}: outside month {month}",
+            bad,
+            text,
+            f"{kind} ",
+            f" is outside month {month}",
+        )
+    ]
 
 
-def _cross_rules(spec: TableSpec, texts: dict[str, pa.Array], values: dict[str, pa.Array],
-                 ok: dict[str, np.ndarray]) -> list[Problem]:
+def _cross_rules(
+    spec: TableSpec,
+    texts: dict[str, pa.Array],
+    values: dict[str, pa.Array],
+    ok: dict[str, np.ndarray],
+) -> list[Problem]:
     out: list[Problem] = []
     for rule in v.CROSS_RULES.get(spec.name, ()):
         if isinstance(rule, v.SetExactlyWhen):
@@ -224,14 +300,36 @@ def _cross_rules(spec: TableSpec, texts: dict[str, pa.Array], values: dict[str, 
             is_not = when_ok & ~is_when
             for c in rule.columns:
                 present = _np(pc.is_valid(texts[c]))
-                out.append(Problem(c, f"{c}: empty although {rule.when_column} is {rule.value}", is_when & ~present))
-                out.append(Problem(c, f"{c}: set although {rule.when_column} is not {rule.value}", is_not & present,
-                                   texts[rule.when_column], f"{c} is set although {rule.when_column} is '", "'"))
+                out.append(
+                    Problem(
+                        c,
+                        f"{c}: empty although {rule.when_column} is {rule.value}",
+                        is_when & ~present,
+                    )
+                )
+                out.append(
+                    Problem(
+                        c,
+                        f"{c}: set although {rule.when_column} is not {rule.value}",
+                        is_not & present,
+                        texts[rule.when_column],
+                        f"{c} is set although {rule.when_column} is '",
+                        "'",
+                    )
+                )
         elif isinstance(rule, v.NotBefore):
             both = ok[rule.later] & ok[rule.earlier]
             bad = both & _np(pc.less(values[rule.later], values[rule.earlier]))
-            out.append(Problem(rule.later, f"{rule.later}: before {rule.earlier}", bad, texts[rule.earlier],
-                               f"{rule.later} is before {rule.earlier} ", ""))
+            out.append(
+                Problem(
+                    rule.later,
+                    f"{rule.later}: before {rule.earlier}",
+                    bad,
+                    texts[rule.earlier],
+                    f"{rule.later} is before {rule.earlier} ",
+                    "",
+                )
+            )
         elif isinstance(rule, v.SumAtMost):
             every = ok[rule.total].copy()
             total = pa.array(np.zeros(len(every)))
@@ -245,20 +343,50 @@ def _cross_rules(spec: TableSpec, texts: dict[str, pa.Array], values: dict[str, 
     return out
 
 
-def _reference_rules(spec: TableSpec, values: dict[str, pa.Array], ok: dict[str, np.ndarray],
-                     known: dict[str, pa.Array]) -> list[Problem]:
+def _reference_rules(
+    spec: TableSpec,
+    values: dict[str, pa.Array],
+    ok: dict[str, np.ndarray],
+    known: dict[str, pa.Array],
+    set_aside: dict[str, pa.Array],
+) -> list[Problem]:
     out: list[Problem] = []
     for col in spec.columns:
         if col.references is None or col.references not in known:
             continue
         target = col.references.split(".")[0]
-        bad = ok[col.name] & ~_np(pc.is_in(values[col.name], known[col.references]))
-        out.append(Problem(col.name, f"{col.name}: not in this month's {target}", bad, values[col.name],
-                           f"{col.name} ", f" is not in this month's {target}"))
+        missing = ok[col.name] & ~_np(pc.is_in(values[col.name], known[col.references]))
+        # Telling "quarantined over there" from "never heard of" points the operator at the cause.
+        aside = np.zeros_like(missing)
+        if col.references in set_aside and missing.any():
+            aside = missing & _np(pc.is_in(values[col.name], set_aside[col.references]))
+        name, value = col.name, values[col.name]
+        out.append(
+            Problem(
+                name,
+                f"{name}: not in this month's {target}",
+                missing & ~aside,
+                value,
+                f"{name} ",
+                f" is not in this month's {target}",
+            )
+        )
+        out.append(
+            Problem(
+                name,
+                f"{name}: its {target} row was quarantined",
+                aside,
+                value,
+                f"{name} ",
+                f" was quarantined in this month's {target}",
+            )
+        )
     return out
 
 
-def _duplicate_rule(spec: TableSpec, texts: dict[str, pa.Array], lines: np.ndarray) -> Problem | None:
+def _duplicate_rule(
+    spec: TableSpec, texts: dict[str, pa.Array], lines: np.ndarray
+) -> Problem | None:
     parts = [texts[k] for k in spec.key]
     complete = np.ones(len(parts[0]), dtype=bool)
     for p in parts:
@@ -277,4 +405,11 @@ def _duplicate_rule(spec: TableSpec, texts: dict[str, pa.Array], lines: np.ndarr
     if not dup.any():
         return None
     first_line = pa.array(np.where(dup, lines[np.maximum(first, 0)], 0)).cast(pa.string())
-    return Problem(",".join(spec.key), "duplicate key", dup, first_line, "duplicate key, first seen at line ", "")
+    return Problem(
+        ",".join(spec.key),
+        "duplicate key",
+        dup,
+        first_line,
+        "duplicate key, first seen at line ",
+        "",
+    )
