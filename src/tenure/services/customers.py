@@ -73,7 +73,9 @@ class CustomerService:
                 args = [q]
             else:
                 like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                cond = f"(s.customer_id = ? or {name_col} ilike ? escape '\\')" if has_customers else "s.customer_id = ?"
+                # Customer ids match from the start (operators type the first characters).
+                cond = (f"(starts_with(s.customer_id, ?) or {name_col} ilike ? escape '\\')" if has_customers
+                        else "starts_with(s.customer_id, ?)")
                 args = [q, like] if has_customers else [q]
             sql = f"""
                 select s.customer_id, any_value({name_col}) as name,
