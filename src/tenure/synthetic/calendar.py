@@ -32,6 +32,8 @@ def day_strings(day: np.ndarray) -> np.ndarray:
 def second_strings(sec: np.ndarray) -> np.ndarray:
     """``YYYY-MM-DD HH:MM:SS`` of each second number."""
     s = np.datetime_as_string(np.asarray(sec, dtype="int64").astype("datetime64[s]"), unit="s")
+    if len(s) == 0:
+        return s
     return np.char.replace(s, "T", " ")
 
 
