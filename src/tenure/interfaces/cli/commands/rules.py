@@ -38,14 +38,15 @@ def check(
 
     def render(doc: Any) -> None:
         if result.ok:
-            console.print(f"OK: {len(result.rules)} rule(s) in {result.source}", markup=False, highlight=False)
+            console.print(f"OK: {len(result.rules)} rule(s) in {result.source}", markup=False, highlight=False, soft_wrap=True)
             return
         for p in result.problems:
-            console.print(str(p), markup=False, highlight=False)
+            # soft_wrap keeps the expression and its caret on single, aligned lines.
+            console.print(str(p), markup=False, highlight=False, soft_wrap=True)
             caret = p.caret()
             if caret:
                 for line in caret.split("\n"):
-                    console.print(f"    {line}", markup=False, highlight=False)
+                    console.print(f"    {line}", markup=False, highlight=False, soft_wrap=True)
         console.print(f"{len(result.problems)} problem(s)", markup=False, highlight=False)
 
     report(result.to_dict(), as_json, render)

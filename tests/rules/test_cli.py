@@ -1,0 +1,124 @@
+"""tenure rules check|list|test|backtest through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import yaml
+from rule_builders import contract_arrow
+from typer.testing import CliRunner
+
+from tenure.engines.warehouse import Warehouse
+from tenure.interfaces.cli.main import app
+
+runner = CliRunner()
+
+
+def _write(path: Path, *rules: dict) -> Path:
+    path.write_text(yaml.safe_dump({"rules": list(rules)}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _rule(rule_id: str = "my_rule", expression: str = "arpu > 100") -> dict:
+    return {
+        "id": rule_id, "name": {"en": "Mine", "zh": "我的"}, "family": "retention", "scope": "subscriber",
+        "expression": expression, "severity": "high", "reason": {"en": "ARPU {arpu}", "zh": "ARPU {arpu}"},
+    }
+
+
+def test_check_ok(rules_home: Path, tmp_path: Path) -> None:
+    f = _write(tmp_path / "ok.yaml", _rule())
+    result = runner.invoke(app, ["rules", "check", str(f)])
+    assert result.exit_code == 0, result.output
+    assert "OK: 1 rule(s)" in result.stdout
+
+
+def test_check_reports_rule_line_column_and_caret(rules_home: Path, tmp_path: Path) -> None:
+    f = _write(tmp_path / "bad.yaml", _rule("good_one"), _rule("bad_one", "arpu > 1 and arpuu < 3"))
+    result = runner.invoke(app, ["rules", "check", str(f)])
+    assert result.exit_code == 3
+    out = result.stdout
+    assert "rule 'bad_one'" in out and "unknown name 'arpuu' (did you mean 'arpu'?)" in out
+    assert "line 1, column 14" in out
+    lines = out.splitlines()
+    i = next(n for n, line in enumerate(lines) if line.strip() == "arpu > 1 and arpuu < 3")
+    assert lines[i + 1].index("^") == lines[i].index("arpuu")
+
+
+def test_check_json(rules_home: Path, tmp_path: Path) -> None:
+    f = _write(tmp_path / "bad.yaml", _rule("bad_one", "arpu.x > 1"))
+    result = runner.invoke(app, ["rules", "check", str(f), "--json"])
+    assert result.exit_code == 3
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False
+    (problem,) = doc["problems"]
+    assert (problem["rule_id"], problem["field"], problem["line"], problem["column"]) == ("bad_one", "expression", 1, 5)
+
+
+def test_check_shipped_files(rules_home: Path) -> None:
+    from tenure.services.rules import SHIPPED_RULES_DIR
+
+    for path in sorted(SHIPPED_RULES_DIR.glob("*.yaml")):
+        result = runner.invoke(app, ["rules", "check", str(path)])
+        assert result.exit_code == 0, result.output
+
+
+def test_list_with_user_override(rules_home: Path) -> None:
+    (rules_home / "rules").mkdir()
+    _write(rules_home / "rules" / "mine.yaml", _rule("port_out_inquiry", "port_out_inquiries >= 2"))
+    result = runner.invoke(app, ["rules", "list", "--family", "retention", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    by_id = {r["id"]: r for r in doc}
+    assert by_id["port_out_inquiry"]["expression"] == "port_out_inquiries >= 2"
+    assert {r["family"] for r in doc} == {"retention"}
+    table = runner.invoke(app, ["rules", "list"])
+    from tenure.services.rules import load_catalogue
+
+    assert table.exit_code == 0 and f"{len(load_catalogue(rules_home / 'rules'))} rule(s)" in table.stdout
+
+
+def test_test_without_features_says_what_to_run(rules_home: Path) -> None:
+    result = runner.invoke(app, ["rules", "test", "gd_spend_decline", "--month", "2026-03"])
+    assert result.exit_code == 7
+    assert "run `tenure run-month 2026-03` first" in " ".join(result.stderr.split())
+
+
+
+def test_test_and_backtest_on_warehouse_months(rules_home: Path) -> None:
+    warehouse = Warehouse(rules_home / "warehouse")
+    rows = [
+        {"subscriber_id": "s1", "port_out_inquiries": [1]},
+        {"subscriber_id": "s2", "port_out_inquiries": [0]},
+        {"subscriber_id": "s3", "port_out_inquiries": [2]},
+    ]
+    for month in ("2026-01", "2026-02"):
+        with warehouse.write_month(month, "output") as w:
+            w.write("features", contract_arrow(rows))
+    subscribers = pa.table({
+        "subscriber_id": ["s1", "s2", "s3"],
+        "status": ["churned", "active", "active"],
+        "churn_date": pa.array([date(2026, 3, 10), None, None], type=pa.date32()),
+    })
+    with warehouse.write_month("2026-03", "input") as w:
+        w.write("subscribers", subscribers)
+
+    result = runner.invoke(app, ["rules", "test", "port_out_inquiry", "--month", "2026-01", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["population"], doc["matched"]) == (3, 2)
+    assert [s["subscriber_id"] for s in doc["samples"]] == ["s1", "s3"]
+    assert doc["samples"][1]["values"] == {"port_out_inquiries": 2.0}
+
+    result = runner.invoke(app, ["rules", "backtest", "port_out_inquiry", "--from", "2026-01", "--to", "2026-02", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    jan = doc["months"][0]
+    assert (jan["population"], jan["matched"], jan["churners"], jan["matched_churned"]) == (3, 2, 1, 1)
+    assert jan["precision"] == 0.5 and jan["coverage"] == 1.0
+    assert doc["incomplete_months"] == ["2026-01", "2026-02"]  # outcomes known only up to 2026-03
+    text = runner.invoke(app, ["rules", "backtest", "port_out_inquiry", "--from", "2026-01", "--to", "2026-02"])
+    assert text.exit_code == 0 and "outcomes not complete yet for: 2026-01, 2026-02" in text.stdout
