@@ -299,5 +299,22 @@ def test_inactive_campaign_is_reported_not_planned(con: Any, scenario: Scenario)
     assert all(r["campaign_id"] != late.campaign_id for r in rows(res))
 
 
-def test_rerun_is_identical(scenario: Scenario, con: Any) -> None:
-    assert rows(run_plan(con, scenario.profiles, scenario)) == rows(scenario.result)
+def test_target_filter_compiled_from_the_rule_language(con: Any) -> None:
+    c = campaign(target_filter="complaints > 0 and churn_probability >= 0.3 and region in ('fuzhou')",
+                 channels=("sms",), control_share=0.0)
+    data = profiles(300, seed=21)
+    t = ibis.memtable(data)
+    res = plan_month(t, [c], ContactPolicy(), ChannelCapacity(), ContactHistory(), MONTH, con=con)
+    expected = {r["subscriber_id"] for r in data.to_pylist()
+                if r["complaints"] > 0 and r["churn_probability"] >= 0.3 and r["region"] == "fuzhou"}
+    assert expected
+    assert {r["subscriber_id"] for r in rows(res) if r["decision"] == "selected"} == expected
+
+
+def test_unknown_name_in_target_filter_is_an_input_error(con: Any) -> None:
+    from tenure.domain.errors import InputError
+
+    c = campaign(target_filter="no_such_measure > 3", channels=("sms",))
+    t = ibis.memtable(profiles(10))
+    with pytest.raises(InputError):
+        plan_month(t, [c], ContactPolicy(), ChannelCapacity(), ContactHistory(), MONTH, con=con)

@@ -443,8 +443,20 @@ def load_campaigns_yaml(text: str, source: str = "<yaml>") -> list[Campaign]:
     return [campaign_from_dict(data, source)]
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes scripts and long filters as literal blocks, as an analyst would."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def dump_campaigns_yaml(campaigns: Iterable[Campaign]) -> str:
     """YAML text for ``campaigns`` (a single mapping for one, ``campaigns:`` for several)."""
     items = [campaign_to_dict(c) for c in campaigns]
     data: Any = items[0] if len(items) == 1 else {"campaigns": items}
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False)
