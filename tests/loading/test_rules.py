@@ -51,6 +51,11 @@ CASES = [
     ("monthly_usage", 3, {"sms": "3.5"}, "sms", "not a whole number: '3.5'"),
     ("monthly_usage", 3, {"mou": "lots"}, "mou", "not a number: 'lots'"),
     ("monthly_usage", 3, {"data_mb": "nan"}, "data_mb", "not a number"),
+    ("monthly_usage", 3, {"data_mb": "Infinity"}, "data_mb", "not a number"),
+    ("monthly_usage", 3, {"sms": "0x10"}, "sms", "not a whole number"),
+    ("monthly_usage", 3, {"sms": "1,5"}, "sms", "not a whole number"),
+    ("customers", 2, {"join_date": "2026-1-05"}, "join_date", "not a date"),
+    ("complaints", 0, {"created_at": "2026-05-03 25:00"}, "created_at", "not a timestamp"),
     ("monthly_usage", 4, {"month": "2026-04"}, "month", "month 2026-04 is outside month 2026-05"),
     (
         "complaints",

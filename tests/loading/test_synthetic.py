@@ -30,7 +30,9 @@ def test_every_injected_defect_is_quarantined_at_its_line(settings, tmp_path):
         for t in m.tables:
             assert t.read == t.loaded + t.quarantined
             if t.quarantine_file:
-                quarantined |= {(m.month, t.table, r["line"]) for r in read_quarantine(Path(t.quarantine_file))}
+                quarantined |= {
+                    (m.month, t.table, r["line"]) for r in read_quarantine(Path(t.quarantine_file))
+                }
     with open(out / "ground_truth" / "defects.csv", encoding="utf-8", newline="") as fh:
         defects = list(csv.DictReader(fh))
     assert defects

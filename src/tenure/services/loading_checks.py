@@ -77,6 +77,16 @@ def _match(text: pa.Array, pattern: str) -> np.ndarray:
     return _np(pc.match_substring_regex(text, pattern))
 
 
+def _garbled(text: pa.Array) -> np.ndarray:
+    """Mojibake mask; plain ASCII (ids, codes) cannot be garbled, so only the rest is searched."""
+    other = ~_np(pc.string_is_ascii(text))
+    out = np.zeros(len(text), dtype=bool)
+    if other.any():
+        rows = np.flatnonzero(other)
+        out[rows] = _match(text.take(pa.array(rows)), v.MOJIBAKE_PATTERN)
+    return out
+
+
 def check_table(
     spec: TableSpec,
     src: SourceTable,
@@ -130,7 +140,7 @@ def check_table(
                 )
             )
         if col.type is T.STRING:
-            garbled = present & _match(text, v.MOJIBAKE_PATTERN)
+            garbled = present & _garbled(text)
             if garbled.any():
                 problems.append(
                     Problem(
@@ -181,12 +191,8 @@ def _parse(kind: ColumnType, text: pa.Array) -> tuple[pa.Array, np.ndarray]:
         no = _np(pc.is_in(low, pa.array(v.FALSE_TOKENS)))
         return pa.array(yes), yes | no
     if kind in (T.INT, T.MONEY, T.FLOAT):
-        fmt = _match(text, v.INT_FORMAT if kind is T.INT else v.NUMBER_FORMAT)
-        number = pc.cast(
-            pc.if_else(pa.array(fmt), text, pa.scalar(None, pa.string())), pa.float64()
-        )
-        finite = _np(pc.is_finite(number))
-        parsed = fmt & finite
+        number, fmt = _to_number(text, kind)
+        parsed = fmt & _np(pc.is_finite(number))
         if kind is T.INT:
             parsed &= _np(pc.less_equal(pc.abs(number), 2.0**53))
             number = pc.if_else(pa.array(parsed), number, pa.scalar(None, pa.float64()))
@@ -194,22 +200,45 @@ def _parse(kind: ColumnType, text: pa.Array) -> tuple[pa.Array, np.ndarray]:
         if kind is T.MONEY:
             number = pc.round(number, 2)
         return number, parsed
+    # strptime is lenient (2026-02-30 rolls over to March, single-digit months
+    # pass); requiring the value to print back identically makes it exact.
     if kind is T.DATE:
-        fmt = _match(text, v.DATE_FORMAT)
         ts = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
-        # strptime rolls 2026-02-30 over to March; a round trip catches it.
         same = _np(pc.equal(pc.strftime(ts, format="%Y-%m-%d"), text))
-        return pc.cast(ts, pa.date32()), fmt & same
+        return pc.cast(ts, pa.date32()), same
     if kind is T.TIMESTAMP:
-        fmt = _match(text, v.TIMESTAMP_FORMAT)
         norm = pc.replace_substring(text, "T", " ")
         norm = pc.if_else(
             pc.equal(pc.utf8_length(norm), 16), pc.binary_join_element_wise(norm, ":00", ""), norm
         )
         ts = pc.strptime(norm, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
         same = _np(pc.equal(pc.strftime(ts, format="%Y-%m-%d %H:%M:%S"), norm))
-        return ts, fmt & same
+        return ts, same
     raise AssertionError(kind)
+
+
+def _to_number(text: pa.Array, kind: ColumnType) -> tuple[pa.Array, np.ndarray]:
+    """Text -> float64 and a mask of well-formed numbers.
+
+    A clean column (the usual case) casts in one go; only a column with a bad
+    value pays for the regular expression that finds which ones.
+    """
+    present = _np(pc.is_valid(text))
+    try:
+        if kind is T.INT:
+            # The integer cast also reads hexadecimal ("0x10"); the model does not.
+            if pc.any(pc.match_substring(text, "x", ignore_case=True)).as_py():
+                raise pa.ArrowInvalid("hexadecimal")
+            return pc.cast(pc.cast(text, pa.int64()), pa.float64()), present
+        number = pc.cast(text, pa.float64())
+        # The cast also takes spellings the model does not ("nan", "inf", hex floats).
+        if not _np(pc.is_finite(number))[present].all():
+            raise pa.ArrowInvalid("non-finite")
+        return number, present
+    except pa.ArrowInvalid:
+        fmt = _match(text, v.INT_FORMAT if kind is T.INT else v.NUMBER_FORMAT)
+        masked = pc.if_else(pa.array(fmt), text, pa.scalar(None, pa.string()))
+        return pc.cast(masked, pa.float64()), fmt
 
 
 def _value_rules(col: Any, text: pa.Array, value: pa.Array, good: np.ndarray) -> list[Problem]:
