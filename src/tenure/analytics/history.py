@@ -267,14 +267,20 @@ def subscriber_history(attributes: ir.Table, months: Sequence[ir.Table | None]) 
     """
     if len(months) != HISTORY_MONTHS:
         raise ValueError(f"history needs {HISTORY_MONTHS} months, got {len(months)}")
-    out = attributes
+    # One join chain and one projection: cheaper to compile than six join-and-drop steps.
+    joined: ir.Table = attributes
+    missing: dict[str, ir.Value] = {}
+    keys: list[str] = []
     for k, m in enumerate(months):
         if m is None:
-            out = out.mutate(
-                **{f"{n}_m{k}": ibis.null(measure_type(n)) for n in MONTHLY_MEASURES}
-            )
+            missing |= {f"{n}_m{k}": ibis.null(measure_type(n)) for n in MONTHLY_MEASURES}
             continue
         mk = m.rename({f"{n}_m{k}": n for n in MONTHLY_MEASURES} | {f"_sid{k}": "subscriber_id"})
-        out = out.left_join(mk, out.subscriber_id == mk[f"_sid{k}"]).drop(f"_sid{k}")
+        joined = joined.left_join(mk, attributes.subscriber_id == mk[f"_sid{k}"])
+        keys.append(f"_sid{k}")
+    out = joined.drop(*keys) if keys else joined
+    if missing:
+        out = out.mutate(**missing)
+    out = out.select(*attributes.columns, *[f"{n}_m{k}" for n in MONTHLY_MEASURES for k in range(HISTORY_MONTHS)])
     present = [out[f"arpu_m{k}"].notnull().cast("int64") for k in range(HISTORY_MONTHS)]
     return out.mutate(months_of_history=reduce(lambda a, b: a + b, present))

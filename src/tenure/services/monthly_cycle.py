@@ -163,7 +163,7 @@ class RunSummary:
 
 
 # -- inputs -----------------------------------------------------------------------
-class _Inputs:
+class MonthInputs:
     """Reads the warehouse tables of one month through the engine (None if absent)."""
 
     def __init__(self, wh: Warehouse, eng: Engine) -> None:
@@ -188,7 +188,7 @@ def _bucketed(eng: Engine, t: ir.Table | None, b: int, n: int) -> ir.Table | Non
 
 
 def build_features(
-    inp: _Inputs, month: str, config: CycleConfig, eng: Engine, bucket: int = 0, buckets: int = 1
+    inp: MonthInputs, month: str, config: CycleConfig, eng: Engine, bucket: int = 0, buckets: int = 1
 ) -> ir.Table:
     """The features expression of month ``month`` for one subscriber bucket."""
     months = [month_add(month, -k) for k in range(HISTORY_MONTHS)]
@@ -228,7 +228,7 @@ def build_features(
     return subscriber_features(history, last, activity, config.features)
 
 
-def build_groups(inp: _Inputs, month: str, config: CycleConfig) -> ir.Table | None:
+def build_groups(inp: MonthInputs, month: str, config: CycleConfig) -> ir.Table | None:
     """Group history and features, or None when the month has no groups."""
     groups = inp.get("enterprise_groups", month)
     if groups is None or inp.get("group_members", month) is None:
@@ -410,7 +410,7 @@ def run_month(
     _, month_end = month_bounds(month)
     meta: dict[str, Any] = {}
     try:
-        inp = _Inputs(wh, eng)
+        inp = MonthInputs(wh, eng)
         with wh.write_month(month, "output", meta=meta) as out:
             clock = time.perf_counter()
 

@@ -1,0 +1,44 @@
+"""Run the cycle's expressions in memory on DuckDB (no rules step, nothing written)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+from tenure.config import Settings
+from tenure.engines.compute import connect
+from tenure.engines.warehouse import Warehouse
+from tenure.services.monthly_cycle import (
+    WARNING_SCHEMA,
+    MonthInputs,
+    _warning_summary,
+    build_features,
+    build_profiles,
+    load_cycle_config,
+)
+
+
+def by_id(rows: list[dict[str, Any]], key: str = "subscriber_id") -> dict[str, dict[str, Any]]:
+    return {r[key]: r for r in rows}
+
+
+def compute(settings: Settings, month: str, buckets: int = 1, profiles: bool = True) -> tuple[dict, dict]:
+    """Features and profiles of ``month`` by subscriber id, without warnings."""
+    eng = connect(settings, "duckdb")
+    try:
+        config = load_cycle_config(settings.home)
+        inp = MonthInputs(Warehouse(settings.warehouse_dir), eng)
+        parts = [eng.to_arrow(build_features(inp, month, config, eng, b, buckets)) for b in range(buckets)]
+        import pyarrow as pa
+
+        feats = pa.concat_tables(parts)
+        if not profiles:
+            return by_id(feats.to_pylist()), {}
+        ft = eng.from_arrow(feats, "features")
+        warnings = eng.from_arrow(WARNING_SCHEMA.empty_table(), "warnings")
+        prof = eng.to_arrow(build_profiles(ft, config, _warning_summary(eng, warnings, "subscriber_id"), None, None))
+        return by_id(feats.to_pylist()), by_id(prof.to_pylist())
+    finally:
+        eng.close()
+
+

@@ -1,0 +1,153 @@
+"""Configured definitions: core customers, segments and tags, grades, channel scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from tenure.analytics.channels import channel_scores
+from tenure.analytics.core import core_customers
+from tenure.analytics.credit import credit_rating
+from tenure.analytics.grades import subscriber_grades
+from tenure.analytics.segments import segment_membership
+from tenure.config import Settings
+from tenure.domain.errors import ConfigurationError
+from tenure.domain.model import CHANNELS
+from tenure.engines.compute import connect
+from tenure.services.monthly_cycle import load_cycle_config, merge_config
+
+
+@pytest.fixture(scope="module")
+def duck(tmp_path_factory: pytest.TempPathFactory):
+    eng = connect(Settings(home=tmp_path_factory.mktemp("def"), environment="test"), "duckdb")
+    yield eng
+    eng.close()
+
+
+def _core_table(duck):
+    rows = [
+        {"subscriber_id": "vip", "vip_card": "gold", "is_key_person": False, "group_class": None, "is_premium": False, "arpu_avg3": 10.0},
+        {"subscriber_id": "kp", "vip_card": "none", "is_key_person": True, "group_class": "C", "is_premium": True, "arpu_avg3": 10.0},
+        {"subscriber_id": "groupb", "vip_card": "none", "is_key_person": False, "group_class": "B", "is_premium": False, "arpu_avg3": 10.0},
+        {"subscriber_id": "premium", "vip_card": "none", "is_key_person": False, "group_class": "D", "is_premium": True, "arpu_avg3": 10.0},
+        {"subscriber_id": "spender", "vip_card": "none", "is_key_person": False, "group_class": None, "is_premium": False, "arpu_avg3": 95.0},
+        {"subscriber_id": "mid", "vip_card": "none", "is_key_person": False, "group_class": None, "is_premium": False, "arpu_avg3": 60.0},
+        {"subscriber_id": "nulls", "vip_card": None, "is_key_person": None, "group_class": None, "is_premium": None, "arpu_avg3": None},
+    ]
+    return duck.from_arrow(pa.Table.from_pylist(rows), "core_in")
+
+
+def test_fujian_core_definition(duck, tmp_path: Path) -> None:
+    config = load_cycle_config(tmp_path)
+    out = {r["subscriber_id"]: r for r in duck.to_arrow(core_customers(_core_table(duck), config.core)).to_pylist()}
+    assert {k: v["core_reason"] for k, v in out.items()} == {
+        "vip": "vip_card", "kp": "key_person", "groupb": "group_ab", "premium": "premium_brand",
+        "spender": "high_spend", "mid": None, "nulls": None,
+    }
+    assert [k for k, v in out.items() if v["is_core"]] == ["vip", "kp", "groupb", "premium", "spender"]
+
+
+def test_user_override_changes_the_threshold(duck, tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "core_customers.yaml").write_text(
+        "criteria:\n  - id: high_spend\n    when: {column: arpu_avg3, op: ge, value: 50}\n", encoding="utf-8"
+    )
+    config = load_cycle_config(tmp_path)
+    assert [c.id for c in config.core.criteria][-1] == "high_spend"  # merged by id, not appended
+    out = {r["subscriber_id"]: r for r in duck.to_arrow(core_customers(_core_table(duck), config.core)).to_pylist()}
+    assert out["mid"]["core_reason"] == "high_spend"
+
+
+def test_bad_override_is_a_configuration_error(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "lifecycle.yaml").write_text(
+        "rules:\n  - id: mature\n    stage: Z\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigurationError):
+        load_cycle_config(tmp_path)
+
+
+def test_merge_config() -> None:
+    base = {"a": 1, "items": [{"id": "x", "v": 1}, {"id": "y", "v": 2}], "plain": [1, 2]}
+    over = {"items": [{"id": "y", "v": 5}, {"id": "z", "v": 6}], "plain": [3]}
+    assert merge_config(base, over) == {
+        "a": 1, "items": [{"id": "x", "v": 1}, {"id": "y", "v": 5}, {"id": "z", "v": 6}], "plain": [3],
+    }
+
+
+def test_segment_grid(tmp_path: Path) -> None:
+    segments = load_cycle_config(tmp_path).segments.segments()
+    core = [s for s in segments if s.population != "general"]
+    assert len(core) == 24 and len({s.id for s in segments}) == 25
+    assert all(s.name_en and s.name_zh for s in segments)
+
+
+def _seg_row(**kw):
+    base = {"subscriber_id": "s", "is_core": True, "stage": "C", "is_key_person": False, "vip_card": "none",
+            "port_out_inquiries_3m": 0, "cancellations_3m": 0, "other_op_cs_calls_rising": False,
+            "other_op_ip_spend_m0": 0.0, "downgrades_6m": 0, "arpu_pct_change": 0.0, "data_mb_avg3": 0.0,
+            "offnet_share": 0.1, "roaming_mou_avg3": 0.0, "is_bundle": False, "contract_months_left": None,
+            "arrears_m0": 0.0, "complaints_3m": 0, "recharge_irregular": False, "other_op_ip_spend_avg3": 0.0}
+    return base | kw
+
+
+def test_segments_and_tags(duck, tmp_path: Path) -> None:
+    config = load_cycle_config(tmp_path).segments
+    rows = [
+        _seg_row(subscriber_id="kp_churn", is_key_person=True, vip_card="gold", stage="D", port_out_inquiries_3m=1),
+        _seg_row(subscriber_id="vip_down", vip_card="gold", stage="C", downgrades_6m=1),
+        _seg_row(subscriber_id="core_pref", stage="C"),
+        _seg_row(subscriber_id="core_exit", stage="E", port_out_inquiries_3m=1),
+        _seg_row(subscriber_id="core_new", stage="A"),
+        _seg_row(subscriber_id="not_core", is_core=False, stage="D"),
+        _seg_row(subscriber_id="tagged", is_core=False, data_mb_avg3=20000.0, offnet_share=0.7, is_bundle=True,
+                 contract_months_left=2, arrears_m0=5.0, complaints_3m=1),
+    ]
+    t = duck.from_arrow(pa.Table.from_pylist(rows), "seg_in")
+    got = {r["subscriber_id"]: r for r in duck.to_arrow(segment_membership(t, config)).to_pylist()}
+    assert {k: v["segment_id"] for k, v in got.items()} == {
+        "kp_churn": "key_person.declining.churn_signs", "vip_down": "vip.mature.downgrade_signs",
+        "core_pref": "core.mature.preference", "core_exit": "core.exiting", "core_new": "core.growing",
+        "not_core": "general", "tagged": "general",
+    }
+    valid = {s.id for s in config.segments()}
+    assert all(v["segment_id"] in valid for v in got.values())
+    assert got["tagged"]["tags"] == "data_heavy,offnet_heavy,bundle_holder,contract_ending,arrears,complainer"
+    assert got["core_pref"]["tags"] == ""
+
+
+def test_grades_and_credit(duck, tmp_path: Path) -> None:
+    g = load_cycle_config(tmp_path).grades
+    rows = [{"subscriber_id": str(v), "current_value": float(v), "arrears_months_6m": a, "arrears_m0": am,
+             "tenure_months": tm} for v, a, am, tm in
+            [(0, 0, 0.0, 30), (700, 0, 0.0, 5), (1500, 1, 0.0, 30), (3000, 2, 10.0, 30), (9000, 5, 10.0, 30)]]
+    t = duck.from_arrow(pa.Table.from_pylist(rows), "g_in")
+    t = subscriber_grades(t, g)
+    got = duck.to_arrow(t.mutate(credit_rating=credit_rating(t, g))).to_pylist()
+    assert [(r["card_grade"], r["value_level"], r["credit_rating"]) for r in got] == [
+        ("none", 1, "AAA"), ("none", 2, "AA"), ("silver", 3, "A"), ("gold", 4, "B"), ("diamond", 5, "C"),
+    ]
+
+
+def test_channel_scores_are_deciles(duck) -> None:
+    n = 50
+    rows = []
+    for i in range(n):
+        shares = {f"inbound_share_{ch}": None for ch in CHANNELS}
+        if i % 5:  # every fifth subscriber never contacted inbound
+            shares["inbound_share_hotline"] = i / n
+            shares["inbound_share_store"] = 1 - i / n
+        rows.append({"subscriber_id": f"S{i:03d}"} | shares)
+    schema = pa.schema([("subscriber_id", pa.string())] + [(f"inbound_share_{ch}", pa.float64()) for ch in CHANNELS])
+    t = duck.from_arrow(pa.Table.from_pylist(rows, schema=schema), "ch_in")
+    got = duck.to_arrow(channel_scores(t)).to_pylist()
+    for r in got:
+        for ch in CHANNELS:
+            assert 0 <= r[f"pref_{ch}"] <= 9
+        used = r["inbound_share_hotline"] is not None
+        assert (r["pref_hotline"] > 0) == used
+    hot = {r["subscriber_id"]: r["pref_hotline"] for r in got}
+    assert hot["S049"] == 9 and hot["S001"] == 1 and hot["S000"] == 0
+    assert all(r["pref_website"] == 0 for r in got)
