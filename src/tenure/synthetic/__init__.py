@@ -53,6 +53,7 @@ class GenerationReport:
     rows: dict[str, int] = field(default_factory=dict)
     defects: int = 0
     seconds: float = 0.0
+    table_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_rows(self) -> int:
@@ -68,6 +69,7 @@ class GenerationReport:
             "format": self.format, "encoding": self.encoding, "dirty": self.dirty, "rows": self.rows,
             "total_rows": self.total_rows, "defects": self.defects, "seconds": round(self.seconds, 3),
             "rows_per_second": round(self.rows_per_second, 1),
+            "table_seconds": {k: round(v, 3) for k, v in self.table_seconds.items()},
         }
 
 
@@ -165,27 +167,35 @@ def generate(
             report.defects += len(found)
             report.rows[table] += data.num_rows
 
+        spent = {"shared": 0.0, **{name: 0.0 for name in TABLES}}
         for ci, size in enumerate(sizes):
+            clock = time.perf_counter()
             chunk = build_chunk(seed, ci, size, window)
+            spent["shared"] += time.perf_counter() - clock
             gt = ground_truth(chunk)
             if truth_writer is None:
                 truth_writer = pq.ParquetWriter(truth_dir / TRUTH_FILE, gt.schema)
             truth_writer.write_table(gt)
             for t, month in enumerate(window.months):
+                clock = time.perf_counter()
                 state = MonthState(chunk, t, seed)
-                for name, data in state.tables().items():
-                    if name == "plans" and ci > 0:
-                        continue  # the catalogue is the same for every chunk
-                    put(month, name, data, ci, t)
-                if t == months - 1:
-                    for d, data in enumerate(state.daily_usage()):
-                        put(month, "daily_usage", data, ci, t, d + 1)
+                spent["shared"] += time.perf_counter() - clock
+                for name in TABLES:
+                    clock = time.perf_counter()
+                    if name == "daily_usage":
+                        if t == months - 1:
+                            for d, data in enumerate(state.daily_usage()):
+                                put(month, name, data, ci, t, d + 1)
+                    elif name != "plans" or ci == 0:  # the catalogue is the same for every chunk
+                        put(month, name, getattr(state, name)(), ci, t)
+                    spent[name] += time.perf_counter() - clock
                 if on_step is not None:
                     on_step(ci * months + t + 1, total_steps)
             del chunk
     if truth_writer is not None:
         truth_writer.close()
     files.close(window.months)
+    report.table_seconds = spent
     report.seconds = time.perf_counter() - started
     return report
 

@@ -39,6 +39,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     for name, spec in TABLES.items()
 }
 DAY = 86_400
+TABLE_NO = {name: i for i, name in enumerate(TABLES)}
 
 
 def canonical_table(name: str, cols: dict[str, object]) -> pa.Table:
@@ -72,8 +73,8 @@ class MonthState:
     """Per-subscription quantities of one month for the subscriptions with usage in it."""
 
     def __init__(self, chunk: Chunk, t: int, seed: int) -> None:
-        self.chunk, self.t = chunk, t
-        self.rng = rng = np.random.default_rng(np.random.SeedSequence([seed, chunk.index, t, 1]))
+        self.chunk, self.t, self.seed = chunk, t, seed
+        rng = np.random.default_rng(np.random.SeedSequence([seed, chunk.index, t, 1]))
         s, W = chunk.subs, chunk.window
         self.month = W.months[t]
         self.ms = ms = int(W.start(t))
@@ -139,6 +140,10 @@ class MonthState:
         self.bundle_tv = s.bundle_tv[idx] & self.bundle_bb
         self.active_days = self.hi - self.lo
 
+    def table_rng(self, name: str) -> np.random.Generator:
+        """A generator of its own per table, so tables can be written in any order."""
+        return np.random.default_rng(np.random.SeedSequence([self.seed, self.chunk.index, self.t, 2, TABLE_NO[name]]))
+
     # Fact tables -----------------------------------------------------------------
 
     def monthly_usage(self) -> pa.Table:
@@ -154,7 +159,7 @@ class MonthState:
         })
 
     def complaints(self) -> pa.Table:
-        rng, s = self.rng, self.chunk.subs
+        rng, s = self.table_rng("complaints"), self.chunk.subs
         n = len(self.idx)
         svc = self.ep(SERVICE)
         lam = np.where(svc, 1.3, 0.015) + np.where(self.ep(NON_PAYMENT), 0.1, 0.0)
@@ -180,7 +185,7 @@ class MonthState:
         })
 
     def service_orders(self) -> pa.Table:
-        rng, s, t = self.rng, self.chunk.subs, self.t
+        rng, s, t = self.table_rng("service_orders"), self.chunk.subs, self.t
         idx = self.idx
         n = len(idx)
         ok = self.active_days > 0
@@ -223,7 +228,7 @@ class MonthState:
         })
 
     def channel_contacts(self) -> pa.Table:
-        rng, s = self.rng, self.chunk.subs
+        rng, s = self.table_rng("channel_contacts"), self.chunk.subs
         idx = self.idx
         lam_in = 0.35 + 1.2 * self.ep(SERVICE) + 0.4 * self.ep(COMPETITOR) + 0.3 * self.ep(NON_PAYMENT)
         n_in = np.where(self.active_days > 0, rng.poisson(lam_in), 0)
@@ -252,7 +257,7 @@ class MonthState:
         })
 
     def satisfaction_surveys(self) -> pa.Table:
-        rng, s = self.rng, self.chunk.subs
+        rng, s = self.table_rng("satisfaction_surveys"), self.chunk.subs
         n = len(self.idx)
         sampled = np.flatnonzero((rng.random(n) < 0.04) & (self.active_days > 0))
         m = len(sampled)
@@ -270,7 +275,7 @@ class MonthState:
 
     def daily_usage(self) -> Iterator[pa.Table]:
         """Rows of each day of the month for the subscriptions active that day."""
-        rng, s = self.rng, self.chunk.subs
+        rng, s = self.table_rng("daily_usage"), self.chunk.subs
         n, md = len(self.idx), self.md
         day_no = self.ms + np.arange(md)
         active = (day_no[None, :] >= self.lo[:, None]) & (day_no[None, :] < self.hi[:, None])
@@ -407,11 +412,3 @@ class MonthState:
             "activation_date": _opt_days(g.circuit_act_day), "monthly_fee": g.circuit_fee,
             "one_off_fee": g.circuit_one_off,
         })
-
-    def tables(self) -> dict[str, pa.Table]:
-        """Every monthly table except daily_usage, in model order."""
-        out = {}
-        for name in TABLES:
-            if name != "daily_usage":
-                out[name] = getattr(self, name)()
-        return out
