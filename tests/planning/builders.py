@@ -45,20 +45,20 @@ def profiles(n: int, seed: int = 7, subscribers_per_customer: int = 1, **overrid
 
 
 def campaign(**kw: Any) -> Campaign:
-    defaults: dict[str, Any] = dict(
-        campaign_id=unique("camp"),
-        name="test campaign",
-        strategy="bill_credit_promotion",
-        offer="bill_credit_20",
-        target_filter="arpu >= 30",
-        channels=("outbound_call", "sms"),
-        start_date=dt.date(2026, 11, 1),
-        end_date=dt.date(2026, 11, 30),
-        priority=5,
-        control_share=0.1,
-        expected_effect=0.2,
-        contact_rules=ContactRules(),
-        status=Status.APPROVED,
-    )
+    defaults: dict[str, Any] = {
+        "campaign_id": unique("camp"),
+        "name": "test campaign",
+        "strategy": "bill_credit_promotion",
+        "offer": "bill_credit_20",
+        "target_filter": "arpu >= 30",
+        "channels": ("outbound_call", "sms"),
+        "start_date": dt.date(2026, 11, 1),
+        "end_date": dt.date(2026, 11, 30),
+        "priority": 5,
+        "control_share": 0.1,
+        "expected_effect": 0.2,
+        "contact_rules": ContactRules(),
+        "status": Status.APPROVED,
+    }
     defaults.update(kw)
     return Campaign(**defaults)

@@ -16,12 +16,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from builders import campaign, profiles  # noqa: E402
+from builders import campaign, profiles
 
-from tenure.analytics.planning import ContactHistory, PlanSettings  # noqa: E402
-from tenure.domain.campaigns import Campaign  # noqa: E402
-from tenure.domain.contact_policy import ChannelCapacity, ContactPolicy  # noqa: E402
-from tenure.services.planning import PlanResult, plan_month  # noqa: E402
+from tenure.analytics.planning import ContactHistory, PlanSettings
+from tenure.domain.campaigns import Campaign
+from tenure.domain.contact_policy import ChannelCapacity, ContactPolicy
+from tenure.services.planning import PlanResult, plan_month
 
 MONTH = "2026-11"
 

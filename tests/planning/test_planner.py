@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from builders import campaign, profiles
-from conftest import MONTH, Scenario, run_plan
 
+from conftest import MONTH, Scenario
 from tenure.analytics.planning import DECISIONS, ContactHistory, PlanSettings, uniform_draw
 from tenure.domain.contact_policy import ChannelCapacity, ContactPolicy
 from tenure.domain.control_groups import assign_controls, draw, in_global_control
@@ -159,7 +159,7 @@ def test_rerun_and_row_shuffle_give_the_same_plan(scenario: Scenario, con: Any) 
     order = np.random.default_rng(5).permutation(scenario.profiles.num_rows)
     shuffled = scenario.profiles.take(pa.array(order))
     again = scenario.run(con, shuffled)
-    key = lambda r: r["subscriber_id"]  # noqa: E731
+    key = lambda r: r["subscriber_id"]
     assert sorted(rows(again), key=key) == sorted(rows(scenario.result), key=key)
 
 

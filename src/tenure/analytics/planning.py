@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import ibis
 import ibis.expr.types as ir
@@ -57,7 +57,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "churn_probability", "risk_decile", "warning_count",
 )
 
-TargetFilter = ir.BooleanValue | Callable[[ir.Table], ir.BooleanValue]
+TargetFilter: TypeAlias = ir.BooleanValue | Callable[[ir.Table], ir.BooleanValue]
 """A campaign's target as a boolean over the profiles, or a function building one."""
 
 

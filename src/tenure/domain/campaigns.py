@@ -195,7 +195,8 @@ _KNOWN = set(_REQUIRED) | {
 
 class _Collector:
     def __init__(self, source: str, prefix: str) -> None:
-        self.source, self.prefix, self.errors = source, prefix, []  # type: list[FieldError]
+        self.source, self.prefix = source, prefix
+        self.errors: list[FieldError] = []
 
     def add(self, name: str, message: str) -> None:
         self.errors.append(FieldError(self.source, f"{self.prefix}{name}", message))

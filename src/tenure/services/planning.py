@@ -69,7 +69,7 @@ class _Scratch:
         for name in self.names:
             try:
                 self.con.drop_table(name, force=True)
-            except Exception:  # noqa: BLE001 - cleanup is best effort
+            except Exception:  # noqa: BLE001, S110 - cleanup is best effort
                 pass
 
 
@@ -121,10 +121,14 @@ def plan_month(
         raise InputError("campaign ids must be unique")
     first, last = plan.month_bounds(month)
     active = [c for c in campaigns if c.active_in(first, last)]
-    warnings = [f"campaign {c.campaign_id} does not run in {month}" for c in campaigns if c not in active]
+    warnings = [
+        f"campaign {c.campaign_id} does not run in {month}" for c in campaigns if c not in active
+    ]
     for c in active:
         if policy.contact_hours(c) is None:
-            warnings.append(f"campaign {c.campaign_id}: its contact hours lie outside the policy's hours")
+            warnings.append(
+                f"campaign {c.campaign_id}: its contact hours lie outside the policy's hours"
+            )
     if not active:
         raise InputError(f"no campaign runs in {month}")
 
@@ -133,16 +137,28 @@ def plan_month(
     try:
         compiled = plan.resolve_targets(profiles, active, month, targets)
         # Materialised once: every campaign's branch of the pairs reads it.
-        prepared = scratch.keep(plan.prepare_profiles(profiles, active, compiled, policy, history, month, settings))
+        prepared = scratch.keep(
+            plan.prepare_profiles(profiles, active, compiled, policy, history, month, settings)
+        )
         pairs = scratch.keep(plan.eligible_pairs(prepared, active, policy, month, settings))
         arbitrated = scratch.keep(plan.arbitrate(pairs))
-        winners = scratch.keep(plan.hold_out_controls(arbitrated.filter(arbitrated.outcome == "won")))
+        winners = scratch.keep(
+            plan.hold_out_controls(arbitrated.filter(arbitrated.outcome == "won"))
+        )
 
         days = channel_days(active, month)
         limits = {ch: capacity.limit(ch, d) for ch, d in days.items()}
         for k in range(1, plan.max_channels(active) + 1):
-            used = {ch: n for (ch,), n in _counts(winners.filter(winners.channel.notnull()), "channel").items()}
-            remaining = {ch: None if lim is None else max(lim - used.get(ch, 0), 0) for ch, lim in limits.items()}
+            used = {
+                ch: n
+                for (ch,), n in _counts(
+                    winners.filter(winners.channel.notnull()), "channel"
+                ).items()
+            }
+            remaining = {
+                ch: None if lim is None else max(lim - used.get(ch, 0), 0)
+                for ch, lim in limits.items()
+            }
             winners = scratch.keep(plan.allocate_pass(winners, k, remaining))
 
         final = scratch.keep(plan.final_pairs(arbitrated, winners))
@@ -163,10 +179,16 @@ def _report(
     by_outcome = _counts(final, "campaign_id", "outcome")
     by_channel = _counts(final.filter(final.outcome == "selected"), "campaign_id", "channel")
     assigned = final.filter(final.outcome.isin(["selected", "control", "over_capacity"]))
-    base_rows = assigned.group_by("campaign_id").aggregate(rate=assigned.risk.mean()).to_pyarrow().to_pylist()
+    base_rows = (
+        assigned.group_by("campaign_id")
+        .aggregate(rate=assigned.risk.mean())
+        .to_pyarrow()
+        .to_pylist()
+    )
     base_rate = {r["campaign_id"]: r["rate"] for r in base_rows}
 
-    reports = []
+    reports: list[dict[str, Any]] = []
+    expected_cost = 0.0
     for c in campaigns:
         n = {o: by_outcome.get((c.campaign_id, o), 0) for o in plan.DECISIONS}
         considered = sum(n.values())
@@ -174,31 +196,36 @@ def _report(
         after_policy = considered - n["global_control"] - sum(suppressed.values())
         won = n["selected"] + n["control"] + n["over_capacity"]
         rate = base_rate.get(c.campaign_id)
-        mde = minimum_detectable_effect(n["selected"], n["control"], rate or 0.0, settings.mde_alpha, settings.mde_power)
-        reports.append({
-            "campaign_id": c.campaign_id,
-            "name": c.name,
-            "status": c.status.value,
-            "priority": c.priority,
-            "considered": considered,
-            "selected": n["selected"],
-            "control": n["control"],
-            "global_control": n["global_control"],
-            "lost_arbitration": n["lost_arbitration"],
-            "over_capacity": n["over_capacity"],
-            "suppressed": suppressed,
-            "channels": {ch: by_channel.get((c.campaign_id, ch), 0) for ch in c.channels},
-            "preview": {
-                "matches": considered,
-                "after_policy": after_policy,
-                "after_arbitration": won,
-                "after_capacity": n["selected"],
-                "expected_cost": round(n["selected"] * c.offer_cost, 2),
-                "control_size": n["control"],
-                "base_rate": None if rate is None else round(float(rate), 4),
-                "minimum_detectable_effect": None if mde is None else round(mde, 4),
-            },
-        })
+        mde = minimum_detectable_effect(
+            n["selected"], n["control"], rate or 0.0, settings.mde_alpha, settings.mde_power
+        )
+        expected_cost += n["selected"] * c.offer_cost
+        reports.append(
+            {
+                "campaign_id": c.campaign_id,
+                "name": c.name,
+                "status": c.status.value,
+                "priority": c.priority,
+                "considered": considered,
+                "selected": n["selected"],
+                "control": n["control"],
+                "global_control": n["global_control"],
+                "lost_arbitration": n["lost_arbitration"],
+                "over_capacity": n["over_capacity"],
+                "suppressed": suppressed,
+                "channels": {ch: by_channel.get((c.campaign_id, ch), 0) for ch in c.channels},
+                "preview": {
+                    "matches": considered,
+                    "after_policy": after_policy,
+                    "after_arbitration": won,
+                    "after_capacity": n["selected"],
+                    "expected_cost": round(n["selected"] * c.offer_cost, 2),
+                    "control_size": n["control"],
+                    "base_rate": None if rate is None else round(float(rate), 4),
+                    "minimum_detectable_effect": None if mde is None else round(mde, 4),
+                },
+            }
+        )
 
     volume: dict[str, int] = {}
     for (_, ch), cnt in by_channel.items():
@@ -206,12 +233,14 @@ def _report(
     channels = []
     for ch in sorted(limits):
         planned, cap = volume.get(ch, 0), limits[ch]
-        channels.append({
-            "channel": ch,
-            "planned": planned,
-            "capacity": cap,
-            "utilisation": None if not cap else round(planned / cap, 4),
-        })
+        channels.append(
+            {
+                "channel": ch,
+                "planned": planned,
+                "capacity": cap,
+                "utilisation": None if not cap else round(planned / cap, 4),
+            }
+        )
 
     counts = pc.value_counts(decided["decision"]).to_pylist()
     per_decision = {d: 0 for d in plan.DECISIONS}
@@ -220,7 +249,7 @@ def _report(
         "considered": decided.num_rows,
         "decisions": per_decision,
         "suppressed": {k: per_decision[k] for k in SUPPRESSION_KEYS},
-        "expected_cost": round(sum(r["preview"]["expected_cost"] for r in reports), 2),
-        "pairs": sum(r["considered"] for r in reports),
+        "expected_cost": round(expected_cost, 2),
+        "pairs": sum(by_outcome.values()),
     }
     return {"campaigns": reports, "channels": channels, "totals": totals}
