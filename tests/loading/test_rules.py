@@ -55,6 +55,7 @@ CASES = [
     ("monthly_usage", 3, {"sms": "0x10"}, "sms", "not a whole number"),
     ("monthly_usage", 3, {"sms": "1,5"}, "sms", "not a whole number"),
     ("customers", 2, {"join_date": "2026-1-05"}, "join_date", "not a date"),
+    ("customers", 2, {"join_date": "2026-01-05 10:00"}, "join_date", "not a date"),
     ("complaints", 0, {"created_at": "2026-05-03 25:00"}, "created_at", "not a timestamp"),
     ("monthly_usage", 4, {"month": "2026-04"}, "month", "month 2026-04 is outside month 2026-05"),
     (
@@ -148,6 +149,7 @@ def test_edge_values_that_are_fine(settings, src_dir):
     b.rows["customers"][1]["name"] = "Zoë"
     b.rows["agreements"][0].update(start_date="2026-05-01", end_date="2026-05-01")
     b.rows["complaints"][0]["created_at"] = "2026-05-31T23:59:59"
+    b.rows["customers"][2]["join_date"] = "2020-01-15 00:00:00"
     b.write(src_dir)
     report = load_directory(settings, src_dir)
     assert sum(t.quarantined for t in report.months[0].tables) == 0

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from tenure.domain.errors import LoadError
 from tenure.engines.sources import read_source
+from tenure.engines.warehouse import Warehouse
 from tenure.services.loading import load_directory
 
 from .conftest import MonthBuilder, read_quarantine, write_table
@@ -182,3 +184,19 @@ def test_unreadable_parquet_is_refused(settings, src_dir):
     (folder / "plans.csv").unlink()
     (folder / "plans.parquet").write_bytes(b"PAR1 not really")
     _expect(settings, src_dir, "plans.parquet", "not a readable Parquet file")
+
+
+def test_typed_parquet_round_trips_through_the_warehouse(settings, src_dir, tmp_path):
+    b = MonthBuilder()
+    b.write(src_dir)
+    load_directory(settings, src_dir)
+    wh = Warehouse(settings.warehouse_dir)
+    typed_dir = tmp_path / "typed" / b.month
+    typed_dir.mkdir(parents=True)
+    first = {t: wh.read_arrow(t, b.month) for t in b.rows}
+    for t, data in first.items():
+        pq.write_table(data, typed_dir / f"{t}.parquet")
+    report = load_directory(settings, typed_dir.parent)
+    assert sum(t.quarantined for t in report.months[0].tables) == 0
+    for t, data in first.items():
+        assert wh.read_arrow(t, b.month).equals(data), t

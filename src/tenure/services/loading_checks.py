@@ -203,8 +203,10 @@ def _parse(kind: ColumnType, text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     # strptime is lenient (2026-02-30 rolls over to March, single-digit months
     # pass); requiring the value to print back identically makes it exact.
     if kind is T.DATE:
-        ts = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
-        same = _np(pc.equal(pc.strftime(ts, format="%Y-%m-%d"), text))
+        # Spreadsheets and Parquet timestamps write dates as midnight timestamps.
+        day = pc.replace_substring_regex(text, r"^(\d{4}-\d{2}-\d{2})[ T]00:00(:00)?$", r"\1")
+        ts = pc.strptime(day, format="%Y-%m-%d", unit="s", error_is_null=True)
+        same = _np(pc.equal(pc.strftime(ts, format="%Y-%m-%d"), day))
         return pc.cast(ts, pa.date32()), same
     if kind is T.TIMESTAMP:
         norm = pc.replace_substring(text, "T", " ")
