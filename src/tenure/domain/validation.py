@@ -60,7 +60,9 @@ class SetExactlyWhen:
     value: str
 
     def describe(self) -> str:
-        return f"{' and '.join(self.columns)} are set exactly when {self.when_column} is {self.value}"
+        return (
+            f"{' and '.join(self.columns)} are set exactly when {self.when_column} is {self.value}"
+        )
 
 
 @dataclass(frozen=True)

@@ -30,4 +30,6 @@ def arrow_schema(spec: TableSpec | str) -> pa.Schema:
     """
     if isinstance(spec, str):
         spec = TABLES[spec]
-    return pa.schema([pa.field(c.name, arrow_type(c.type), nullable=not c.required) for c in spec.columns])
+    return pa.schema(
+        [pa.field(c.name, arrow_type(c.type), nullable=not c.required) for c in spec.columns]
+    )

@@ -67,7 +67,9 @@ def read_source(path: Path, encoding: str | None = None) -> SourceTable:
     """Read a ``.csv`` or ``.parquet`` file; LoadError for whole-file problems."""
     path = Path(path)
     if path.stat().st_size == 0:
-        raise LoadError(f"{path}: empty file (0 bytes); export the table again, or remove the file if the table is optional")
+        raise LoadError(
+            f"{path}: empty file (0 bytes); export the table again, or remove the file if the table is optional"
+        )
     if path.suffix.lower() == ".parquet":
         return _read_parquet(path)
     return _read_csv(path, encoding)
@@ -82,7 +84,7 @@ def decode_to_utf8(raw: bytes, path: Path, encoding: str | None) -> tuple[bytes,
             raise LoadError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
     bom = raw.startswith(codecs.BOM_UTF8)
     if encoding in (None, "utf-8"):
-        body = raw[len(codecs.BOM_UTF8):] if bom else raw
+        body = raw[len(codecs.BOM_UTF8) :] if bom else raw
         try:
             body.decode("utf-8")
             return body, "utf-8-sig" if bom else "utf-8"
@@ -110,7 +112,7 @@ def _read_csv(path: Path, encoding: str | None) -> SourceTable:
     starts, ends, start_lines = _records(buf)
     if len(starts) == 0:
         raise LoadError(f"{path}: empty file (only blank lines); export the table again")
-    header_text = data[starts[0]:ends[0]].decode("utf-8").rstrip("\r")
+    header_text = data[starts[0] : ends[0]].decode("utf-8").rstrip("\r")
     raw_names = next(csv.reader([header_text]))
     columns = [n.strip().lower() for n in raw_names]
     _check_header(path, columns)
@@ -127,7 +129,9 @@ def _read_csv(path: Path, encoding: str | None) -> SourceTable:
     table = pacsv.read_csv(
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(use_threads=True, block_size=BLOCK_SIZE),
-        parse_options=pacsv.ParseOptions(newlines_in_values=has_quotes, invalid_row_handler=on_invalid),
+        parse_options=pacsv.ParseOptions(
+            newlines_in_values=has_quotes, invalid_row_handler=on_invalid
+        ),
         convert_options=pacsv.ConvertOptions(
             column_types={n: pa.string() for n in raw_names},
             strings_can_be_null=False,
@@ -146,7 +150,9 @@ def _read_csv(path: Path, encoding: str | None) -> SourceTable:
         aligned = int((counts != ncols).sum()) == len(skipped)
     if not aligned or (has_quotes and _odd_quotes(buf)):
         rec_lines, counts, texts = _scan_with_csv_module(path, data)
-        if len(rec_lines) != table.num_rows + len(skipped) or int((counts != ncols).sum()) != len(skipped):
+        if len(rec_lines) != table.num_rows + len(skipped) or int((counts != ncols).sum()) != len(
+            skipped
+        ):
             raise LoadError(
                 f"{path}: rows could not be lined up with the file's lines (stray quote characters?); "
                 "quote values that contain quotes, commas or line breaks"
@@ -165,19 +171,29 @@ def _read_csv(path: Path, encoding: str | None) -> SourceTable:
                 "the file was cut off, copy or export it again"
             )
         for i in np.flatnonzero(bad):
-            text = texts[i] if texts is not None else data[rec_starts[i]:rec_ends[i]].decode("utf-8").rstrip("\r")
+            text = (
+                texts[i]
+                if texts is not None
+                else data[rec_starts[i] : rec_ends[i]].decode("utf-8").rstrip("\r")
+            )
             fields_ = next(csv.reader(io.StringIO(text)), [])
             bad_records.append(
-                BadRecord(int(rec_lines[i]), fields_, f"expected {ncols} fields, found {int(counts[i])}")
+                BadRecord(
+                    int(rec_lines[i]), fields_, f"expected {ncols} fields, found {int(counts[i])}"
+                )
             )
         lines = rec_lines[~bad]
-    return SourceTable(path, "csv", used, columns, table, np.asarray(lines, dtype=np.int64), bad_records)
+    return SourceTable(
+        path, "csv", used, columns, table, np.asarray(lines, dtype=np.int64), bad_records
+    )
 
 
 def _check_header(path: Path, columns: list[str]) -> None:
     if any(not c for c in columns):
         pos = [i + 1 for i, c in enumerate(columns) if not c]
-        raise LoadError(f"{path}: header has unnamed column(s) at position {pos}; name every column or remove it")
+        raise LoadError(
+            f"{path}: header has unnamed column(s) at position {pos}; name every column or remove it"
+        )
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
         raise LoadError(f"{path}: header repeats column(s) {', '.join(dupes)}; keep one of each")
@@ -271,9 +287,13 @@ def _read_parquet(path: Path) -> SourceTable:
         try:
             arrays.append(_as_text(col))
         except (pa.ArrowException, ValueError):
-            raise LoadError(f"{path}: column {name} has type {col.type}, which cannot be read as a value") from None
+            raise LoadError(
+                f"{path}: column {name} has type {col.type}, which cannot be read as a value"
+            ) from None
     data = pa.table(arrays, names=columns)
-    return SourceTable(path, "parquet", None, columns, data, np.arange(1, data.num_rows + 1, dtype=np.int64))
+    return SourceTable(
+        path, "parquet", None, columns, data, np.arange(1, data.num_rows + 1, dtype=np.int64)
+    )
 
 
 def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -37,14 +37,20 @@ def quarantine_rows(src: SourceTable, checked: CheckedTable) -> pa.Table:
         pieces = []
         for order, p in enumerate(checked.problems):
             rows = np.flatnonzero(p.mask)
-            pieces.append(pa.table({
-                "row": pa.array(rows, pa.int64()),
-                "order": pa.array(np.full(len(rows), order), pa.int64()),
-                "column": pa.array([p.column] * len(rows), pa.string()),
-                "reason": p.reasons(rows),
-            }))
+            pieces.append(
+                pa.table(
+                    {
+                        "row": pa.array(rows, pa.int64()),
+                        "order": pa.array(np.full(len(rows), order), pa.int64()),
+                        "column": pa.array([p.column] * len(rows), pa.string()),
+                        "reason": p.reasons(rows),
+                    }
+                )
+            )
         flat = pa.concat_tables(pieces).sort_by([("row", "ascending"), ("order", "ascending")])
-        grouped = flat.group_by("row", use_threads=False).aggregate([("column", "list"), ("reason", "list")])
+        grouped = flat.group_by("row", use_threads=False).aggregate(
+            [("column", "list"), ("reason", "list")]
+        )
         grouped = grouped.sort_by("row")
         rows = grouped.column("row").to_numpy()
         columns = pc.binary_join(grouped.column("column_list"), "; ")
@@ -70,10 +76,12 @@ def quarantine_rows(src: SourceTable, checked: CheckedTable) -> pa.Table:
             "reason": pa.array([r.reason for r in recs], pa.string()),
         }
         for i, n in enumerate(names):
-            cols[n] = pa.array([r.fields[i] if i < len(r.fields) else None for r in recs], pa.string())
+            cols[n] = pa.array(
+                [r.fields[i] if i < len(r.fields) else None for r in recs], pa.string()
+            )
         if extra_needed:
             cols["extra_fields"] = pa.array(
-                [",".join(r.fields[len(names):]) or None for r in recs], pa.string()
+                [",".join(r.fields[len(names) :]) or None for r in recs], pa.string()
             )
         parts.append(pa.table(cols))
     if not parts:
