@@ -52,6 +52,19 @@ class RuleEditService:
     def __init__(self, settings: Settings, uow_factory: Callable[[], UnitOfWork]) -> None:
         self.settings = settings
         self.uow_factory = uow_factory
+        self._cache: tuple[tuple, list[Rule]] | None = None
+
+    def _catalogue(self) -> list[Rule]:
+        """The catalogue, parsed again only when a rules file changed (parsing every request is slow)."""
+        dirs = [rules_service.SHIPPED_RULES_DIR, rules_service.user_rules_dir(self.settings)]
+        files = sorted(p for d in dirs if d.is_dir() for p in list(d.glob("*.yaml")) + list(d.glob("*.yml")))
+        key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+        cached = self._cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        rules = rules_service.catalogue_for(self.settings)
+        self._cache = (key, rules)
+        return rules
 
     @property
     def edits_path(self) -> Path:
@@ -59,11 +72,11 @@ class RuleEditService:
 
     def catalogue(self, principal: Principal) -> list[Rule]:
         principal.require(Permission.VIEW_RULES)
-        return rules_service.list_rules(rules_service.catalogue_for(self.settings))
+        return rules_service.list_rules(self._catalogue())
 
     def rule(self, principal: Principal, rule_id: str) -> Rule:
         principal.require(Permission.VIEW_RULES)
-        return rules_service.get_rule(rules_service.catalogue_for(self.settings), rule_id)
+        return rules_service.get_rule(self._catalogue(), rule_id)
 
     def versions(self, principal: Principal, rule_id: str) -> list[VersionView]:
         principal.require(Permission.VIEW_RULES)
@@ -74,8 +87,7 @@ class RuleEditService:
     def save(self, principal: Principal, rule_id: str, expression: str, comment: str = "") -> Rule:
         """Check and save a new expression for ``rule_id`` as its next version."""
         principal.require(Permission.EDIT_RULES)
-        catalogue = rules_service.catalogue_for(self.settings)
-        current = rules_service.get_rule(catalogue, rule_id)
+        current = rules_service.get_rule(self._catalogue(), rule_id)
         user_dir = rules_service.user_rules_dir(self.settings).resolve()
         source = Path(current.source).resolve() if current.source else None
         if source is not None and source.parent == user_dir and source.name != EDITS_FILE:
