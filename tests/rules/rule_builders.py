@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -44,8 +44,8 @@ def contract_arrow(rows: Sequence[dict[str, Any]], scope: str = "subscriber") ->
                     expanded[f"{m}_m{k}"] = values[k]
         unknown = set(expanded) - set(columns)
         assert not unknown, f"not in the contract: {unknown}"
-        for c in columns:
-            columns[c].append(expanded.get(c))
+        for c, values in columns.items():
+            values.append(expanded.get(c))
     return pa.table({c: pa.array(v, type=types[c]) for c, v in columns.items()})
 
 

@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tenure.domain.measures import GROUP_ATTRIBUTES, GROUP_MEASURES, MONTHLY_MEASURES, SUBSCRIBER_ATTRIBUTES
+from tenure.domain.measures import (
+    GROUP_ATTRIBUTES,
+    GROUP_MEASURES,
+    MONTHLY_MEASURES,
+    SUBSCRIBER_ATTRIBUTES,
+)
 from tenure.domain.rules import FAMILIES, ast, check_condition, parse, parse_rules_yaml, schema_for
 from tenure.domain.rules.catalogue import RuleDefinitionError
 from tenure.services import rules as service

@@ -26,7 +26,13 @@ from tenure.domain.errors import RuleSyntaxError
 from tenure.domain.rules import ast
 from tenure.domain.rules.catalogue import Rule
 from tenure.domain.rules.template import DEFAULT_MAX_DECIMALS, NULL_TEXT, Placeholder, Template
-from tenure.domain.rules.typecheck import Schema, check_condition, infer_type, schema_from_columns, suggest
+from tenure.domain.rules.typecheck import (
+    Schema,
+    check_condition,
+    infer_type,
+    schema_from_columns,
+    suggest,
+)
 
 WARNING_COLUMNS = ("rule_id", "family", "severity", "reason_en", "reason_zh")
 

@@ -23,7 +23,14 @@ from tenure.config import Settings
 from tenure.domain.errors import InputError, NotFound, RuleSyntaxError
 from tenure.domain.model import month_add, month_range, parse_month
 from tenure.domain.rules import ast
-from tenure.domain.rules.catalogue import FAMILIES, Problem, Rule, RuleDefinitionError, overlay, parse_rules_yaml
+from tenure.domain.rules.catalogue import (
+    FAMILIES,
+    Problem,
+    Rule,
+    RuleDefinitionError,
+    overlay,
+    parse_rules_yaml,
+)
 from tenure.domain.rules.printer import to_text
 from tenure.domain.rules.typecheck import check_condition, suggest
 

@@ -21,7 +21,13 @@ from tenure.domain.rules.functions import FUNCTIONS, Function
 from tenure.domain.rules.parser import parse
 from tenure.domain.rules.printer import to_text
 from tenure.domain.rules.template import Template, format_number, parse_template
-from tenure.domain.rules.typecheck import Schema, check_condition, infer_type, schema_for, schema_from_columns
+from tenure.domain.rules.typecheck import (
+    Schema,
+    check_condition,
+    infer_type,
+    schema_for,
+    schema_from_columns,
+)
 
 __all__ = [
     "FAMILIES",

@@ -33,6 +33,10 @@ def round_half_away(x: float, digits: int) -> float:
     return math.copysign(scaled / p, x) if scaled else 0.0
 
 
+def _greater(a: float | None, b: float | None) -> bool:
+    return a is not None and b is not None and a > b
+
+
 class _Evaluator:
     def __init__(self, row: Mapping[str, Any], month_end: date) -> None:
         self.row = row
@@ -155,14 +159,15 @@ class _Evaluator:
                 return max(window) if window else None
             if name == "lag":
                 return h[n]
+            now, base = h[0], h[n]
             if name == "pct_change":
-                if h[0] is None or h[n] is None or h[n] == 0:
+                if now is None or base is None or base == 0:
                     return None
-                return (h[0] - h[n]) / h[n]
+                return (now - base) / base
             if name == "change":
-                return None if h[0] is None or h[n] is None else h[0] - h[n]
+                return None if now is None or base is None else now - base
             if name == "rising":
-                return all(h[i] is not None and h[i + 1] is not None and h[i] > h[i + 1] for i in range(n))
+                return all(_greater(h[i], h[i + 1]) for i in range(n))
             if name == "months_with":
                 t = self.value(args[2])
                 if t is None:

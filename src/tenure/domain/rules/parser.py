@@ -317,7 +317,8 @@ def _error_from_lark(exc: UnexpectedInput, text: str) -> RuleSyntaxError:
     line = getattr(exc, "line", 1) or 1
     column = getattr(exc, "column", 1) or 1
     if isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        pos = exc.pos_in_stream or 0
+        ch = text[pos] if pos < len(text) else ""
         hint = _CHAR_HINTS.get(ch, f"unexpected character '{ch}'")
         return RuleSyntaxError(hint, line, column, text)
     if isinstance(exc, UnexpectedEOF):

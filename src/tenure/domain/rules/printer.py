@@ -40,7 +40,7 @@ def quote(value: str) -> str:
     return f"'{body}'"
 
 
-def _number(value: int | float) -> str:
+def _number(value: float) -> str:
     if isinstance(value, bool):  # bool is an int; never a Number value, but be explicit
         return "1" if value else "0"
     if isinstance(value, int):

@@ -9,6 +9,7 @@ literal braces.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -137,7 +138,7 @@ def format_number(value: float, decimals: int | None) -> str:
     """
     digits = DEFAULT_MAX_DECIMALS if decimals is None else decimals
     p = 10**digits
-    scaled = int(abs(value) * p + 0.5) if value == value else 0
+    scaled = 0 if math.isnan(value) else int(abs(value) * p + 0.5)
     sign = "-" if value < 0 and scaled > 0 else ""
     whole, frac = divmod(scaled, p)
     if digits == 0:
