@@ -70,7 +70,7 @@ def phase_load(args: argparse.Namespace) -> dict:
 def _child(phase: str, args: argparse.Namespace, env: dict[str, str]) -> dict:
     cmd = [sys.executable, __file__, "--phase", phase, "--out", args.out, "--subscribers", str(args.subscribers),
            "--months", str(args.months), "--seed", str(args.seed), "--format", args.format, "--dirty", str(args.dirty)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"{phase} failed with exit code {proc.returncode}")

@@ -89,10 +89,10 @@ def render() -> str:
         "",
         (model.__doc__ or "").strip(),
         "",
-        "Files arrive per month as `DIR/YYYY-MM/<table>.csv` (UTF-8 or GB18030) or `.parquet`, one file per "
+        ("Files arrive per month as `DIR/YYYY-MM/<table>.csv` (UTF-8 or GB18030) or `.parquet`, one file per "
         "table, with exactly the columns below (header names as written). An empty optional value is an "
         "empty field. Tables are loaded in the order listed, so a reference always points at a table "
-        "loaded before it, in the same month.",
+        "loaded before it, in the same month."),
         "",
         "| table | kind | key | description |",
         "|---|---|---|---|",

@@ -94,6 +94,13 @@ def _churn_days(n: int, month: str, activation: np.ndarray) -> np.ndarray:
     return np.minimum(np.maximum(day, activation + 1), last)
 
 
+def _only(mask: np.ndarray, values: Any) -> np.ndarray:
+    """``values`` where ``mask`` holds, empty (None) elsewhere."""
+    out = np.full(len(mask), None, dtype=object)
+    out[mask] = values[mask] if isinstance(values, np.ndarray) else values
+    return out
+
+
 def _empty(name: str) -> pa.Table:
     return SCHEMAS[name].empty_table()
 
@@ -187,9 +194,9 @@ def map_ibm_telco(path: Path, month: str = DEFAULT_MONTH) -> PublicMapping:
             "region": np.full(n, PUBLIC_REGION, dtype=object), "city": np.full(n, "unknown", dtype=object),
             "activation_date": _days_text(activation),
             "status": np.where(churned, "churned", "active").astype(object),
-            "churn_date": np.where(churned, _days_text(churn_day), None),
-            "churn_type": np.where(churned, "voluntary", None),
-            "contract_end_date": np.where(has_c, _days_text(np.where(has_c, contract_end, first)), None),
+            "churn_date": _only(churned, _days_text(churn_day)),
+            "churn_type": _only(churned, "voluntary"),
+            "contract_end_date": _only(has_c, _days_text(np.where(has_c, contract_end, first))),
         }),
         "agreements": canonical_table("agreements", {
             "agreement_id": np.array([f"IBM-K-{i}" for i in ids[has_c]], dtype=object),
@@ -281,8 +288,8 @@ def map_mlc_churn(path: Path, month: str = DEFAULT_MONTH) -> PublicMapping:
             "payment_type": np.full(n, "postpaid", dtype=object), "brand": np.full(n, "mlc", dtype=object),
             "region": region, "city": city, "activation_date": _days_text(activation),
             "status": np.where(churned, "churned", "active").astype(object),
-            "churn_date": np.where(churned, _days_text(churn_day), None),
-            "churn_type": np.where(churned, "voluntary", None),
+            "churn_date": _only(churned, _days_text(churn_day)),
+            "churn_type": _only(churned, "voluntary"),
             "contract_end_date": np.full(n, None),
         }),
         "monthly_usage": _usage(month, sub_ids, revenue, mou, np.zeros(n, bool), np.zeros(n, bool)),

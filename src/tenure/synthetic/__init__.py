@@ -200,4 +200,4 @@ def generate(
     return report
 
 
-__all__ = ["GenerationReport", "generate", "DEFAULT_END", "CHUNK_SIZE"]
+__all__ = ["CHUNK_SIZE", "DEFAULT_END", "GenerationReport", "generate"]

@@ -44,7 +44,7 @@ class Window:
     months: tuple[str, ...]
 
     @classmethod
-    def ending(cls, end: str, n: int) -> "Window":
+    def ending(cls, end: str, n: int) -> Window:
         parse_month(end)
         return cls(tuple(month_add(end, k - n + 1) for k in range(n)))
 

@@ -80,7 +80,7 @@ def _bad_value(kind: str, col: str, table: str, old: object, month: str, rng: np
         text = f"{other}-{int(rng.integers(1, 29)):02d}"
         return text + " 09:30:00" if c.type == ColumnType.TIMESTAMP else text
     if kind == "negative_value":
-        base = abs(float(old)) if old is not None and old == old else 1.0
+        base = abs(float(old)) if old is not None and not np.isnan(float(old)) else 1.0
         v = -(base + 1.0)
         return int(v) if c.type == ColumnType.INT else round(v, 2)
     if kind == "out_of_range":

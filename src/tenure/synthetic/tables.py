@@ -11,7 +11,14 @@ from collections.abc import Iterator
 import numpy as np
 import pyarrow as pa
 
-from tenure.domain.model import CHANNELS, CHURN_TYPES, CIRCUIT_SERVICES, TABLES, VIP_CARDS, ColumnType
+from tenure.domain.model import (
+    CHANNELS,
+    CHURN_TYPES,
+    CIRCUIT_SERVICES,
+    TABLES,
+    VIP_CARDS,
+    ColumnType,
+)
 from tenure.synthetic import catalog as cat
 from tenure.synthetic.calendar import day_strings, second_strings, zfill
 from tenure.synthetic.population import (
@@ -92,7 +99,7 @@ class MonthState:
         k = t - s.ep_start[idx] + 1
         in_ep = (cause > 0) & (k >= 1) & (k <= s.ep_len[idx])
         self.in_ep = in_ep
-        self.ep = lambda c: in_ep & (cause == c)  # noqa: E731
+        self.ep = lambda c: in_ep & (cause == c)
         last_ep_month = in_ep & (k == s.ep_len[idx])
         self.last_ep_month = last_ep_month
         plan = np.where(t >= s.plan_change_t[idx], s.plan1[idx], s.plan0[idx])
@@ -381,7 +388,7 @@ class MonthState:
         first = np.flatnonzero((s.contract_kind > 0) & (s.contract_start < me))
         renew = np.flatnonzero((s.renew_end >= 0) & (s.contract_end + 1 < me))
         kinds = np.array(["", "handset_contract", "plan_contract"], dtype=object)
-        sub_digits = lambda ix: np.char.lstrip(s.ids[ix].astype(str), "S")  # noqa: E731
+        sub_digits = lambda ix: np.char.lstrip(s.ids[ix].astype(str), "S")
         grp_digits = np.char.lstrip(g.ids.astype(str), "G")
         ids = np.concatenate([np.char.add("AC", sub_digits(first)), np.char.add("AR", sub_digits(renew)),
                               np.char.add("AG", grp_digits)]).astype(object)

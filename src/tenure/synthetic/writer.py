@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from tenure.domain.model import TABLES
 from tenure.synthetic.tables import SCHEMAS
 
-CSV_OPTIONS = dict(quoting_style="needed")
+CSV_OPTIONS = {"quoting_style": "needed"}
 
 
 class MonthFiles:
