@@ -216,3 +216,29 @@ def test_clean_reload_removes_an_old_quarantine_file(settings, src_dir):
     b.write(src_dir)
     load_directory(settings, src_dir)
     assert not q.exists()
+
+
+def test_a_refused_later_month_keeps_the_earlier_ones(settings, src_dir):
+    MonthBuilder(month="2026-04").write(src_dir)
+    bad = MonthBuilder(month="2026-05")
+    bad.rows["plans"][0]["monthly_fee"] = "free"
+    bad.write(src_dir)
+    with pytest.raises(LoadRefused) as exc:
+        load_directory(settings, src_dir)
+    report = exc.value.report
+    assert [(m.month, m.published) for m in report.months] == [
+        ("2026-04", True),
+        ("2026-05", False),
+    ]
+    assert Warehouse(settings.warehouse_dir).months() == ["2026-04"]
+
+
+def test_month_option_with_nothing_to_load(settings, src_dir):
+    with pytest.raises(LoadError, match="no folder 2026-05 and no table files"):
+        load_directory(settings, src_dir, month="2026-05")
+
+
+def test_threshold_out_of_range(settings, src_dir):
+    MonthBuilder().write(src_dir)
+    with pytest.raises(LoadError, match="between 0 and 1"):
+        load_directory(settings, src_dir, max_bad_share=1.5)

@@ -42,9 +42,10 @@ def test_header_only_file_is_refused(settings, src_dir):
     _expect(settings, src_dir, "plans.csv", "header only")
 
 
-def test_blank_lines_only_is_refused(settings, src_dir):
+@pytest.mark.parametrize("content", [b"\n\r\n\n", b"\xef\xbb\xbf"])
+def test_blank_lines_only_is_refused(settings, src_dir, content):
     _, folder = _month(src_dir)
-    (folder / "plans.csv").write_bytes(b"\n\r\n\n")
+    (folder / "plans.csv").write_bytes(content)
     _expect(settings, src_dir, "plans.csv", "empty file")
 
 

@@ -109,7 +109,7 @@ def decode_to_utf8(raw: bytes, path: Path, encoding: str | None) -> tuple[bytes,
 def _read_csv(path: Path, encoding: str | None) -> SourceTable:
     data, used = decode_to_utf8(path.read_bytes(), path, encoding)
     buf = np.frombuffer(data, dtype=np.uint8)
-    starts, ends, start_lines = _records(buf)
+    starts, ends, start_lines = _records(buf) if len(buf) else (np.empty(0),) * 3
     if len(starts) == 0:
         raise LoadError(f"{path}: empty file (only blank lines); export the table again")
     header_text = data[starts[0] : ends[0]].decode("utf-8").rstrip("\r")
