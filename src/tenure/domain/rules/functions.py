@@ -45,6 +45,8 @@ class Function:
             return "round(x, d)"
         if self.name == "abs":
             return "abs(x)"
+        if self.name == "days_to":
+            return "days_to(date)"
         if self.variadic:
             return f"{self.name}(a, b, ...)"
         return f"{self.name}({', '.join(names[p] for p in self.params)})"
@@ -88,10 +90,10 @@ FUNCTIONS: dict[str, Function] = {
         Function("days_to", ("date",), "number",
                  "Days from the last day of the run month to the date (negative when past).",
                  "date - month_end, in days; null when the date is null"),
-        Function("abs", ("number",), "number", "Absolute value.", "|x|"),
+        Function("abs", ("number",), "number", "Absolute value.", "abs(x)"),
         Function("round", ("number", "digits"), "number",
                  "x rounded to d decimals, halves away from zero.",
-                 "sign(x) * floor(|x| * 10^d + 0.5) / 10^d"),
+                 "sign(x) * floor(abs(x) * 10^d + 0.5) / 10^d"),
         Function("greatest", ("value", "value"), "value",
                  "Largest of the arguments, ignoring nulls.",
                  "max of the non-null arguments; null when all are null", variadic=True),

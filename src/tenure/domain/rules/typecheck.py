@@ -140,10 +140,11 @@ class _Checker:
             self._expect(node.left, lt, "number", f"'{node.op}' needs numbers")
             self._expect(node.right, rt, "number", f"'{node.op}' needs numbers")
             return "number"
+        # Point at the right-hand side: the left one set the expectation.
         if lt != rt:
-            raise _fail(f"cannot compare {lt} with {rt} using '{node.op}'", node)
+            raise _fail(f"cannot compare {lt} with {rt} using '{node.op}'", node.right)
         if node.op not in ("=", "!=") and lt == "bool":
-            raise _fail(f"'{node.op}' does not order true/false values; use = or !=", node)
+            raise _fail(f"'{node.op}' does not order true/false values; use = or !=", node.right)
         return "bool"
 
     def _In(self, node: ast.In) -> str:
