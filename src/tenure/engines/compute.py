@@ -95,9 +95,8 @@ class Engine:
 
     def bucket(self, column: ibis.Value, buckets: int) -> ibis.Value:
         """Stable bucket number 0..buckets-1 of a key column, for processing a large table in parts."""
-        if self.name == "duckdb":
-            return (column.hash() % buckets).cast("int64")
-        # Spark's hash() is a signed 32-bit integer.
+        # Both engines' hashes come back signed (Spark: 32-bit; DuckDB's unsigned
+        # 64-bit hash is reinterpreted as BIGINT by Ibis), so fold negatives back.
         return ((column.hash() % buckets + buckets) % buckets).cast("int64")
 
     def close(self) -> None:

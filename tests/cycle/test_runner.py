@@ -1,0 +1,159 @@
+"""The month runner: outputs, stage transitions, atomic reruns and failed runs, and the CLI.
+
+Two months are run once for the module (May without rules, June with the
+rule catalogue through the CLI); the tests read what they published.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cycle_builders import random_operator
+from typer.testing import CliRunner
+
+from tenure.config import Settings, get_settings
+from tenure.domain.errors import NotFound
+from tenure.domain.model import month_range
+from tenure.engines.warehouse import Warehouse
+from tenure.services import monthly_cycle
+from tenure.services.monthly_cycle import (
+    GROUP_WARNING_SCHEMA,
+    WARNING_SCHEMA,
+    customer_profile,
+    run_month,
+    run_summary,
+)
+
+M = "2026-06"
+
+
+def _no_rules(*args: Any, **kwargs: Any) -> tuple:
+    return WARNING_SCHEMA.empty_table(), GROUP_WARNING_SCHEMA.empty_table()
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _by_id(rows: list[dict]) -> dict[str, dict]:
+    return {r["subscriber_id"]: r for r in rows}
+
+
+def _cli(home: Path, args: list[str]) -> Any:
+    from tenure.interfaces.cli.main import app
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TENURE_HOME", str(home))
+        mp.setenv("TENURE_ENVIRONMENT", "test")
+        get_settings.cache_clear()
+        try:
+            return CliRunner().invoke(app, args)
+        finally:
+            get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    home = tmp_path_factory.mktemp("run")
+    settings = Settings(home=home, environment="test")
+    operator = random_operator(settings.warehouse_dir, month_range("2026-01", M), n_subscribers=150, seed=11)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(monthly_cycle, "compute_warnings", _no_rules)
+        run_month(settings, "2026-05")
+    res = _cli(home, ["run-month", M, "--json"])
+    assert res.exit_code == 0, res.output
+    return {"settings": settings, "operator": operator, "summary": json.loads(res.stdout)}
+
+
+def test_publishes_every_output(ran: dict[str, Any]) -> None:
+    settings, summary = ran["settings"], ran["summary"]
+    wh = Warehouse(settings.warehouse_dir)
+    for t in ("features", "warnings", "profiles", "group_features", "group_warnings", "group_profiles"):
+        assert wh.has(t, M, "output"), t
+    snap = wh.read_arrow("subscribers", M).to_pylist()
+    active = {s["subscriber_id"] for s in snap if not (s["status"] == "churned" and str(s["churn_date"]) < M + "-01")}
+    profiles = wh.read_arrow("profiles", M, "output").to_pylist()
+    ids = [p["subscriber_id"] for p in profiles]
+    assert len(ids) == len(set(ids)) and set(ids) == active
+    assert wh.read_arrow("features", M, "output").num_rows == len(active) == summary["subscribers"]
+    assert sum(summary["stages"].values()) == summary["subscribers"]
+    assert all(p["stage"] in "ABCDE" and p["stage_rule"] for p in profiles)
+    assert all(p["churn_probability"] is None for p in profiles)
+    assert summary["groups"] == len(ran["operator"]["groups"])
+    assert run_summary(settings, M) == summary
+
+
+def test_warnings_come_from_the_rule_catalogue(ran: dict[str, Any]) -> None:
+    wh = Warehouse(ran["settings"].warehouse_dir)
+    warnings = wh.read_arrow("warnings", M, "output").to_pylist()
+    assert ran["summary"]["warnings"] == len(warnings) > 0
+    per_sub: dict[str, int] = {}
+    for w in warnings:
+        assert w["reason_en"] and w["reason_zh"]
+        per_sub[w["subscriber_id"]] = per_sub.get(w["subscriber_id"], 0) + 1
+    profiles = wh.read_arrow("profiles", M, "output").to_pylist()
+    assert {p["subscriber_id"]: p["warning_count"] for p in profiles if p["warning_count"]} == per_sub
+
+
+def test_previous_stage_and_transitions(ran: dict[str, Any]) -> None:
+    wh = Warehouse(ran["settings"].warehouse_dir)
+    may = {p["subscriber_id"]: p["stage"] for p in wh.read_arrow("profiles", "2026-05", "output").to_pylist()}
+    june = wh.read_arrow("profiles", M, "output").to_pylist()
+    for p in june:
+        assert p["previous_stage"] == may.get(p["subscriber_id"])
+    matrix = ran["summary"]["stage_transitions"]
+    assert sum(sum(row.values()) for row in matrix.values()) == len(june)
+    assert sum(matrix.get("new", {}).values()) == sum(1 for p in june if p["subscriber_id"] not in may)
+
+
+def test_failed_run_leaves_the_last_good_month(ran: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = ran["settings"]
+    wh = Warehouse(settings.warehouse_dir)
+    out_dir = settings.warehouse_dir / "output" / M
+    before, version = _tree(out_dir), wh.version(M, "output")
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(monthly_cycle, "build_groups", boom)
+    with pytest.raises(RuntimeError):
+        run_month(settings, M)
+    assert _tree(out_dir) == before and wh.version(M, "output") == version
+
+
+def test_missing_month_is_not_found(ran: dict[str, Any]) -> None:
+    with pytest.raises(NotFound):
+        run_month(ran["settings"], "2031-01")
+    assert _cli(ran["settings"].home, ["run-month", "2031-01"]).exit_code == 7
+    assert _cli(ran["settings"].home, ["run-month", "June"]).exit_code == 2
+
+
+def test_customer_command(ran: dict[str, Any]) -> None:
+    settings = ran["settings"]
+    wh = Warehouse(settings.warehouse_dir)
+    warned = wh.read_arrow("warnings", M, "output").column("subscriber_id")[0].as_py()
+    res = _cli(settings.home, ["customer", warned, "--month", M, "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["profile"]["subscriber_id"] == warned and doc["warnings"]
+    assert doc == json.loads(json.dumps(customer_profile(settings, warned, M), default=str))
+    res = _cli(settings.home, ["customer", warned, "--month", M])
+    assert res.exit_code == 0 and warned in res.stdout and "Warnings" in res.stdout
+    assert _cli(settings.home, ["customer", "nobody", "--month", M]).exit_code == 7
+    assert _cli(settings.home, ["customer", warned, "--month", "2030-01"]).exit_code == 7
+
+
+@pytest.mark.slow
+def test_rerun_in_buckets_replaces_the_month_with_the_same_rows(ran: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = ran["settings"]
+    wh = Warehouse(settings.warehouse_dir)
+    version = wh.version(M, "output")
+    before = {t: _by_id(wh.read_arrow(t, M, "output").to_pylist()) for t in ("features", "profiles")}
+    run_month(settings, M, buckets=3)
+    assert wh.version(M, "output") != version
+    assert len(list((settings.warehouse_dir / "output" / M).glob("v*"))) == 1
+    for t in ("features", "profiles"):
+        assert _by_id(wh.read_arrow(t, M, "output").to_pylist()) == before[t]
