@@ -330,3 +330,14 @@ def test_changes_are_audited_with_who_before_and_after(sign_in, make_user) -> No
     assert entry["before"]["role"] == "viewer" and entry["after"]["role"] == "analyst"
     page = client.get("/admin/audit", params={"actor": admin})
     assert page.status_code == 200 and target in page.text
+
+
+def test_scripts_and_styles_are_served_by_the_app(app) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(app) as client:
+        page = client.get("/login").text
+        sources = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page)
+        assert sources and all(s.startswith("/static/") for s in sources)
+        for s in sources:
+            r = client.get(s)
+            assert r.status_code == 200 and ("javascript" in r.headers["content-type"] or "css" in r.headers["content-type"])
+        assert "Plotly" in client.get("/static/vendor/plotly.min.js").text[:5000]

@@ -67,12 +67,13 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
+    # Registered before the /static mount, which would otherwise answer first.
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
         return FileResponse(PLOTLY_JS, media_type="text/javascript",
                             headers={"Cache-Control": "public, max-age=86400"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     app.include_router(api_router)
     app.include_router(rules_api_router)

@@ -30,6 +30,7 @@ def bar(div_id: str, title: str, x: Sequence, ys: dict[str, Sequence], stacked: 
     fig = go.Figure([go.Bar(name=name, x=list(x), y=list(y)) for name, y in ys.items()])
     if stacked:
         fig.update_layout(barmode="stack")
+    fig.update_xaxes(type="category")
     return render(_layout(fig, title), div_id)
 
 

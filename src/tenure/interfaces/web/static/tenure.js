@@ -5,3 +5,13 @@ document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRF-Token"] = meta.getAttribute("content");
   }
 });
+
+/* Charts are drawn while the page is still being laid out; size them to their cards once it is. */
+function tenureResizeCharts(root) {
+  if (!window.Plotly) { return; }
+  (root || document).querySelectorAll(".js-plotly-plot").forEach(function (el) {
+    window.Plotly.Plots.resize(el);
+  });
+}
+window.addEventListener("load", function () { tenureResizeCharts(document); });
+document.addEventListener("htmx:afterSettle", function (event) { tenureResizeCharts(event.target); });
