@@ -141,7 +141,7 @@ def test_row_rule(settings, src_dir, table, index, changes, column, reason):
 def test_edge_values_that_are_fine(settings, src_dir):
     b = MonthBuilder()
     b.rows["monthly_usage"][0].update(
-        mou="200", mou_onnet="100", mou_offnet="100.01", bundle_tv="y", sms=" 7 "
+        mou="200", mou_onnet="100", mou_offnet="100.01", bundle_tv="y", sms=" 7 ", recharge_count="2.0"
     )
     b.rows["subscribers"][0].update(
         status="churned", churn_date="2026-05-20", churn_type="port_out"

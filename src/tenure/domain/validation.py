@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from tenure.domain.model import ColumnType
 
 # Accepted text forms, as RE2/Python regular expressions over the trimmed value.
-INT_FORMAT = r"^[+-]?\d+(\.0*)?$"
 NUMBER_FORMAT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 DATE_FORMAT = r"^\d{4}-\d{2}-\d{2}$"
 TIMESTAMP_FORMAT = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$"

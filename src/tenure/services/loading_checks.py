@@ -152,7 +152,9 @@ def check_table(
                         "'",
                     )
                 )
-        value = pc.if_else(pa.array(good), value, pa.scalar(None, value.type))
+        if bad_format.any():
+            # Unparsed values become null; elsewhere a missing text already is.
+            value = pc.if_else(pa.array(good), value, pa.scalar(None, value.type))
         values[col.name] = value
         ok[col.name] = good
         problems.extend(_value_rules(col, text, value, good))
@@ -189,12 +191,15 @@ def _parse(kind: ColumnType, text: pa.Array) -> tuple[pa.Array, np.ndarray]:
         low = pc.utf8_lower(text)
         yes = _np(pc.is_in(low, pa.array(v.TRUE_TOKENS)))
         no = _np(pc.is_in(low, pa.array(v.FALSE_TOKENS)))
-        return pa.array(yes), yes | no
+        return pa.array(yes, mask=~(yes | no)), yes | no
     if kind in (T.INT, T.MONEY, T.FLOAT):
-        number, fmt = _to_number(text, kind)
+        number, fmt = _to_number(text)
         parsed = fmt & _np(pc.is_finite(number))
         if kind is T.INT:
-            parsed &= _np(pc.less_equal(pc.abs(number), 2.0**53))
+            whole = pc.and_(
+                pc.equal(number, pc.trunc(number)), pc.less_equal(pc.abs(number), 2.0**53)
+            )
+            parsed &= _np(whole)
             number = pc.if_else(pa.array(parsed), number, pa.scalar(None, pa.float64()))
             return pc.cast(number, pa.int64()), parsed
         if kind is T.MONEY:
@@ -219,7 +224,7 @@ def _parse(kind: ColumnType, text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     raise AssertionError(kind)
 
 
-def _to_number(text: pa.Array, kind: ColumnType) -> tuple[pa.Array, np.ndarray]:
+def _to_number(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Text -> float64 and a mask of well-formed numbers.
 
     A clean column (the usual case) casts in one go; only a column with a bad
@@ -227,18 +232,13 @@ def _to_number(text: pa.Array, kind: ColumnType) -> tuple[pa.Array, np.ndarray]:
     """
     present = _np(pc.is_valid(text))
     try:
-        if kind is T.INT:
-            # The integer cast also reads hexadecimal ("0x10"); the model does not.
-            if pc.any(pc.match_substring(text, "x", ignore_case=True)).as_py():
-                raise pa.ArrowInvalid("hexadecimal")
-            return pc.cast(pc.cast(text, pa.int64()), pa.float64()), present
         number = pc.cast(text, pa.float64())
         # The cast also takes spellings the model does not ("nan", "inf", hex floats).
         if not _np(pc.is_finite(number))[present].all():
             raise pa.ArrowInvalid("non-finite")
         return number, present
     except pa.ArrowInvalid:
-        fmt = _match(text, v.INT_FORMAT if kind is T.INT else v.NUMBER_FORMAT)
+        fmt = _match(text, v.NUMBER_FORMAT)
         masked = pc.if_else(pa.array(fmt), text, pa.scalar(None, pa.string()))
         return pc.cast(masked, pa.float64()), fmt
 
