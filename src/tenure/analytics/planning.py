@@ -336,13 +336,6 @@ def eligible_pairs(
     return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
 
 
-def _arbitration_window(pairs: ir.Table, group: str) -> Any:
-    return ibis.window(
-        group_by=pairs[group],
-        order_by=[ibis.desc(pairs.priority), ibis.desc(pairs.expected_value), pairs.campaign_id, pairs.subscriber_id],
-    )
-
-
 def arbitrate(pairs: ir.Table) -> ir.Table:
     """Pairs with ``outcome``: the one winning pair per customer among those the policy let through.
 
@@ -350,13 +343,17 @@ def arbitrate(pairs: ir.Table) -> ir.Table:
     (``winner`` names the campaign that won); suppressed pairs keep their
     status. Order: priority (higher first), expected value, campaign id.
     """
-    allowed = pairs.filter(pairs.status.isnull())
-    w = _arbitration_window(allowed, "customer_id")
-    ranked = allowed.mutate(_rank=ibis.row_number().over(w), winner=allowed.campaign_id.first().over(w))
-    ranked = ranked.mutate(outcome=ibis.ifelse(ranked._rank == 0, "won", "lost_arbitration")).drop("_rank")
-    suppressed = pairs.filter(pairs.status.notnull())
-    suppressed = suppressed.mutate(winner=ibis.null("string"), outcome=suppressed.status)
-    return ibis.union(ranked, suppressed, distinct=False)
+    allowed = pairs.status.isnull()
+    # One sort serves both windows; suppressed pairs form their own partitions.
+    w = ibis.window(
+        group_by=[pairs.customer_id, allowed],
+        order_by=[ibis.desc(pairs.priority), ibis.desc(pairs.expected_value), pairs.campaign_id, pairs.subscriber_id],
+    )
+    first = ibis.row_number().over(w) == 0
+    return pairs.mutate(
+        winner=ibis.ifelse(allowed, pairs.campaign_id.first().over(w), ibis.null("string")),
+        outcome=ibis.cases((~allowed, pairs.status), (first, "won"), else_="lost_arbitration"),
+    )
 
 
 def hold_out_controls(winners: ir.Table) -> ir.Table:

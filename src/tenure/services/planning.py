@@ -59,11 +59,20 @@ class _Scratch:
         self.con = con
         self.prefix = f"_plan_{uuid.uuid4().hex[:8]}"
         self.names: list[str] = []
+        self.count = 0
 
     def keep(self, expr: ir.Table) -> ir.Table:
-        name = f"{self.prefix}_{len(self.names)}"
+        self.count += 1
+        name = f"{self.prefix}_{self.count}"
         self.names.append(name)
         return self.con.create_table(name, expr, temp=True)
+
+    def release(self, table: ir.Table) -> None:
+        """Drop a table no later step reads, to keep peak memory down."""
+        name = table.get_name().split(".")[-1]  # DuckDB qualifies temp tables
+        if name in self.names:
+            self.names.remove(name)
+            self.con.drop_table(name, force=True)
 
     def drop(self) -> None:
         for name in self.names:
@@ -71,6 +80,7 @@ class _Scratch:
                 self.con.drop_table(name, force=True)
             except Exception:  # noqa: BLE001, S110 - cleanup is best effort
                 pass
+        self.names.clear()
 
 
 def _backend(profiles: ir.Table, con: Any | None) -> Any:
@@ -141,7 +151,9 @@ def plan_month(
             plan.prepare_profiles(profiles, active, compiled, policy, history, month, settings)
         )
         pairs = scratch.keep(plan.eligible_pairs(prepared, active, policy, month, settings))
+        scratch.release(prepared)
         arbitrated = scratch.keep(plan.arbitrate(pairs))
+        scratch.release(pairs)
         winners = scratch.keep(
             plan.hold_out_controls(arbitrated.filter(arbitrated.outcome == "won"))
         )
@@ -159,9 +171,12 @@ def plan_month(
                 ch: None if lim is None else max(lim - used.get(ch, 0), 0)
                 for ch, lim in limits.items()
             }
-            winners = scratch.keep(plan.allocate_pass(winners, k, remaining))
+            allocated = scratch.keep(plan.allocate_pass(winners, k, remaining))
+            scratch.release(winners)
+            winners = allocated
 
-        final = scratch.keep(plan.final_pairs(arbitrated, winners))
+        # Read by the decisions and the report only: a view, not another copy of every pair.
+        final = plan.final_pairs(arbitrated, winners)
         decided = plan.decisions(profiles, final, policy, month).to_pyarrow()
         report = _report(final, active, limits, decided, settings)
     finally:
