@@ -122,3 +122,22 @@ def test_test_and_backtest_on_warehouse_months(rules_home: Path) -> None:
     assert doc["incomplete_months"] == ["2026-01", "2026-02"]  # outcomes known only up to 2026-03
     text = runner.invoke(app, ["rules", "backtest", "port_out_inquiry", "--from", "2026-01", "--to", "2026-02"])
     assert text.exit_code == 0 and "outcomes not complete yet for: 2026-01, 2026-02" in text.stdout
+
+
+def test_user_rules_may_use_columns_of_the_latest_features_output(rules_home: Path, tmp_path: Path) -> None:
+    f = _write(tmp_path / "extra.yaml", _rule("extra_rule", "complaints_3m >= 2 and arpu > 10"))
+    before = runner.invoke(app, ["rules", "check", str(f)])
+    assert before.exit_code == 3
+    assert "unknown name 'complaints_3m'" in before.stdout
+    features = contract_arrow([{"subscriber_id": "s1", "arpu": [20]}, {"subscriber_id": "s2", "arpu": [20]}])
+    features = features.append_column("complaints_3m", pa.array([3, 0], type=pa.int64()))
+    with Warehouse(rules_home / "warehouse").write_month("2026-01", "output") as w:
+        w.write("features", features)
+    after = runner.invoke(app, ["rules", "check", str(f)])
+    assert after.exit_code == 0, after.stdout
+    (rules_home / "rules").mkdir()
+    _write(rules_home / "rules" / "extra.yaml", _rule("extra_rule", "complaints_3m >= 2 and arpu > 10"))
+    result = runner.invoke(app, ["rules", "test", "extra_rule", "--month", "2026-01", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["matched"] == 1 and doc["samples"][0]["values"]["complaints_3m"] == 3.0

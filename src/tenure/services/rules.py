@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from tenure.analytics.rules import compile_expression, table_schema
 from tenure.config import Settings
@@ -32,11 +34,20 @@ from tenure.domain.rules.catalogue import (
     parse_rules_yaml,
 )
 from tenure.domain.rules.printer import to_text
-from tenure.domain.rules.typecheck import check_condition, suggest
+from tenure.domain.rules.typecheck import (
+    SCOPE_KEYS,
+    Schema,
+    check_condition,
+    schema_for,
+    schema_from_columns,
+    suggest,
+)
 
 SHIPPED_RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 OUTCOME_HORIZON_MONTHS = 3
 SAMPLE_SIZE = 10
+FEATURE_TABLES = {"subscriber": "features", "group": "group_features"}
+"""Warehouse output tables the rules of each scope run on."""
 
 
 def month_end(month: str) -> date:
@@ -52,19 +63,53 @@ def user_rules_dir(settings: Settings) -> Path:
     return settings.home / "rules"
 
 
-def read_rules_file(path: Path) -> tuple[list[Rule], list[Problem]]:
-    """Rules and problems of one YAML file."""
+_ARROW_KINDS = (
+    (pa.types.is_boolean, "bool"),
+    (lambda t: pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t), "number"),
+    (lambda t: pa.types.is_string(t) or pa.types.is_large_string(t), "string"),
+    (pa.types.is_date, "date"),
+)
+
+
+def _rule_type(arrow_type: pa.DataType) -> str | None:
+    return next((kind for test, kind in _ARROW_KINDS if test(arrow_type)), None)
+
+
+def known_schemas(settings: Settings) -> dict[str, Schema]:
+    """Contract schema per scope, plus the columns of the latest ``features`` / ``group_features`` output.
+
+    User rules may use any column the feature pipeline writes; the shipped
+    catalogue sticks to the contract. Only Parquet metadata is read.
+    """
+    from tenure.engines.warehouse import Warehouse
+
+    warehouse = Warehouse(settings.warehouse_dir)
+    schemas: dict[str, Schema] = {}
+    for scope, table in FEATURE_TABLES.items():
+        contract = schema_for(scope)
+        months = warehouse.months("output", table)
+        if not months:
+            schemas[scope] = contract
+            continue
+        arrow_schema = pq.read_schema(warehouse.path(table, months[-1], "output"))
+        columns = {f.name: t for f in arrow_schema if (t := _rule_type(f.type)) is not None}
+        schemas[scope] = schema_from_columns(columns, base=contract, key=SCOPE_KEYS[scope])
+    return schemas
+
+
+def read_rules_file(path: Path, schemas: Mapping[str, Schema] | None = None) -> tuple[list[Rule], list[Problem]]:
+    """Rules and problems of one YAML file (checked against ``schemas``, default the contract)."""
     path = Path(path)
     if not path.exists():
         raise NotFound(f"no rules file {path}")
-    return parse_rules_yaml(path.read_text(encoding="utf-8"), str(path))
+    return parse_rules_yaml(path.read_text(encoding="utf-8"), str(path), schemas)
 
 
-def _read_dir(directory: Path) -> list[Rule]:
+def _read_dir(directory: Path, schemas: Mapping[str, Schema] | None = None) -> list[Rule]:
     rules: list[Rule] = []
     problems: list[Problem] = []
     for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
-        found, bad = read_rules_file(path)
+        found, bad = read_rules_file(path, schemas)
         rules.extend(found)
         problems.extend(bad)
     if problems:
@@ -79,16 +124,25 @@ def _read_dir(directory: Path) -> list[Rule]:
     return rules
 
 
-def load_catalogue(user_dir: Path | None = None, shipped_dir: Path = SHIPPED_RULES_DIR) -> list[Rule]:
-    """Shipped rules overlaid by the user's; RuleDefinitionError lists every problem."""
+def load_catalogue(
+    user_dir: Path | None = None,
+    shipped_dir: Path = SHIPPED_RULES_DIR,
+    user_schemas: Mapping[str, Schema] | None = None,
+) -> list[Rule]:
+    """Shipped rules overlaid by the user's; RuleDefinitionError lists every problem.
+
+    Shipped rules are checked against the contract; user rules against
+    ``user_schemas`` (default: the contract too).
+    """
     layers = [_read_dir(shipped_dir)]
     if user_dir is not None and Path(user_dir).is_dir():
-        layers.append(_read_dir(Path(user_dir)))
+        layers.append(_read_dir(Path(user_dir), user_schemas))
     return overlay(*layers)
 
 
 def catalogue_for(settings: Settings) -> list[Rule]:
-    return load_catalogue(user_rules_dir(settings))
+    """The catalogue of this installation: shipped rules plus ``<home>/rules``."""
+    return load_catalogue(user_rules_dir(settings), user_schemas=known_schemas(settings))
 
 
 def list_rules(rules: list[Rule], family: str | None = None) -> list[Rule]:
@@ -128,9 +182,9 @@ class CheckReport:
         }
 
 
-def check_file(path: Path) -> CheckReport:
-    """Parse and type-check every rule of a YAML file against the contract schema."""
-    rules, problems = read_rules_file(path)
+def check_file(path: Path, schemas: Mapping[str, Schema] | None = None) -> CheckReport:
+    """Parse and type-check every rule of a YAML file (against the contract unless ``schemas`` is given)."""
+    rules, problems = read_rules_file(path, schemas)
     return CheckReport(str(path), [r.id for r in rules], problems)
 
 
@@ -304,9 +358,6 @@ def backtest_rule(
 
 
 # -- warehouse-backed entry points for the CLI --------------------------------------
-
-FEATURE_TABLES = {"subscriber": "features", "group": "group_features"}
-
 
 def _features(settings: Settings, engine: Any, month: str, scope: str) -> ibis.Table:
     from tenure.engines.warehouse import Warehouse

@@ -252,8 +252,13 @@ def _close(word: str, options: Iterable[str]) -> str:
     return suggest(word, options)
 
 
-def parse_rules_yaml(text: str, source: str = "") -> tuple[list[Rule], list[Problem]]:
-    """Read a rules file's text: the valid rules and every problem found."""
+def parse_rules_yaml(
+    text: str, source: str = "", schemas: Mapping[str, Schema] | None = None
+) -> tuple[list[Rule], list[Problem]]:
+    """Read a rules file's text: the valid rules and every problem found.
+
+    ``schemas`` (scope -> Schema) defaults to the contract schema of each scope.
+    """
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -270,7 +275,9 @@ def parse_rules_yaml(text: str, source: str = "") -> tuple[list[Rule], list[Prob
     problems: list[Problem] = []
     seen: set[str] = set()
     for item in items:
-        rule, found = rule_from_dict(item, source)
+        scope = item.get("scope", "subscriber") if isinstance(item, Mapping) else None
+        schema = schemas.get(scope) if schemas is not None and isinstance(scope, str) else None
+        rule, found = rule_from_dict(item, source, schema)
         problems.extend(found)
         if rule is None:
             continue

@@ -26,15 +26,24 @@ def _num(v: float | None) -> str:
     return "" if v is None else f"{v:.2f}"
 
 
+def _value(v: Any) -> Any:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return v
+
+
 @rules_app.command("check")
 def check(
     file: Annotated[Path, typer.Argument(help="A rules YAML file.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Parse and type-check every rule in FILE; exit code 3 when any rule has a problem."""
+    """Parse and type-check every rule in FILE; exit code 3 when any rule has a problem.
+
+    Names are checked against the contract and the latest features output.
+    """
     from tenure.services import rules as service
 
-    result = service.check_file(file)
+    result = service.check_file(file, service.known_schemas(get_settings()))
 
     def render(doc: Any) -> None:
         if result.ok:
@@ -94,7 +103,7 @@ def test(
         )
         if result.samples:
             key = next(iter(result.samples[0]))
-            rows = [[s[key], *[s["values"][v] for v in result.values]] for s in result.samples]
+            rows = [[s[key], *[_value(s["values"][v]) for v in result.values]] for s in result.samples]
             console.print(table("samples", [key, *result.values], rows))
 
     report(result.to_dict(), as_json, render)
@@ -114,13 +123,13 @@ def backtest(
 
     def render(_: Any) -> None:
         rows = [
-            (m.month, m.population, m.matched, m.churners, m.matched_churned,
+            (label, m.population, m.matched, m.churners, m.matched_churned,
              _pct(m.precision), _pct(m.base_rate), _num(m.lift), _pct(m.coverage))
-            for m in [*result.months, result.total]
+            for label, m in [*((m.month, m) for m in result.months), ("total", result.total)]
         ]
         console.print(table(
-            f"{result.rule_id}: churn within {result.horizon_months} months",
-            ["month", "population", "matched", "churners", "matched churned", "precision", "base rate", "lift", "coverage"],
+            f"{result.rule_id}: churn within {result.horizon_months} months (caught = matched and churned)",
+            ["month", "population", "matched", "churners", "caught", "precision", "base rate", "lift", "coverage"],
             rows,
         ))
         if result.incomplete_months:
