@@ -14,7 +14,7 @@ def _layout(fig: go.Figure, title: str, height: int = 300) -> go.Figure:
     fig.update_layout(
         title={"text": title, "font": {"size": 14}}, height=height, margin={"l": 50, "r": 20, "t": 40, "b": 40},
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", colorway=PALETTE,
-        font={"family": "system-ui, -apple-system, 'PingFang SC', 'Microsoft YaHei', sans-serif", "size": 12},
+        font={"family": "system-ui, -apple-system, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', sans-serif", "size": 12},
         legend={"orientation": "h", "y": -0.2},
     )
     return fig
