@@ -318,3 +318,39 @@ def test_unknown_name_in_target_filter_is_an_input_error(con: Any) -> None:
     t = ibis.memtable(profiles(10))
     with pytest.raises(InputError):
         plan_month(t, [c], ContactPolicy(), ChannelCapacity(), ContactHistory(), MONTH, con=con)
+
+
+def test_missing_churn_probability_uses_stage_default_first(con: Any) -> None:
+    c = campaign(channels=("sms",), control_share=0.0)
+    data = _hand_profiles([
+        {"subscriber_id": "t1", "customer_id": "y1", "churn_probability": None, "current_value": 100.0},
+        {"subscriber_id": "t2", "customer_id": "y2", "churn_probability": None, "current_value": 100.0},
+    ]).append_column("stage", pa.array(["D", "Z"]))
+    settings = PlanSettings(default_risk_by_stage={"D": 0.5}, default_risk_by_warnings=(0.1,))
+    t = ibis.memtable(data)
+    res = plan_month(t, [c], ContactPolicy(), ChannelCapacity(), ContactHistory(), MONTH, settings,
+                     targets={c.campaign_id: ibis.literal(True)}, con=con)
+    ev = {r["subscriber_id"]: r["expected_value"] for r in rows(res)}
+    value = 100 * 12 * c.expected_effect
+    assert ev == {"t1": pytest.approx(0.5 * value - c.offer_cost), "t2": pytest.approx(0.1 * value - c.offer_cost)}
+
+
+def test_report_is_json(scenario: Scenario) -> None:
+    import json
+
+    doc = json.loads(json.dumps(scenario.result.to_dict()))
+    assert doc["month"] == MONTH and len(doc["campaigns"]) == 3
+
+
+def test_example_campaign_targets_compile_against_the_rule_schema() -> None:
+    from tenure.analytics.planning import month_bounds, rule_target
+    from tenure.campaigns import example_campaigns
+    from tenure.domain.measures import HISTORY_MONTHS, MONTHLY_MEASURES, SUBSCRIBER_ATTRIBUTES
+
+    kinds = {"number": "float64", "string": "string", "bool": "boolean", "date": "date"}
+    schema = {f"{m}_m{k}": "float64" for m in MONTHLY_MEASURES for k in range(HISTORY_MONTHS)}
+    schema.update({name: kinds[kind] for name, (kind, _) in SUBSCRIBER_ATTRIBUTES.items()})
+    table = ibis.table(schema, name="features")
+    _, last = month_bounds(MONTH)
+    for c in example_campaigns():
+        assert rule_target(c, table, last).type().is_boolean(), c.campaign_id

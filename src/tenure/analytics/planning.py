@@ -168,7 +168,7 @@ def _risk(profiles: ir.Table, settings: PlanSettings) -> ir.FloatingValue:
     ) if len(by_warn) > 1 else ibis.literal(by_warn[0])
     fallbacks: list[Any] = [profiles.churn_probability.cast("float64")]
     if "stage" in profiles.columns and settings.default_risk_by_stage:
-        fallbacks.append(profiles.stage.substitute(dict(settings.default_risk_by_stage)).cast("float64"))
+        fallbacks.append(profiles.stage.substitute(dict(settings.default_risk_by_stage), else_=ibis.null("float64")).cast("float64"))
     fallbacks.append(cases.cast("float64"))
     return ibis.coalesce(*fallbacks)
 
