@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from tenure.domain.model import month_add, parse_month
 
@@ -35,6 +36,18 @@ def second_strings(sec: np.ndarray) -> np.ndarray:
     if len(s) == 0:
         return s
     return np.char.replace(s, "T", " ")
+
+
+def day_text(day: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+    """Arrow ``YYYY-MM-DD`` text of day numbers; empty where ``missing``."""
+    days = np.asarray(day, dtype="int64").astype("datetime64[D]")
+    return pa.array(days, mask=missing).cast(pa.string())
+
+
+def second_text(sec: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+    """Arrow ``YYYY-MM-DD HH:MM:SS`` text of second numbers; empty where ``missing``."""
+    secs = np.asarray(sec, dtype="int64").astype("datetime64[s]")
+    return pa.array(secs, mask=missing).cast(pa.string())
 
 
 @dataclass(frozen=True)

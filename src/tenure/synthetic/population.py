@@ -141,6 +141,7 @@ class Chunk:
     customers: Customers
     subs: Subscriptions
     groups: Groups
+    cache: dict = field(default_factory=dict)  # Arrow columns that do not change from month to month
 
 
 def _ids(prefix: str, chunk: int, local: np.ndarray, width: int) -> np.ndarray:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tenure.domain.model import (
     CHANNELS,
@@ -20,7 +21,7 @@ from tenure.domain.model import (
     ColumnType,
 )
 from tenure.synthetic import catalog as cat
-from tenure.synthetic.calendar import day_strings, second_strings, zfill
+from tenure.synthetic.calendar import day_text, second_text
 from tenure.synthetic.population import (
     COMPETITOR,
     CONTRACT_END,
@@ -52,19 +53,34 @@ TABLE_NO = {name: i for i, name in enumerate(TABLES)}
 def canonical_table(name: str, cols: dict[str, object]) -> pa.Table:
     """An Arrow table of canonical table ``name`` from column values (None / NaN = empty)."""
     schema = SCHEMAS[name]
-    arrays = [pa.array(cols[f.name], type=f.type, from_pandas=True) for f in schema]
+    arrays = []
+    for f in schema:
+        v = cols[f.name]
+        if isinstance(v, (pa.Array, pa.ChunkedArray)):
+            arrays.append(v if v.type == f.type else v.cast(f.type))
+        else:
+            arrays.append(pa.array(v, type=f.type, from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _opt_days(day: np.ndarray) -> np.ndarray:
-    out = day_strings(np.maximum(day, 0)).astype(object)
-    out[day < 0] = None
-    return out
+def _text(values: np.ndarray) -> pa.Array:
+    return pa.array(values, type=pa.string(), from_pandas=True)
 
 
-def _fact_ids(prefix: str, month: str, chunk: int, n: int) -> np.ndarray:
-    seq = (chunk * 10**8 + np.arange(n, dtype="int64")).astype(str)
-    return np.char.add(prefix + month.replace("-", ""), zfill(seq, 11)).astype(object)
+def _opt_days(day: np.ndarray) -> pa.Array:
+    """Date text, empty where ``day`` is negative."""
+    day = np.asarray(day)
+    return day_text(np.maximum(day, 0), missing=day < 0)
+
+
+def _fact_ids(prefix: str, month: str, chunk: int, n: int) -> pa.Array:
+    seq = pa.array(chunk * 10**8 + np.arange(n, dtype="int64")).cast(pa.string())
+    return pc.binary_join_element_wise(prefix + month.replace("-", ""), pc.utf8_lpad(seq, 11, "0"), "")
+
+
+def _prefixed(prefix: str, ids: pa.Array, strip: int) -> pa.Array:
+    """``prefix`` + ``ids`` without their first ``strip`` characters."""
+    return pc.binary_join_element_wise(prefix, pc.utf8_slice_codeunits(ids, strip), "")
 
 
 def _events(rng: np.random.Generator, counts: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,6 +163,13 @@ class MonthState:
         self.bundle_tv = s.bundle_tv[idx] & self.bundle_bb
         self.active_days = self.hi - self.lo
 
+    def sub_ids(self, positions: np.ndarray) -> pa.Array:
+        """Subscriber ids at ``positions`` of the chunk (an Arrow take, no Python strings)."""
+        cache = self.chunk.cache
+        if "sub_ids" not in cache:
+            cache["sub_ids"] = _text(self.chunk.subs.ids)
+        return cache["sub_ids"].take(pa.array(positions, type=pa.int64()))
+
     def table_rng(self, name: str) -> np.random.Generator:
         """A generator of its own per table, so tables can be written in any order."""
         return np.random.default_rng(np.random.SeedSequence([self.seed, self.chunk.index, self.t, 2, TABLE_NO[name]]))
@@ -154,10 +177,9 @@ class MonthState:
     # Fact tables -----------------------------------------------------------------
 
     def monthly_usage(self) -> pa.Table:
-        s = self.chunk.subs
         return canonical_table("monthly_usage", {
-            "month": np.full(len(self.idx), self.month, dtype=object),
-            "subscriber_id": s.ids[self.idx],
+            "month": pa.repeat(pa.scalar(self.month), len(self.idx)),
+            "subscriber_id": self.sub_ids(self.idx),
             "revenue": self.revenue, "mou": self.mou, "mou_onnet": self.onnet, "mou_offnet": self.offnet,
             "data_mb": self.data, "sms": self.sms, "roaming_mou": self.roaming,
             "recharge_count": self.recharge_count, "recharge_amount": self.recharge_amount,
@@ -166,7 +188,7 @@ class MonthState:
         })
 
     def complaints(self) -> pa.Table:
-        rng, s = self.table_rng("complaints"), self.chunk.subs
+        rng = self.table_rng("complaints")
         n = len(self.idx)
         svc = self.ep(SERVICE)
         lam = np.where(svc, 1.3, 0.015) + np.where(self.ep(NON_PAYMENT), 0.1, 0.0)
@@ -181,13 +203,12 @@ class MonthState:
         cats = np.array(["network", "billing", "service", "product", "other"], dtype=object)
         severity = rng.choice([1, 2, 3], m, p=[0.7, 0.22, 0.08])
         resolved = sec + (rng.exponential(36 * 3600, m)).astype("int64") + 600
-        res = second_strings(resolved).astype(object)
-        res[rng.random(m) < 0.05] = None
+        res = second_text(resolved, missing=rng.random(m) < 0.05)
         del n
         return canonical_table("complaints", {
             "complaint_id": _fact_ids("CP", self.month, self.chunk.index, m),
-            "subscriber_id": s.ids[self.idx[rows]],
-            "created_at": second_strings(sec).astype(object),
+            "subscriber_id": self.sub_ids(self.idx[rows]),
+            "created_at": second_text(sec),
             "category": cats[category], "severity": severity, "resolved_at": res,
         })
 
@@ -226,11 +247,10 @@ class MonthState:
         to_plan = np.where(is_change, cat.PLAN_IDS[s.plan1[idx[rows]]], None)
         hours = np.where(kind == "fault", 48, 24)
         closed = sec + (rng.exponential(1.0, m) * hours * 3600).astype("int64") + 300
-        closed_s = second_strings(closed).astype(object)
-        closed_s[(kind == "fault") & (rng.random(m) < 0.06)] = None
+        closed_s = second_text(closed, missing=(kind == "fault") & (rng.random(m) < 0.06))
         return canonical_table("service_orders", {
             "order_id": _fact_ids("OR", self.month, self.chunk.index, m),
-            "subscriber_id": s.ids[idx[rows]], "created_at": second_strings(sec).astype(object),
+            "subscriber_id": self.sub_ids(idx[rows]), "created_at": second_text(sec),
             "kind": kind, "from_plan": from_plan, "to_plan": to_plan, "closed_at": closed_s,
         })
 
@@ -258,13 +278,13 @@ class MonthState:
                            np.where(rng.random(m) < 0.5, "care", "marketing"))
         return canonical_table("channel_contacts", {
             "contact_id": _fact_ids("CT", self.month, self.chunk.index, m),
-            "subscriber_id": s.ids[idx[rows]], "contacted_at": second_strings(sec).astype(object),
+            "subscriber_id": self.sub_ids(idx[rows]), "contacted_at": second_text(sec),
             "channel": np.array(CHANNELS, dtype=object)[channel],
             "direction": np.where(inbound, "inbound", "outbound").astype(object), "purpose": purpose,
         })
 
     def satisfaction_surveys(self) -> pa.Table:
-        rng, s = self.table_rng("satisfaction_surveys"), self.chunk.subs
+        rng = self.table_rng("satisfaction_surveys")
         n = len(self.idx)
         sampled = np.flatnonzero((rng.random(n) < 0.04) & (self.active_days > 0))
         m = len(sampled)
@@ -276,13 +296,13 @@ class MonthState:
         topic = np.where(svc, topics[rng.choice([1, 2], m)], topics[rng.choice(4, m, p=[0.5, 0.2, 0.15, 0.15])])
         return canonical_table("satisfaction_surveys", {
             "survey_id": _fact_ids("SV", self.month, self.chunk.index, m),
-            "subscriber_id": s.ids[self.idx[sampled]], "surveyed_on": day_strings(day).astype(object),
+            "subscriber_id": self.sub_ids(self.idx[sampled]), "surveyed_on": day_text(day),
             "score": score, "topic": topic,
         })
 
     def daily_usage(self) -> Iterator[pa.Table]:
         """Rows of each day of the month for the subscriptions active that day."""
-        rng, s = self.table_rng("daily_usage"), self.chunk.subs
+        rng = self.table_rng("daily_usage")
         n, md = len(self.idx), self.md
         day_no = self.ms + np.arange(md)
         active = (day_no[None, :] >= self.lo[:, None]) & (day_no[None, :] < self.hi[:, None])
@@ -304,8 +324,8 @@ class MonthState:
             wd = w[rows, d].astype("float64")
             mou = np.round(np.minimum(self.mou[rows] * wd, 1440.0), 1)
             yield canonical_table("daily_usage", {
-                "date": np.full(len(rows), day_strings(np.array([day_no[d]]))[0], dtype=object),
-                "subscriber_id": s.ids[self.idx[rows]],
+                "date": day_text(np.full(len(rows), day_no[d])),
+                "subscriber_id": self.sub_ids(self.idx[rows]),
                 "revenue": np.round(np.minimum(self.revenue[rows] * wd, 9000), 2),
                 "mou": mou,
                 "mou_offnet": np.floor(mou * off_ratio[rows] * 10) / 10,
@@ -319,40 +339,60 @@ class MonthState:
 
     def customers(self) -> pa.Table:
         c = self.chunk.customers
+        cache = self.chunk.cache
+        if "customers" not in cache:
+            # Customers never change inside the window: build them once, then pick who exists.
+            ent = c.enterprise
+            cache["customers"] = canonical_table("customers", {
+                "customer_id": _text(c.ids),
+                "customer_type": np.where(ent, "enterprise", "individual").astype(object),
+                "name": c.name, "id_number": c.id_number,
+                "region": cat.REGION_NAMES[c.region], "city": cat.CITY_NAMES[c.city],
+                "vip_card": np.array(VIP_CARDS, dtype=object)[c.vip],
+                "credit_limit": c.credit_limit, "deposit": c.deposit,
+                "join_date": day_text(c.join_day),
+                "birth_year": pa.array(c.birth_year, type=pa.int64(), mask=ent),
+                "gender": np.where(ent, None, np.where(c.female, "F", "M")).astype(object),
+            })
         keep = np.flatnonzero(c.join_day < self.ms + self.md)
-        ent = c.enterprise[keep]
-        by = c.birth_year[keep]
-        return canonical_table("customers", {
-            "customer_id": c.ids[keep],
-            "customer_type": np.where(ent, "enterprise", "individual").astype(object),
-            "name": c.name[keep], "id_number": c.id_number[keep],
-            "region": cat.REGION_NAMES[c.region[keep]], "city": cat.CITY_NAMES[c.city[keep]],
-            "vip_card": np.array(VIP_CARDS, dtype=object)[c.vip[keep]],
-            "credit_limit": c.credit_limit[keep], "deposit": c.deposit[keep],
-            "join_date": day_strings(c.join_day[keep]).astype(object),
-            "birth_year": np.where(ent, None, by).astype(object),
-            "gender": np.where(ent, None, np.where(c.female[keep], "F", "M")).astype(object),
-        })
+        full: pa.Table = cache["customers"]
+        return full if len(keep) == full.num_rows else full.take(pa.array(keep))
+
+    def _subscriber_statics(self) -> dict[str, pa.Array]:
+        cache = self.chunk.cache
+        if "subscribers" not in cache:
+            s = self.chunk.subs
+            cache["subscribers"] = {
+                "msisdn": _text(s.msisdn),
+                "customer_id": _text(self.chunk.customers.ids[s.cust]),
+                "region": _text(cat.REGION_NAMES[s.region]), "city": _text(cat.CITY_NAMES[s.city]),
+                "activation_date": day_text(s.act_day),
+                "churn_date": day_text(s.churn_day),
+                "churn_type": pa.array(np.array(CHURN_TYPES, dtype=object)[np.maximum(s.churn_type, 0)], pa.string()),
+                "contract_end": _opt_days(s.contract_end), "renew_end": _opt_days(s.renew_end),
+            }
+        return cache["subscribers"]
 
     def subscribers(self) -> pa.Table:
         s, t = self.chunk.subs, self.t
         keep = np.flatnonzero(self.exists)
-        plan = np.where(t >= s.plan_change_t[keep], s.plan1[keep], s.plan0[keep])
+        k = pa.array(keep, type=pa.int64())
+        st = {name: arr.take(k) for name, arr in self._subscriber_statics().items()}
+        plan = pa.array(np.where(t >= s.plan_change_t[keep], s.plan1[keep], s.plan0[keep]))
         gone = s.churns[keep] & (s.churn_t[keep] <= t)
         suspended = ~gone & s.churns[keep] & (s.churn_type[keep] == 2) & (s.churn_t[keep] - t == 1)
-        status = np.where(gone, "churned", np.where(suspended, "suspended", "active")).astype(object)
-        churn_date = np.where(gone, day_strings(s.churn_day[keep]), None).astype(object)
-        churn_type = np.where(gone, np.array(CHURN_TYPES, dtype=object)[np.maximum(s.churn_type[keep], 0)], None)
+        status = pa.array(np.where(gone, 2, np.where(suspended, 1, 0)))
         renewed = (s.renew_end[keep] >= 0) & (s.contract_end[keep] < self.ms + self.md - 1)
-        cend = np.where(renewed, s.renew_end[keep], s.contract_end[keep])
+        empty = pa.scalar(None, pa.string())
         return canonical_table("subscribers", {
-            "subscriber_id": s.ids[keep], "msisdn": s.msisdn[keep],
-            "customer_id": self.chunk.customers.ids[s.cust[keep]], "plan_id": cat.PLAN_IDS[plan],
-            "payment_type": cat.PLAN_PAYMENT[plan], "brand": cat.PLAN_BRAND[plan],
-            "region": cat.REGION_NAMES[s.region[keep]], "city": cat.CITY_NAMES[s.city[keep]],
-            "activation_date": day_strings(s.act_day[keep]).astype(object), "status": status,
-            "churn_date": churn_date, "churn_type": churn_type.astype(object),
-            "contract_end_date": _opt_days(cend),
+            "subscriber_id": self.sub_ids(keep), "msisdn": st["msisdn"], "customer_id": st["customer_id"],
+            "plan_id": _text(cat.PLAN_IDS).take(plan), "payment_type": _text(cat.PLAN_PAYMENT).take(plan),
+            "brand": _text(cat.PLAN_BRAND).take(plan), "region": st["region"], "city": st["city"],
+            "activation_date": st["activation_date"],
+            "status": pa.array(["active", "suspended", "churned"]).take(status),
+            "churn_date": pc.if_else(pa.array(gone), st["churn_date"], empty),
+            "churn_type": pc.if_else(pa.array(gone), st["churn_type"], empty),
+            "contract_end_date": pc.if_else(pa.array(renewed), st["renew_end"], st["contract_end"]),
         })
 
     def plans(self) -> pa.Table:
@@ -379,40 +419,43 @@ class MonthState:
         return canonical_table("group_members", {
             "group_id": g.ids[g.member_group[keep]], "subscriber_id": s.ids[sub[keep]],
             "role": np.where(g.member_key[keep], "key_person", "member").astype(object),
-            "title": g.member_title[keep], "joined_date": day_strings(g.member_joined[keep]).astype(object),
+            "title": g.member_title[keep], "joined_date": day_text(g.member_joined[keep]),
         })
 
     def agreements(self) -> pa.Table:
-        s, g, c = self.chunk.subs, self.chunk.groups, self.chunk.customers
-        me = self.ms + self.md
-        first = np.flatnonzero((s.contract_kind > 0) & (s.contract_start < me))
-        renew = np.flatnonzero((s.renew_end >= 0) & (s.contract_end + 1 < me))
-        kinds = np.array(["", "handset_contract", "plan_contract"], dtype=object)
-        sub_digits = lambda ix: np.char.lstrip(s.ids[ix].astype(str), "S")
-        grp_digits = np.char.lstrip(g.ids.astype(str), "G")
-        ids = np.concatenate([np.char.add("AC", sub_digits(first)), np.char.add("AR", sub_digits(renew)),
-                              np.char.add("AG", grp_digits)]).astype(object)
-        return canonical_table("agreements", {
-            "agreement_id": ids,
-            "customer_id": np.concatenate([c.ids[s.cust[first]], c.ids[s.cust[renew]], c.ids[g.cust]]),
-            "group_id": np.concatenate([np.full(len(first) + len(renew), None, dtype=object), g.ids]),
-            "subscriber_id": np.concatenate([s.ids[first], s.ids[renew], np.full(len(g.ids), None, dtype=object)]),
-            "kind": np.concatenate([kinds[s.contract_kind[first]], np.full(len(renew), "plan_contract", dtype=object),
-                                    np.full(len(g.ids), "group_agreement", dtype=object)]),
-            "start_date": day_strings(np.concatenate([s.contract_start[first], s.contract_end[renew] + 1,
-                                                      g.agreement_start])).astype(object),
-            "end_date": day_strings(np.concatenate([s.contract_end[first], s.renew_end[renew],
-                                                    g.agreement_end])).astype(object),
-            "value": np.concatenate([s.contract_value[first], s.contract_value[renew], g.agreement_value]),
-        })
+        cache = self.chunk.cache
+        if "agreements" not in cache:
+            # Every agreement the window will ever see, with the day it starts; a month shows those started.
+            s, g, c = self.chunk.subs, self.chunk.groups, self.chunk.customers
+            first = np.flatnonzero(s.contract_kind > 0)
+            renew = np.flatnonzero(s.renew_end >= 0)
+            kinds = np.array(["", "handset_contract", "plan_contract"], dtype=object)
+            start = np.concatenate([s.contract_start[first], s.contract_end[renew] + 1, g.agreement_start])
+            ids = pa.concat_arrays([_prefixed("AC", self.sub_ids(first), 1), _prefixed("AR", self.sub_ids(renew), 1),
+                                    _prefixed("AG", _text(g.ids), 1)])
+            cache["agreements"] = (start, canonical_table("agreements", {
+                "agreement_id": ids,
+                "customer_id": np.concatenate([c.ids[s.cust[first]], c.ids[s.cust[renew]], c.ids[g.cust]]),
+                "group_id": np.concatenate([np.full(len(first) + len(renew), None, dtype=object), g.ids]),
+                "subscriber_id": pa.concat_arrays([self.sub_ids(first), self.sub_ids(renew),
+                                                   pa.nulls(len(g.ids), pa.string())]),
+                "kind": np.concatenate([kinds[s.contract_kind[first]], np.full(len(renew), "plan_contract", dtype=object),
+                                        np.full(len(g.ids), "group_agreement", dtype=object)]),
+                "start_date": day_text(start),
+                "end_date": day_text(np.concatenate([s.contract_end[first], s.renew_end[renew], g.agreement_end])),
+                "value": np.concatenate([s.contract_value[first], s.contract_value[renew], g.agreement_value]),
+            }))
+        start, full = cache["agreements"]
+        return full.take(pa.array(np.flatnonzero(start < self.ms + self.md)))
 
     def circuits(self) -> pa.Table:
         g, c = self.chunk.groups, self.chunk.customers
         cg = g.circuit_group
         status = np.array(["ordered", "active", "ceased"], dtype=object)[g.circuit_status]
         return canonical_table("circuits", {
-            "circuit_id": np.char.add("CK", np.char.add(np.char.lstrip(g.ids[cg].astype(str), "G"),
-                                                        zfill((np.arange(len(cg)) % 1000).astype(str), 3))).astype(object),
+            "circuit_id": pc.binary_join_element_wise(
+                _prefixed("CK", _text(g.ids[cg]), 1),
+                pc.utf8_lpad(pa.array(np.arange(len(cg)) % 1000).cast(pa.string()), 3, "0"), ""),
             "customer_id": c.ids[g.cust[cg]], "group_id": g.ids[cg],
             "service": np.array(CIRCUIT_SERVICES, dtype=object)[g.circuit_service],
             "bandwidth_kbps": g.circuit_kbps, "status": status,
