@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -106,10 +107,29 @@ def read_rules_file(path: Path, schemas: Mapping[str, Schema] | None = None) -> 
 
 
 def _read_dir(directory: Path, schemas: Mapping[str, Schema] | None = None) -> list[Rule]:
+    if schemas is None:
+        files = tuple(
+            (str(p), p.stat().st_mtime_ns) for p in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+        )
+        return list(_read_dir_cached(files))
+    return _read_dir_uncached(directory, schemas)
+
+
+@lru_cache(maxsize=16)
+def _read_dir_cached(files: tuple[tuple[str, int], ...]) -> tuple[Rule, ...]:
+    # Keyed by file names and modification times: an edited file is read again.
+    return tuple(_check_rules([read_rules_file(Path(f)) for f, _ in files]))
+
+
+def _read_dir_uncached(directory: Path, schemas: Mapping[str, Schema]) -> list[Rule]:
+    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    return _check_rules([read_rules_file(p, schemas) for p in paths])
+
+
+def _check_rules(results: list[tuple[list[Rule], list[Problem]]]) -> list[Rule]:
     rules: list[Rule] = []
     problems: list[Problem] = []
-    for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
-        found, bad = read_rules_file(path, schemas)
+    for found, bad in results:
         rules.extend(found)
         problems.extend(bad)
     if problems:
