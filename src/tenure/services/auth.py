@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
+from sqlalchemy.exc import OperationalError
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from tenure.domain.errors import AuthenticationFailed, NotFound, PermissionDenied
@@ -190,9 +191,16 @@ class AuthService:
             user = uow.users.get(tok.user_id)
             if user is None or not user.active:
                 raise AuthenticationFailed("the token's user is disabled")
-            tok.last_used_at = self.clock()
             principal = self._principal(uow, user, via_token=True)
-            uow.commit()
+            now = self.clock()
+            last = _aware(tok.last_used_at)
+            # Recorded at most once a minute: a write per API call would serialise callers on the store.
+            if last is None or now - last > timedelta(seconds=60):
+                tok.last_used_at = now
+                try:
+                    uow.commit()
+                except OperationalError:
+                    uow.rollback()  # another request is recording the same use
             return principal
 
 
