@@ -70,6 +70,7 @@ def _hist(prefix: str, values: list[float | None]) -> dict[str, float | None]:
         ("a / lag(a, 1)", [3, 0], None),  # division by zero is null
         ("round(a, 1)", [2.25], 2.3),
         ("round(a, 0)", [-2.5], -3),
+        ("round(a, 2)", [-0.004], 0),
         ("abs(a)", [-2.5], 2.5),
         ("greatest(a, lag(a, 1), lag(a, 2))", [1, None, 3], 3),
         ("least(a, lag(a, 1))", [None, None], None),
@@ -205,3 +206,8 @@ def test_compiler_agrees_with_evaluator(con: Any, node: ast.Node, data: list[dic
     python = [evaluate(node, row, MONTH_END) for row in data]
     for row, e, p in zip(data, engine, python, strict=True):
         assert _same(e, p), f"{to_text(node)} on {row}: engine {e!r}, python {p!r}"
+
+
+def test_round_gives_no_negative_zero(con: Any) -> None:
+    (value,) = _run(con, "round(a, 2)", [{"subscriber_id": "x", **_hist("a", [-0.004])}])
+    assert math.copysign(1.0, value) == 1.0

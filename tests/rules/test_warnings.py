@@ -93,4 +93,4 @@ def test_a_rule_naming_a_missing_column_fails_clearly() -> None:
     t = ibis.memtable({"subscriber_id": ["1"], "arpu_m0": [1.0]})
     with pytest.raises(RuleSyntaxError) as info:
         warnings_table(t, [_rule("rr", "mou > 1")], MONTH_END)
-    assert "unknown name 'mou'" in info.value.message
+    assert "rule 'rr': unknown name 'mou'" in info.value.message

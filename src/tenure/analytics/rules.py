@@ -248,7 +248,8 @@ def _round(value: ibis.Value, digits: int) -> ibis.Value:
     p = float(10**digits)
     scaled = ((value * p).abs() + 0.5).floor().cast("float64")
     magnitude = scaled / p
-    return ibis.ifelse(value < 0, -magnitude, magnitude)
+    # No negative zero: round(-0.004, 2) is 0, as in the evaluator.
+    return ibis.ifelse((value < 0) & (scaled > 0), -magnitude, magnitude)
 
 
 def compile_expression(node: ast.Node, table: ibis.Table, month_end: date) -> ibis.Value:
@@ -387,7 +388,12 @@ def warnings_table(table: ibis.Table, rules: Sequence[Rule], month_end: date, ke
     for rule in rules:
         if not rule.enabled or rule.key != key:
             continue
-        check_condition(rule.node, schema, rule.expression)
+        try:
+            check_condition(rule.node, schema, rule.expression)
+        except RuleSyntaxError as exc:
+            raise RuleSyntaxError(
+                f"rule '{rule.id}': {exc.message}", exc.line, exc.column, rule.expression
+            ) from None
         fired = table.filter(compile_expression(rule.node, table, month_end))
         reasons = reasons_projection(
             fired, key, {f"reason_{lang}": rule.reasons[lang] for lang in ("en", "zh")}, month_end, schema
