@@ -104,7 +104,9 @@ def inject(table: str, data: pa.Table, rate: float, month: str,
     n = data.num_rows
     if rate <= 0 or n == 0:
         return data, []
-    k = int(rng.binomial(n, min(rate, 0.5)))
+    # Never more than the rate in one batch: a small table (a few dozen groups)
+    # must not get a defect share far above RATE from a single unlucky row.
+    k = int(n * min(rate, 0.5))
     if k == 0:
         return data, []
     cands = _candidates(table)
