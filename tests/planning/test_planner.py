@@ -354,3 +354,20 @@ def test_example_campaign_targets_compile_against_the_rule_schema() -> None:
     _, last = month_bounds(MONTH)
     for c in example_campaigns():
         assert rule_target(c, table, last).type().is_boolean(), c.campaign_id
+
+
+def test_preview_of_a_draft_campaign_alone(con: Any, scenario: Scenario) -> None:
+    from tenure.domain.campaigns import Status
+    from tenure.domain.roles import Role
+    from tenure.services.planning import preview_campaign
+
+    draft = campaign(status=Status.DRAFT, channels=("outbound_call",), control_share=0.2)
+    t = ibis.memtable(scenario.profiles)
+    pv = preview_campaign(t, draft, ContactPolicy(), ChannelCapacity(daily={"outbound_call": 5}),
+                          ContactHistory(), MONTH, target=t.churn_probability >= 0.5, con=con)
+    matches = sum(p >= 0.5 for p in scenario.profiles["churn_probability"].to_pylist())
+    assert pv["considered"] == pv["preview"]["matches"] == matches
+    assert pv["selected"] == 150  # 5 calls a day for 30 days
+    assert pv["preview"]["expected_cost"] == 150 * draft.offer_cost
+    assert pv["preview"]["minimum_detectable_effect"] is not None
+    assert draft.transition(Status.SUBMITTED, Role.ANALYST).status is Status.SUBMITTED

@@ -268,3 +268,25 @@ def _report(
         "pairs": sum(by_outcome.values()),
     }
     return {"campaigns": reports, "channels": channels, "totals": totals}
+
+
+def preview_campaign(
+    profiles: ir.Table,
+    campaign: Campaign,
+    policy: ContactPolicy,
+    capacity: ChannelCapacity,
+    history: ContactHistory,
+    month: str,
+    settings: PlanSettings | None = None,
+    target: TargetFilter | None = None,
+    con: Any | None = None,
+) -> dict[str, Any]:
+    """The report of ``campaign`` planned alone for ``month`` (any status, drafts included).
+
+    Matches, what is left after the policy and capacity, expected cost,
+    control size and minimum detectable effect, without competition from
+    other campaigns: what an analyst sees while writing the campaign.
+    """
+    targets = None if target is None else {campaign.campaign_id: target}
+    result = plan_month(profiles, [campaign], policy, capacity, history, month, settings, targets, con)
+    return {**result.campaigns[0], "warnings": result.warnings}
