@@ -85,6 +85,8 @@ def test_positions_are_recorded() -> None:
         ("d > date '2026-02-30'", 1, 10, "not a date"),
         ("", 1, 1, "empty"),
         ("a < b < c", 1, 7, "unexpected"),
+        ("arpu > 1 and avgg(arpu, 3) > 1", 1, 14, "unknown function 'avgg' (did you mean 'avg'?)"),
+        ("system('ls')", 1, 1, "unknown function 'system'"),
     ],
 )
 def test_refuses_with_position(text: str, line: int, column: int, words: str) -> None:

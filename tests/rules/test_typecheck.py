@@ -47,7 +47,7 @@ def test_unknown_name_suggests_and_points() -> None:
         ("greatest(arpu, region) > 1", "one type"),
         ("region in ('gz', 1)", "'in' list item is number"),
         ("avg > 1", "is a function"),
-        ("arpu(3) > 1", "is a name, not a function"),
+        ("arpu(3) > 1", "unknown function 'arpu'"),
         ("is_premium > true", "does not order"),
     ],
 )

@@ -11,6 +11,7 @@ node by node.
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import date
 from functools import lru_cache
@@ -27,6 +28,7 @@ from lark.exceptions import (
 
 from tenure.domain.errors import RuleSyntaxError
 from tenure.domain.rules import ast
+from tenure.domain.rules.functions import FUNCTIONS
 
 GRAMMAR = r"""
 // A rule is one expression. Precedence, loosest first:
@@ -205,8 +207,15 @@ class _ToAst(Transformer):
         return tuple(children)
 
     def call(self, meta: Any, children: list[Any]) -> ast.Node:
+        name = children[0]
+        if str(name) not in FUNCTIONS:
+            # Refused here, not only by the type checker: a tree never holds a call
+            # of something outside the catalogue.
+            close = difflib.get_close_matches(str(name), list(FUNCTIONS), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise RuleSyntaxError(f"unknown function '{name}'{hint}", name.line or 1, name.column or 1)
         args = children[1] if len(children) > 1 else ()
-        return ast.Call(str(children[0]), tuple(args), **self._at(meta))
+        return ast.Call(str(name), tuple(args), **self._at(meta))
 
     def arith(self, meta: Any, children: list[Any]) -> ast.Node:
         left, op, right = children
