@@ -64,7 +64,7 @@ class CustomerService:
         with self.index.cursor() as cur:
             if cur is None:
                 return []
-            has_customers = self.index.has("customers")
+            has_customers = cur.has("customers")
             name_col = "c.name" if has_customers else "null"
             join = "left join customers c on c.customer_id = s.customer_id" if has_customers else ""
             if re.fullmatch(r"\d{3,11}", q):
@@ -98,8 +98,7 @@ class CustomerService:
         pred, params = visibility(principal, "customer_id", "region")
         if "\x00" in customer_id or len(customer_id) > 64:
             raise NotFound(f"no customer {customer_id!r}")
-        ix = self.index
-        with ix.cursor() as cur:
+        with self.index.cursor() as cur:
             if cur is None:
                 raise NotFound(f"no customer {customer_id!r}")
             subs = _rows(cur, f"select * from subscribers where customer_id = ? and {pred} order by subscriber_id",
@@ -107,11 +106,11 @@ class CustomerService:
             if not subs:
                 raise NotFound(f"no customer {customer_id!r}")
             customer: dict = {"customer_id": customer_id}
-            if ix.has("customers"):
+            if cur.has("customers"):
                 found = _rows(cur, "select * from customers where customer_id = ?", [customer_id])
                 if found:
                     customer = found[0]
-            if ix.has("plans"):
+            if cur.has("plans"):
                 plans = {p["plan_id"]: p for p in _rows(
                     cur, "select * from plans where list_contains(?::varchar[], plan_id)",
                     [[s["plan_id"] for s in subs]])}
@@ -120,25 +119,26 @@ class CustomerService:
                     s["plan_name"] = p.get("name") if p else None
                     s["monthly_fee"] = p.get("monthly_fee") if p else None
             usage = []
-            if ix.has("usage"):
+            if cur.has("usage"):
                 usage = _rows(cur, f"""
                     select month, {', '.join(f'round(sum({c}), 2) as {c}' for c in
                                              ('revenue', 'mou', 'mou_onnet', 'mou_offnet', 'data_mb', 'sms', 'arrears'))}
                     from usage where customer_id = ? group by month order by month""", [customer_id])
             complaints = _rows(cur, "select * exclude (customer_id) from complaints where customer_id = ? "
-                                    "order by created_at desc", [customer_id]) if ix.has("complaints") else []
+                                    "order by created_at desc", [customer_id]) if cur.has("complaints") else []
             orders = _rows(cur, "select * exclude (customer_id) from service_orders where customer_id = ? "
-                                "order by created_at desc", [customer_id]) if ix.has("service_orders") else []
+                                "order by created_at desc", [customer_id]) if cur.has("service_orders") else []
             groups = _rows(cur, "select * exclude (customer_id) from group_membership where customer_id = ?",
-                           [customer_id]) if ix.has("group_membership") else []
+                           [customer_id]) if cur.has("group_membership") else []
             agreements = _rows(cur, "select * from agreements where customer_id = ? order by end_date",
-                               [customer_id]) if ix.has("agreements") else []
+                               [customer_id]) if cur.has("agreements") else []
             profiles = _rows(cur, "select * from profiles where customer_id = ? order by subscriber_id",
-                             [customer_id]) if ix.has("profiles") else []
+                             [customer_id]) if cur.has("profiles") else []
             history = _rows(cur, "select month, subscriber_id, stage from stage_history where customer_id = ? "
-                                 "order by month", [customer_id]) if ix.has("stage_history") else []
+                                 "order by month", [customer_id]) if cur.has("stage_history") else []
+            has_profiles = cur.has("profiles")
             warnings = _rows(cur, "select * exclude (customer_id) from warnings where customer_id = ? "
-                                  "order by severity desc nulls last, rule_id", [customer_id]) if ix.has("warnings") else []
+                                  "order by severity desc nulls last, rule_id", [customer_id]) if cur.has("warnings") else []
         see = principal.see_pii
         for s in subs:
             s["msisdn"] = s["msisdn"] if see else mask_msisdn(s.get("msisdn"))
@@ -152,8 +152,8 @@ class CustomerService:
         arrears_months = sum(1 for u in usage if (u.get("arrears") or 0) > 0)
         return {
             "customer": customer,
-            "month": ix.month,
-            "output_month": ix.output_month,
+            "month": cur.month,
+            "output_month": cur.output_month,
             "subscriptions": subs,
             "summary": _summary(profiles),
             "credit": {
@@ -168,7 +168,7 @@ class CustomerService:
             "service_orders": orders,
             "agreements": agreements,
             "groups": groups,
-            "has_profiles": ix.has("profiles"),
+            "has_profiles": has_profiles,
         }
 
 

@@ -18,7 +18,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -36,6 +38,33 @@ def _q(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+@dataclass
+class ReadModel:
+    """One built read model: its connection and what it holds."""
+
+    con: duckdb.DuckDBPyConnection
+    key: str
+    month: str
+    output_month: str | None
+    tables: dict[str, list[str]] = field(default_factory=dict)
+
+
+class View:
+    """A cursor on one read model; ``has`` and the months describe that same model."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, model: ReadModel) -> None:
+        self.cursor = cursor
+        self.model = model
+        self.month = model.month
+        self.output_month = model.output_month
+
+    def execute(self, sql: str, params: list | None = None) -> Any:
+        return self.cursor.execute(sql, params or [])
+
+    def has(self, table: str) -> bool:
+        return table in self.model.tables
+
+
 class WarehouseIndex:
     """Lazily built, customer-sorted DuckDB copy of what the pages read."""
 
@@ -47,34 +76,32 @@ class WarehouseIndex:
         self.threads = threads
         self.check_every = check_every_seconds
         self._lock = threading.Lock()
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._key: str | None = None
+        self._model: ReadModel | None = None
+        # The model replaced last: requests that started on it may still be reading.
+        self._retired: ReadModel | None = None
         self._checked_at = 0.0
-        self._tables: dict[str, list[str]] = {}
-        self.month: str | None = None
-        self.output_month: str | None = None
 
     # -- public --------------------------------------------------------------
     @contextmanager
-    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
-        """A cursor on the current read model, or None when the warehouse has no month yet."""
-        con = self._ensure()
-        if con is None:
+    def cursor(self) -> Iterator[View | None]:
+        """A view on the current read model, or None when the warehouse has no month yet."""
+        model = self._ensure()
+        if model is None:
             yield None
             return
-        cur = con.cursor()
+        cur = model.con.cursor()
         try:
-            yield cur
+            yield View(cur, model)
         finally:
             cur.close()
 
-    def has(self, table: str) -> bool:
-        self._ensure()
-        return table in self._tables
+    @property
+    def month(self) -> str | None:
+        return self._model.month if self._model else None
 
-    def columns(self, table: str) -> list[str]:
-        self._ensure()
-        return self._tables.get(table, [])
+    @property
+    def output_month(self) -> str | None:
+        return self._model.output_month if self._model else None
 
     def refresh(self) -> None:
         """Force a check of the warehouse versions on the next access."""
@@ -82,10 +109,10 @@ class WarehouseIndex:
 
     def close(self) -> None:
         with self._lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
-                self._key = None
+            for m in (self._model, self._retired):
+                if m is not None:
+                    m.con.close()
+            self._model = self._retired = None
 
     # -- building --------------------------------------------------------------
     def _signature(self) -> tuple[str | None, str | None, str]:
@@ -100,40 +127,41 @@ class WarehouseIndex:
         parts += [f"o:{m}:{self.warehouse.version(m, 'output')}" for m in out_months[-HISTORY_MONTHS:]]
         return month, out_month, hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
-    def _ensure(self) -> duckdb.DuckDBPyConnection | None:
-        now = time.monotonic()
-        if self._con is not None and now - self._checked_at < self.check_every:
-            return self._con
+    def _ensure(self) -> ReadModel | None:
+        model = self._model
+        if model is not None and time.monotonic() - self._checked_at < self.check_every:
+            return model
         with self._lock:
-            if self._con is not None and time.monotonic() - self._checked_at < self.check_every:
-                return self._con
+            model = self._model
+            if model is not None and time.monotonic() - self._checked_at < self.check_every:
+                return model
             month, out_month, key = self._signature()
             self._checked_at = time.monotonic()
             if month is None:
                 return None
-            if key == self._key and self._con is not None:
-                return self._con
+            if model is not None and model.key == key:
+                return model
             path = self.cache_dir / f"web-{key}.duckdb"
             if not path.exists():
                 self._build(path, month, out_month)
-            old = self._con
             con = duckdb.connect(str(path), read_only=True, config={"threads": self.threads,
                                                                     "memory_limit": self.memory_limit})
-            self._tables = {
+            tables = {
                 t: [r[0] for r in con.execute(
                     "select column_name from information_schema.columns where table_name = ? order by ordinal_position",
                     [t]).fetchall()]
                 for (t,) in con.execute("select table_name from information_schema.tables").fetchall()
             }
-            self._con, self._key, self.month, self.output_month = con, key, month, out_month
-            if old is not None:
-                old.close()
-            self._remove_stale(keep=path)
-            return con
+            if self._retired is not None:
+                self._retired.con.close()
+            self._retired = model
+            self._model = ReadModel(con, key, month, out_month, tables)
+            self._remove_stale(keep=[path] + ([self.cache_dir / f"web-{model.key}.duckdb"] if model else []))
+            return self._model
 
-    def _remove_stale(self, keep: Path) -> None:
+    def _remove_stale(self, keep: list[Path]) -> None:
         for p in self.cache_dir.glob("web-*.duckdb*"):
-            if not p.name.startswith(keep.name):
+            if not any(p.name.startswith(k.name) for k in keep):
                 try:
                     p.unlink()
                 except OSError:
