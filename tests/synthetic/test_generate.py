@@ -287,3 +287,10 @@ def test_parquet_defects_are_numbered_as_the_loader_numbers_rows(tmp_path: Path,
         with open(q, encoding="utf-8-sig") as fh:
             quarantined |= {(q.stem, int(r["line"])) for r in csv.DictReader(fh)}
     assert all((d["table"], int(d["line"])) in quarantined for d in defects)
+
+
+def test_a_remainder_chunk_of_one_subscriber_is_written(tmp_path: Path) -> None:
+    rep = generate(tmp_path / "r", 301, 2, 8, chunk_size=300)
+    truth = pq.read_table(tmp_path / "r" / "ground_truth" / "subscriber_truth.parquet")
+    assert truth.num_rows >= 301
+    assert rep.rows["subscribers"] >= 2 * 301

@@ -105,7 +105,10 @@ def ground_truth(chunk: Chunk) -> pa.Table:
         cols[f"pref_{ch}"] = np.round(s.channel_pref[:, j], 4)
     cols["effect_marketing_care"] = np.round(s.effect_marketing, 4)
     cols["effect_service_care"] = np.round(s.effect_service, 4)
-    return pa.table({k: pa.array(v, from_pandas=True) for k, v in cols.items()})
+    # Explicit types: a small chunk may have a column without any value.
+    types = {"churned": pa.bool_(), "returning": pa.bool_()}
+    return pa.table({k: pa.array(v, type=types.get(k, pa.float64() if k.startswith(("pref_", "effect_")) else pa.string()),
+                                 from_pandas=True) for k, v in cols.items()})
 
 
 def generate(
