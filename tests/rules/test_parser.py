@@ -87,6 +87,7 @@ def test_positions_are_recorded() -> None:
         ("a < b < c", 1, 7, "unexpected"),
         ("arpu > 1 and avgg(arpu, 3) > 1", 1, 14, "unknown function 'avgg' (did you mean 'avg'?)"),
         ("system('ls')", 1, 1, "unknown function 'system'"),
+        ("AVG(arpu, 3) > 1", 1, 1, "unknown function 'AVG' (did you mean 'avg'?)"),
     ],
 )
 def test_refuses_with_position(text: str, line: int, column: int, words: str) -> None:

@@ -29,6 +29,7 @@ def test_unknown_name_suggests_and_points() -> None:
     [
         ("avgg(arpu, 3) > 1", "unknown function 'avgg' (did you mean 'avg'?)"),
         ("avg(arpu, 6) > 1", "from 1 to 5"),
+        ("ARPU > 1", "unknown name 'ARPU' (did you mean 'arpu'?)"),
         ("avg(arpu, 0) > 1", "from 1 to 5"),
         ("avg(arpu, 2.5) > 1", "whole number"),
         ("avg(arpu, n) > 1", "whole number"),

@@ -211,7 +211,7 @@ class _ToAst(Transformer):
         if str(name) not in FUNCTIONS:
             # Refused here, not only by the type checker: a tree never holds a call
             # of something outside the catalogue.
-            close = difflib.get_close_matches(str(name), list(FUNCTIONS), n=1, cutoff=0.6)
+            close = difflib.get_close_matches(str(name).lower(), list(FUNCTIONS), n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise RuleSyntaxError(f"unknown function '{name}'{hint}", name.line or 1, name.column or 1)
         args = children[1] if len(children) > 1 else ()
