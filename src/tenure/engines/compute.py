@@ -35,8 +35,9 @@ class Engine:
         files = [str(p) for p in paths]
         if self.name == "duckdb":
             return self.con.read_parquet(files, table_name=table_name)
-        # PySpark reads a list of paths natively.
-        return self.con.read_parquet(files, table_name=table_name)
+        # Ibis' PySpark read_parquet takes one path; Spark itself reads several.
+        self.con._session.read.parquet(*files).createOrReplaceTempView(table_name)
+        return self.con.table(table_name)
 
     def from_arrow(self, data: pa.Table, name: str) -> ibis.Table:
         """Make an in-memory Arrow table available to the engine."""
@@ -92,6 +93,22 @@ class Engine:
             return self.con.con.sql(self.con.compile(expr)).to_arrow_reader(chunk_size)
         # Spark collects through Arrow; the parity suite only runs small data.
         return self.con.to_pyarrow(expr).to_batches(max_chunksize=chunk_size)
+
+    def checkpoint(self, expr: ibis.Table, name: str) -> ibis.Table:
+        """A stage boundary inside a pipeline.
+
+        DuckDB plans the whole pipeline at once and streams it, so nothing
+        happens. Spark's optimiser slows down sharply on very wide, deeply
+        nested plans, so the intermediate result is computed and its lineage
+        cut (``localCheckpoint``).
+        """
+        if self.name == "duckdb":
+            return expr
+        self._counter += 1
+        view = f"{name}_{self._counter}"
+        df = self.con._session.sql(self.con.compile(expr)).localCheckpoint()
+        df.createOrReplaceTempView(view)
+        return self.con.table(view)
 
     def bucket(self, column: ibis.Value, buckets: int) -> ibis.Value:
         """Stable bucket number 0..buckets-1 of a key column, for processing a large table in parts."""

@@ -203,12 +203,15 @@ def build_features(
         measures.append(
             None
             if usage is None
-            else monthly_measures(
-                usage,
-                complaints=b(inp.get("complaints", m)),
-                orders=b(inp.get("service_orders", m)),
-                contacts=b(inp.get("channel_contacts", m)),
-                plans=inp.get("plans", m),
+            else eng.checkpoint(
+                monthly_measures(
+                    usage,
+                    complaints=b(inp.get("complaints", m)),
+                    orders=b(inp.get("service_orders", m)),
+                    contacts=b(inp.get("channel_contacts", m)),
+                    plans=inp.get("plans", m),
+                ),
+                "measures",
             )
         )
     subs = b(inp.get("subscribers", month))
@@ -223,12 +226,14 @@ def build_features(
         agreements=inp.get("agreements", month),
         usage_m0=b(inp.get("monthly_usage", month)),
     )
-    history = subscriber_history(attrs, measures)
+    history = eng.checkpoint(subscriber_history(eng.checkpoint(attrs, "attributes"), measures), "history")
     activity = channel_activity([b(inp.get("channel_contacts", m)) for m in months])
+    if activity is not None:
+        activity = eng.checkpoint(activity, "channel_activity")
     return subscriber_features(history, last, activity, config.features)
 
 
-def build_groups(inp: MonthInputs, month: str, config: CycleConfig) -> ir.Table | None:
+def build_groups(inp: MonthInputs, month: str, config: CycleConfig, eng: Engine) -> ir.Table | None:
     """Group history and features, or None when the month has no groups."""
     groups = inp.get("enterprise_groups", month)
     if groups is None or inp.get("group_members", month) is None:
@@ -243,7 +248,9 @@ def build_groups(inp: MonthInputs, month: str, config: CycleConfig) -> ir.Table 
         meas = None if u is None else monthly_measures(
             u, inp.get("complaints", m), inp.get("service_orders", m), None, inp.get("plans", m)
         )
-        per_month.append(group_month_measures(m, g, gm, s, meas, inp.get("group_members", month_add(m, -1))))
+        per_month.append(eng.checkpoint(
+            group_month_measures(m, g, gm, s, meas, inp.get("group_members", month_add(m, -1))), "group_measures"
+        ))
     hist = group_history(month, groups, per_month, inp.get("agreements", month))
     return group_features(hist, month_bounds(month)[1], config.grades)
 
@@ -429,7 +436,7 @@ def run_month(
             features = eng.read_parquet([features_path], "features")
             lap("features")
 
-            groups_expr = build_groups(inp, month, config)
+            groups_expr = build_groups(inp, month, config, eng)
             groups_t = None
             if groups_expr is not None:
                 out.write("group_features", eng.to_arrow(groups_expr.order_by("group_id")))
