@@ -1,0 +1,201 @@
+"""Benchmark: the monthly cycle on DuckDB against a straightforward pandas version.
+
+    .venv/bin/python bench/monthly_cycle.py --subscribers 1000000
+
+Prepares (or reuses) a warehouse of N subscribers x 6 months from the
+synthetic operator (generate, then load), then runs, each in its own child
+process so that peak memory is its own (the child's ru_maxrss):
+
+* ``features``: the features step of the cycle on DuckDB (history + ~70
+  features, streamed to Parquet);
+* ``cycle``: the whole ``run_month`` on DuckDB (features, groups, rules,
+  profiles, summary);
+* ``pandas``: a plain pandas implementation of the core usage features
+  (read six months, concat, pivot wide, compute row-wise).
+
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MONTHS = 6
+END = "2026-06"
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _settings(home: Path):  # noqa: ANN202 - imported lazily in children
+    from tenure.config import Settings
+
+    return Settings(home=home, environment="test")
+
+
+def phase_prepare(args: argparse.Namespace) -> dict:
+    from tenure.services.loading import load_directory
+    from tenure.synthetic import generate
+
+    home = Path(args.home)
+    extracts = home / "extracts"
+    t0 = time.perf_counter()
+    generate(extracts, args.subscribers, MONTHS, seed=args.seed, end=END, fmt="parquet")
+    t1 = time.perf_counter()
+    load_directory(_settings(home), extracts, max_bad_share=1.0)
+    t2 = time.perf_counter()
+    (home / "READY").write_text(str(args.subscribers))
+    return {"generate_s": round(t1 - t0, 1), "load_s": round(t2 - t1, 1), "peak_rss_mib": round(_peak_mib(), 1)}
+
+
+def phase_features(args: argparse.Namespace) -> dict:
+    from tenure.engines.compute import connect
+    from tenure.engines.warehouse import Warehouse
+    from tenure.services.monthly_cycle import MonthInputs, _bucket_count, build_features, load_cycle_config
+
+    settings = _settings(Path(args.home))
+    wh = Warehouse(settings.warehouse_dir)
+    eng = connect(settings, "duckdb")
+    config = load_cycle_config(settings.home)
+    started = time.perf_counter()
+    n = _bucket_count(wh, END, args.buckets)
+    inp = MonthInputs(wh, eng)
+    out = Path(args.home) / "bench_features.parquet"
+    rows = eng.write_parquet([build_features(inp, END, config, eng, b, n) for b in range(n)], out)
+    seconds = time.perf_counter() - started
+    cols = len(eng.read_parquet([out], "f").columns)
+    eng.close()
+    return {"seconds": round(seconds, 2), "rows": rows, "columns": cols, "buckets": n,
+            "peak_rss_mib": round(_peak_mib(), 1)}
+
+
+def phase_cycle(args: argparse.Namespace) -> dict:
+    from tenure.services.monthly_cycle import run_month
+
+    started = time.perf_counter()
+    summary = run_month(_settings(Path(args.home)), END, engine="duckdb", buckets=args.buckets)
+    return {"seconds": round(time.perf_counter() - started, 2), "subscribers": summary.subscribers,
+            "warnings": summary.warnings, "steps": summary.timings, "peak_rss_mib": round(_peak_mib(), 1)}
+
+
+def phase_pandas(args: argparse.Namespace) -> dict:
+    import numpy as np
+    import pandas as pd
+
+    from tenure.domain.model import month_add
+    from tenure.engines.warehouse import Warehouse
+
+    wh = Warehouse(_settings(Path(args.home)).warehouse_dir)
+    started = time.perf_counter()
+    cols = ["subscriber_id", "revenue", "mou", "mou_onnet", "mou_offnet", "data_mb", "arrears",
+            "other_op_cs_calls", "other_op_ip_spend"]
+    parts = []
+    for k in range(MONTHS):
+        m = month_add(END, -k)
+        df = pd.read_parquet(wh.path("monthly_usage", m), columns=cols)
+        df["k"] = k
+        comp = pd.read_parquet(wh.path("complaints", m), columns=["subscriber_id"]).value_counts()
+        df["complaints"] = df["subscriber_id"].map(comp.droplevel(0) if comp.index.nlevels > 1 else comp).fillna(0)
+        parts.append(df)
+    long = pd.concat(parts, ignore_index=True)
+    wide = long.pivot_table(index="subscriber_id", columns="k", values=cols[1:] + ["complaints"], aggfunc="sum")
+    subs = pd.read_parquet(wh.path("subscribers", END), columns=["subscriber_id", "status", "churn_date"])
+    subs = subs[(subs.status != "churned") | (pd.to_datetime(subs.churn_date) >= pd.Timestamp(END + "-01"))]
+    wide = wide.reindex(subs.subscriber_id)
+    r = wide["revenue"]
+    f = pd.DataFrame(index=wide.index)
+    f["arpu_avg3"] = r[[0, 1, 2]].mean(axis=1)
+    f["arpu_avg6"] = r.mean(axis=1)
+    f["arpu_trend3"] = (r[0] - r[2]) / 2
+    base = r[[1, 2, 3]].mean(axis=1)
+    f["arpu_pct_change"] = np.where(base > 0, (r[0] - base) / base, np.nan)
+    run = np.zeros(len(r), dtype=np.int64)
+    for k in reversed(range(5)):
+        d = (r[k] < r[k + 1] * 0.8).to_numpy()
+        run = np.where(d, 1 + run, 0)
+    f["arpu_consecutive_declines"] = run
+    f["arpu_cv6"] = r.std(axis=1, ddof=0) / r.mean(axis=1)
+    for name in ("mou", "data_mb"):
+        v = wide[name]
+        f[f"{name}_avg3"] = v[[0, 1, 2]].mean(axis=1)
+        f[f"{name}_trend3"] = (v[0] - v[2]) / 2
+    on, off = wide["mou_onnet"][0], wide["mou_offnet"][0]
+    f["offnet_share"] = off / (on + off)
+    f["arrears_months_6m"] = (wide["arrears"] > 0).sum(axis=1)
+    f["other_op_cs_calls_3m"] = wide["other_op_cs_calls"][[0, 1, 2]].sum(axis=1)
+    f["other_op_ip_spend_avg3"] = wide["other_op_ip_spend"][[0, 1, 2]].mean(axis=1)
+    f["complaints_3m"] = wide["complaints"][[0, 1, 2]].sum(axis=1)
+    out = Path(args.home) / "bench_pandas.parquet"
+    f.reset_index().to_parquet(out)
+    return {"seconds": round(time.perf_counter() - started, 2), "rows": len(f), "features": f.shape[1],
+            "peak_rss_mib": round(_peak_mib(), 1)}
+
+
+PHASES = {"prepare": phase_prepare, "features": phase_features, "cycle": phase_cycle, "pandas": phase_pandas}
+
+
+def _child(phase: str, args: argparse.Namespace) -> dict:
+    cmd = [sys.executable, __file__, "--phase", phase, "--home", str(args.home),
+           "--subscribers", str(args.subscribers), "--seed", str(args.seed)]
+    if args.buckets:
+        cmd += ["--buckets", str(args.buckets)]
+    wall = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        sys.stderr.write(res.stderr)
+        raise SystemExit(f"phase {phase} failed")
+    doc = json.loads(res.stdout.strip().splitlines()[-1])
+    doc["wall_s"] = round(time.perf_counter() - wall, 2)
+    return doc
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--subscribers", type=int, default=1_000_000)
+    p.add_argument("--home", type=Path, default=None, help="Warehouse home (default /tmp/tenure-bench-cycle-N).")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--buckets", type=int, default=None, help="Subscriber buckets (default: one per 2M).")
+    p.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    args.home = args.home or Path(f"/tmp/tenure-bench-cycle-{args.subscribers}")
+    if args.phase:
+        print(json.dumps(PHASES[args.phase](args)))
+        return
+    args.home.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict] = {}
+    ready = args.home / "READY"
+    if not (ready.exists() and ready.read_text() == str(args.subscribers)):
+        results["prepare"] = _child("prepare", args)
+    for phase in ("features", "pandas", "cycle"):
+        results[phase] = _child(phase, args)
+    print(f"machine: {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{args.subscribers:,} subscribers x {MONTHS} months, home {args.home}")
+    if "prepare" in results:
+        r = results["prepare"]
+        print(f"prepare (synthetic + load): generate {r['generate_s']} s, load {r['load_s']} s")
+    print(f"{'step':<34}{'seconds':>10}{'peak MiB':>12}")
+    rows = [
+        (f"features, DuckDB ({results['features']['columns']} cols)", results["features"]),
+        (f"core features, pandas ({results['pandas']['features']} feats)", results["pandas"]),
+        ("whole cycle, DuckDB", results["cycle"]),
+    ]
+    for name, r in rows:
+        print(f"{name:<34}{r['seconds']:>10.2f}{r['peak_rss_mib']:>12.0f}")
+    f, pd_ = results["features"], results["pandas"]
+    print(f"pandas / DuckDB features: time x{pd_['seconds'] / f['seconds']:.2f}, "
+          f"memory x{pd_['peak_rss_mib'] / f['peak_rss_mib']:.2f}")
+    print("cycle steps (s): " + ", ".join(f"{k} {v}" for k, v in results["cycle"]["steps"].items()))
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
