@@ -29,11 +29,12 @@ def _import_public_library() -> None:
 
 _import_public_library()
 
+from web_builders import build_warehouse, unique
+
 from tenure.bootstrap import Services, build
 from tenure.config import Settings
 from tenure.engines.store import make_engine, migrate
 from tenure.engines.store.unit_of_work import UnitOfWorkFactory
-from web_builders import build_warehouse, unique
 
 POSTGRES_URL = os.environ.get("TENURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct-horse-battery"

@@ -341,3 +341,16 @@ def test_scripts_and_styles_are_served_by_the_app(app) -> None:  # type: ignore[
             r = client.get(s)
             assert r.status_code == 200 and ("javascript" in r.headers["content-type"] or "css" in r.headers["content-type"])
         assert "Plotly" in client.get("/static/vendor/plotly.min.js").text[:5000]
+
+
+def test_search_by_full_number_and_by_its_first_digits(sign_in, make_user, warehouse_ids) -> None:  # type: ignore[no-untyped-def]
+    client, _ = sign_in(make_user("analyst"))
+    sub = warehouse_ids["subscribers"][7]
+    number, customer = sub[2], sub[1]
+    assert [h["customer_id"] for h in client.get("/api/v1/customers", params={"q": number}).json()] == [customer]
+    prefix = number[:7]
+    expected = sorted({s[1] for s in warehouse_ids["subscribers"] if s[2].startswith(prefix)})
+    hits = client.get("/api/v1/customers", params={"q": prefix, "limit": 50}).json()
+    assert sorted(h["customer_id"] for h in hits) == expected
+    name_hits = client.get("/api/v1/customers", params={"q": "客户00"}).json()
+    assert name_hits and all("客户00" in h["name"] for h in name_hits)

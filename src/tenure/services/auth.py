@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
-from sqlalchemy.exc import OperationalError
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.exc import OperationalError
 
 from tenure.domain.errors import AuthenticationFailed, NotFound, PermissionDenied
 from tenure.domain.roles import Permission, permissions_of, portfolio_scope

@@ -6,6 +6,7 @@ phone and ID numbers are masked for callers without ``see_pii``.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,7 +31,7 @@ def _rows(cur: Any, sql: str, params: list) -> list[dict]:
 def _plain_row(row: tuple) -> list:
     out = []
     for v in row:
-        if isinstance(v, float) and v != v:  # NaN
+        if isinstance(v, float) and math.isnan(v):
             v = None
         out.append(v)
     return out
@@ -68,9 +69,11 @@ class CustomerService:
             name_col = "c.name" if has_customers else "null"
             join = "left join customers c on c.customer_id = s.customer_id" if has_customers else ""
             if re.fullmatch(r"\d{3,11}", q):
-                # A number: exact match on 11 digits, else a prefix (what an operator types).
-                cond = "s.msisdn = ?" if len(q) == 11 else "starts_with(s.msisdn, ?)"
-                args = [q]
+                # A number: exact on 11 digits, else a prefix (what an operator types), as a range
+                # on the number-sorted table.
+                upper = q[:-1] + chr(ord(q[-1]) + 1)
+                cond = "s.customer_id in (select customer_id from numbers where msisdn >= ? and msisdn < ?)"
+                args = [q, upper]
             else:
                 like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 # Customer ids match from the start (operators type the first characters).

@@ -9,6 +9,7 @@ run of the month is picked up and a page view does not rescan the month.
 from __future__ import annotations
 
 import threading
+from itertools import pairwise
 from collections import OrderedDict
 from typing import Any
 
@@ -23,6 +24,12 @@ from tenure.services.auth import Principal
 ARPU_BINS = (0, 10, 30, 50, 80, 120, 200)
 CHURN_MONTHS = 12
 STAGES = ("A", "B", "C", "D", "E")
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, args: list) -> tuple:
+    row = con.execute(sql, args).fetchone()
+    assert row is not None  # aggregates without GROUP BY always return one row
+    return row
 
 
 def _q(path: Any) -> str:
@@ -74,7 +81,7 @@ class DashboardService:
             subs = _q(wh.path("subscribers", month))
             regions = [r for (r,) in con.execute(
                 f"select distinct region from read_parquet({subs}) order by region").fetchall()]
-            by_region = [dict(region=r, status=s, n=n) for r, s, n in con.execute(
+            by_region = [{"region": r, "status": s, "n": n} for r, s, n in con.execute(
                 f"select region, status, count(*) from read_parquet({subs}) where {rfilter} "
                 "group by all order by region, status", rargs).fetchall()]
             totals = {s: 0 for s in ("active", "suspended", "churned")}
@@ -84,24 +91,26 @@ class DashboardService:
             for m in [x for x in months if x <= month][-CHURN_MONTHS:]:
                 p = _q(wh.path("subscribers", m))
                 start, end = f"{m}-01", f"{month_add(m, 1)}-01"
-                churned, base = con.execute(
+                churned, base = _one(
+                    con,
                     f"""select count(*) filter (where status = 'churned' and churn_date >= ?::date and churn_date < ?::date),
                                count(*) filter (where status <> 'churned' or churn_date >= ?::date)
-                        from read_parquet({p}) where {rfilter}""", [start, end, start, *rargs]).fetchone()
+                        from read_parquet({p}) where {rfilter}""", [start, end, start, *rargs])
                 churn.append({"month": m, "churned": int(churned), "base": int(base),
                               "rate": round(churned / base, 4) if base else None})
             arpu = None
             if wh.has("monthly_usage", month):
                 u = _q(wh.path("monthly_usage", month))
-                cases = " ".join(f"when revenue < {hi} then '{lo}-{hi}'" for lo, hi in zip(ARPU_BINS, ARPU_BINS[1:]))
+                cases = " ".join(f"when revenue < {hi} then '{lo}-{hi}'" for lo, hi in pairwise(ARPU_BINS))
                 rows = con.execute(
                     f"""select case {cases} else '{ARPU_BINS[-1]}+' end as bin, count(*), min(revenue)
                         from read_parquet({u}) u join (select subscriber_id from read_parquet({subs}) where {rfilter})
                         using (subscriber_id) group by 1 order by 3""", rargs).fetchall()
-                mean = con.execute(
+                mean = _one(
+                    con,
                     f"""select avg(revenue), count(*) from read_parquet({u}) u
                         join (select subscriber_id from read_parquet({subs}) where {rfilter}) using (subscriber_id)""",
-                    rargs).fetchone()
+                    rargs)
                 arpu = {"bins": [{"bin": b, "n": int(n)} for b, n, _ in rows],
                         "mean": round(float(mean[0]), 2) if mean[0] is not None else None}
             doc: dict[str, Any] = {
@@ -121,28 +130,28 @@ class DashboardService:
         cols = {c for (c,) in con.execute(f"select name from parquet_schema({prof})").fetchall()}
         out: dict[str, Any] = {}
         if {"is_core", "card_grade"} <= cols:
-            out["core_by_grade"] = [dict(grade=g or "none", core=int(c), all=int(n)) for g, c, n in con.execute(
+            out["core_by_grade"] = [{"grade": g or "none", "core": int(c), "all": int(n)} for g, c, n in con.execute(
                 f"""select coalesce(card_grade, 'none'), count(*) filter (where is_core), count(*)
                     from read_parquet({prof}) where {rfilter} group by 1 order by 1""", rargs).fetchall()]
             out["core_total"] = sum(r["core"] for r in out["core_by_grade"])
         if "stage" in cols:
-            out["stages"] = [dict(stage=s, n=int(n)) for s, n in con.execute(
+            out["stages"] = [{"stage": s, "n": int(n)} for s, n in con.execute(
                 f"select stage, count(*) from read_parquet({prof}) where {rfilter} group by 1 order by 1",
                 rargs).fetchall()]
         if {"stage", "previous_stage"} <= cols:
-            out["transitions"] = [dict(previous=p, stage=s, n=int(n)) for p, s, n in con.execute(
+            out["transitions"] = [{"previous": p, "stage": s, "n": int(n)} for p, s, n in con.execute(
                 f"""select coalesce(previous_stage, '-'), stage, count(*) from read_parquet({prof})
                     where {rfilter} group by 1, 2 order by 1, 2""", rargs).fetchall()]
         if wh.has("warnings", month, "output"):
             w = _q(wh.path("warnings", month, "output"))
             scope = (f"join (select subscriber_id from read_parquet({prof}) where {rfilter}) using (subscriber_id)"
                      if rargs else "")
-            out["warnings_by_family"] = [dict(family=f, n=int(n), subscribers=int(s)) for f, n, s in con.execute(
+            out["warnings_by_family"] = [{"family": f, "n": int(n), "subscribers": int(s)} for f, n, s in con.execute(
                 f"""select family, count(*), count(distinct subscriber_id) from read_parquet({w}) {scope}
                     group by 1 order by 2 desc""", rargs).fetchall()]
-            out["top_rules"] = [dict(rule_id=r, family=f, n=int(n)) for r, f, n in con.execute(
+            out["top_rules"] = [{"rule_id": r, "family": f, "n": int(n)} for r, f, n in con.execute(
                 f"""select rule_id, any_value(family), count(*) from read_parquet({w}) {scope}
                     group by 1 order by 3 desc, 1 limit 10""", rargs).fetchall()]
-            out["warned_subscribers"] = int(con.execute(
-                f"select count(distinct subscriber_id) from read_parquet({w}) {scope}", rargs).fetchone()[0])
+            out["warned_subscribers"] = int(_one(
+                con, f"select count(distinct subscriber_id) from read_parquet({w}) {scope}", rargs)[0])
         return out

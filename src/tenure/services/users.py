@@ -17,6 +17,7 @@ from tenure.services.auth import AuthService, Principal
 LOCALES = ("zh_CN", "en")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 SYSTEM = "system"  # actor of changes made from the command line
+Names = list[str]  # at module level: inside UserService, ``list`` is the method
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,8 @@ class UserService:
 
     # -- assignments -----------------------------------------------------------
     def assign(
-        self, actor: Principal | None, name: str, customers: list[str] | None = None,
-        regions: list[str] | None = None, remove: bool = False,
+        self, actor: Principal | None, name: str, customers: Names | None = None,
+        regions: Names | None = None, remove: bool = False,
     ) -> UserView:
         """Add (or remove) customers to an account manager's portfolio, regions to a channel owner."""
         if actor is not None:

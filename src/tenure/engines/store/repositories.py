@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from tenure.engines.store.models import ApiToken, AuditEntry, PortfolioAssignment, RegionAssignment, RuleVersion, User
+from tenure.engines.store.models import (
+    ApiToken,
+    AuditEntry,
+    PortfolioAssignment,
+    RegionAssignment,
+    RuleVersion,
+    User,
+)
 
 
 class UserRepository:

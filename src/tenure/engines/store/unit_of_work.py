@@ -34,7 +34,7 @@ class UnitOfWork:
         self._factory = session_factory
         self.session: Session | None = None
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         self.session = self._factory()
         self.users = UserRepository(self.session)
         self.tokens = TokenRepository(self.session)

@@ -22,7 +22,8 @@ from tenure.interfaces.api.errors import error_body, status_for
 from tenure.interfaces.api.routes import router as api_router
 from tenure.interfaces.api.rules import router as rules_api_router
 from tenure.interfaces.web import i18n
-from tenure.interfaces.web.pages import SignInRequired, render_error, router as pages_router
+from tenure.interfaces.web.pages import SignInRequired, render_error
+from tenure.interfaces.web.pages import router as pages_router
 from tenure.interfaces.web.rules_pages import router as rules_pages_router
 
 log = logging.getLogger(__name__)

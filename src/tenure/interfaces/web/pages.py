@@ -15,7 +15,14 @@ from fastapi.templating import Jinja2Templates
 from tenure.domain.errors import AuthenticationFailed, Conflict, InputError, NotFound, TenureError
 from tenure.domain.model import CHANNELS, MONTH_PATTERN
 from tenure.domain.roles import Permission, Role
-from tenure.interfaces.api.deps import CSRF_FIELD, CSRF_HEADER, ServicesDep, check_csrf, csrf_token, session_principal
+from tenure.interfaces.api.deps import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    ServicesDep,
+    check_csrf,
+    csrf_token,
+    session_principal,
+)
 from tenure.interfaces.web import charts
 from tenure.interfaces.web.i18n import LANGUAGE_NAMES, LOCALES, Formatter
 from tenure.services import audit
