@@ -36,7 +36,7 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _settings(home: Path):  # noqa: ANN202 - imported lazily in children
+def _settings(home: Path):
     from tenure.config import Settings
 
     return Settings(home=home, environment="test")
@@ -60,7 +60,12 @@ def phase_prepare(args: argparse.Namespace) -> dict:
 def phase_features(args: argparse.Namespace) -> dict:
     from tenure.engines.compute import connect
     from tenure.engines.warehouse import Warehouse
-    from tenure.services.monthly_cycle import MonthInputs, _bucket_count, build_features, load_cycle_config
+    from tenure.services.monthly_cycle import (
+        MonthInputs,
+        _bucket_count,
+        build_features,
+        load_cycle_config,
+    )
 
     settings = _settings(Path(args.home))
     wh = Warehouse(settings.warehouse_dir)
@@ -149,7 +154,7 @@ def _child(phase: str, args: argparse.Namespace) -> dict:
     if args.buckets:
         cmd += ["--buckets", str(args.buckets)]
     wall = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         sys.stderr.write(res.stderr)
         raise SystemExit(f"phase {phase} failed")

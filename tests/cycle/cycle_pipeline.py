@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from tenure.config import Settings
 from tenure.engines.compute import connect
 from tenure.engines.warehouse import Warehouse

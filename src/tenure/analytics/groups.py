@@ -76,17 +76,7 @@ def group_month_measures(
     out = g.left_join(agg, g.group_id == agg._gid).drop("_gid")
     return out.select(
         "group_id",
-        **{
-            "members": out.members.fill_null(0),
-            "key_persons": out.key_persons.fill_null(0),
-            "group_arpu": out.group_arpu.fill_null(0).cast("float64"),
-            "members_left": (out._churned.fill_null(0) + out._left.fill_null(0)).cast("int64"),
-            "cancellations": out.cancellations.fill_null(0).cast("int64"),
-            "complaints": out.complaints.fill_null(0).cast("int64"),
-            "arrears": out.arrears.fill_null(0).cast("float64"),
-            "other_op_cs_calls": out.other_op_cs_calls.fill_null(0).cast("int64"),
-            "headcount": out.headcount,
-        },
+        members=out.members.fill_null(0), key_persons=out.key_persons.fill_null(0), group_arpu=out.group_arpu.fill_null(0).cast("float64"), members_left=(out._churned.fill_null(0) + out._left.fill_null(0)).cast("int64"), cancellations=out.cancellations.fill_null(0).cast("int64"), complaints=out.complaints.fill_null(0).cast("int64"), arrears=out.arrears.fill_null(0).cast("float64"), other_op_cs_calls=out.other_op_cs_calls.fill_null(0).cast("int64"), headcount=out.headcount,
     ).select("group_id", *GROUP_MEASURES)
 
 

@@ -159,7 +159,7 @@ def subscriber_attributes(
     end of the month (start on or before, end on or after the month end) for
     the subscriber or any of its groups.
     """
-    first, last = month_bounds(month)
+    _, last = month_bounds(month)
     s = active_subscribers(subscribers, month)
     month_end = ibis.literal(last)
     act = s.activation_date.cast("date")
@@ -248,7 +248,6 @@ def subscriber_attributes(
         )
     else:
         base = base.mutate(agreement_end_date=ibis.null("date"))
-    del first
     return base
 
 

@@ -10,6 +10,8 @@ gets the n-th grade above the lowest.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CARD_GRADES: tuple[str, ...] = ("none", "silver", "gold", "diamond")
@@ -19,7 +21,7 @@ CREDIT_RATINGS: tuple[str, ...] = ("AAA", "AA", "A", "B", "C")
 
 
 def _ascending(values: list[float], what: str) -> None:
-    if any(b <= a for a, b in zip(values, values[1:])):
+    if any(b <= a for a, b in pairwise(values)):
         raise ValueError(f"{what} bounds must be strictly ascending")
 
 
