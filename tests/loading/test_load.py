@@ -242,3 +242,26 @@ def test_threshold_out_of_range(settings, src_dir):
     MonthBuilder().write(src_dir)
     with pytest.raises(LoadError, match="between 0 and 1"):
         load_directory(settings, src_dir, max_bad_share=1.5)
+
+
+def test_rows_set_aside_because_of_their_parent_do_not_refuse_the_child(settings, src_dir):
+    # 20 subscribers, 2 of them bad (10%): within a 15% threshold. Their usage
+    # rows are set aside too (2 of 20 usage rows + 0 own defects); the usage
+    # file itself is clean, so it must not be refused for its parent's rows.
+    b = MonthBuilder(subscribers=20)
+    for row in b.rows["subscribers"][:2]:
+        row["msisdn"] = "12345"
+    b.write(src_dir)
+    report = load_directory(settings, src_dir, max_bad_share=0.15)
+    tables = {t.table: t for t in report.months[0].tables}
+    usage = tables["monthly_usage"]
+    assert report.months[0].published
+    assert usage.quarantined == 2 and usage.knock_on == 2 and usage.own_bad_share == 0
+    assert usage.read == usage.loaded + usage.quarantined
+    assert tables["subscribers"].knock_on == 0 and tables["subscribers"].quarantined == 2
+    # The same input with one genuinely bad usage row on a kept subscriber is
+    # judged on that row alone: 1 of 20 = 5% > 4% refuses, whatever the knock-on rows.
+    b.rows["monthly_usage"][5]["revenue"] = "-3"
+    b.write(src_dir)
+    with pytest.raises(LoadRefused, match=r"monthly_usage: 1 of 20 rows bad \(5.00% > 4.00%\)"):
+        load_directory(settings, src_dir, max_bad_share=0.04)

@@ -42,6 +42,18 @@ def test_header_only_file_is_refused(settings, src_dir):
     _expect(settings, src_dir, "plans.csv", "header only")
 
 
+def test_header_only_event_table_is_a_month_without_events(settings, src_dir):
+    b, folder = _month(src_dir)
+    write_table(folder, "complaints", [])
+    report = load_directory(settings, src_dir)
+    month = report.months[0]
+    counts = {t.table: (t.read, t.loaded, t.quarantined) for t in month.tables}
+    assert counts["complaints"] == (0, 0, 0)
+    wh = Warehouse(settings.warehouse_dir)
+    assert pq.read_table(wh.path("complaints", month.month)).num_rows == 0
+    assert pq.read_table(wh.path("subscribers", month.month)).num_rows == len(b.rows["subscribers"])
+
+
 @pytest.mark.parametrize("content", [b"\n\r\n\n", b"\xef\xbb\xbf"])
 def test_blank_lines_only_is_refused(settings, src_dir, content):
     _, folder = _month(src_dir)

@@ -99,8 +99,6 @@ def test_wrong_file_is_refused(tmp_path: Path) -> None:
         map_mlc_churn(tmp_path)
 
 
-@pytest.mark.xfail(raises=LoadError, strict=False,
-                   reason="the loader refuses header-only files, and these data sets have no groups or complaints")
 @pytest.mark.parametrize("dataset,source", [("ibm-telco", IBM), ("mlc-churn", MLC)])
 def test_load_public_writes_and_loads_the_month(settings: Settings, dataset: str, source: Path) -> None:
     try:
@@ -120,9 +118,7 @@ def test_cli_load_public_json(tenure_home: Path) -> None:
     res = CliRunner().invoke(app, ["load-public", "nonesuch", str(IBM), "--json"])
     assert res.exit_code == 2
     res = CliRunner().invoke(app, ["load-public", "mlc-churn", str(MLC), "--json"])
-    if res.exit_code == 0:
-        doc = json.loads(res.stdout)
-        assert doc["rows"]["subscribers"] == 5000
-    else:
-        assert res.exit_code == 4  # refused by the loader (see the xfail above)
-        assert (tenure_home / "public" / "mlc-churn" / "extra.parquet").exists()
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["rows"]["subscribers"] == 5000
+    assert (tenure_home / "public" / "mlc-churn" / "extra.parquet").exists()

@@ -67,6 +67,7 @@ class TableSpec:
     kind: str  # "dimension" (monthly snapshot) or "fact" (events of the month)
     month_column: str | None = None  # date/timestamp/month column that must lie in the load month
     required_file: bool = True  # a month without this file is refused
+    allow_empty: bool = True  # a header-only file is a month with no rows (no complaints, no groups)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def column(self, name: str) -> Column:
@@ -111,6 +112,7 @@ T = ColumnType
 
 CUSTOMERS = TableSpec(
     name="customers",
+    allow_empty=False,
     description="A person or an enterprise that holds one or more subscriptions.",
     kind="dimension",
     key=("customer_id",),
@@ -133,6 +135,7 @@ CUSTOMERS = TableSpec(
 
 PLANS = TableSpec(
     name="plans",
+    allow_empty=False,
     description="Tariff plans on sale or still held by subscribers.",
     kind="dimension",
     key=("plan_id",),
@@ -151,6 +154,7 @@ PLANS = TableSpec(
 
 SUBSCRIBERS = TableSpec(
     name="subscribers",
+    allow_empty=False,
     description="One mobile (or fixed) subscription: a number on the network.",
     kind="dimension",
     key=("subscriber_id",),

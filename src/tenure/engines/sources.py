@@ -63,16 +63,20 @@ class SourceTable:
         return self.data.num_rows + len(self.bad_records)
 
 
-def read_source(path: Path, encoding: str | None = None) -> SourceTable:
-    """Read a ``.csv`` or ``.parquet`` file; LoadError for whole-file problems."""
+def read_source(path: Path, encoding: str | None = None, allow_empty: bool = False) -> SourceTable:
+    """Read a ``.csv`` or ``.parquet`` file; LoadError for whole-file problems.
+
+    ``allow_empty`` accepts a file with a header and no rows: a month can
+    legitimately have no complaints or no groups, but never no subscribers.
+    """
     path = Path(path)
     if path.stat().st_size == 0:
         raise LoadError(
             f"{path}: empty file (0 bytes); export the table again, or remove the file if the table is optional"
         )
     if path.suffix.lower() == ".parquet":
-        return _read_parquet(path)
-    return _read_csv(path, encoding)
+        return _read_parquet(path, allow_empty)
+    return _read_csv(path, encoding, allow_empty)
 
 
 # -- encoding ------------------------------------------------------------------
@@ -106,7 +110,7 @@ def decode_to_utf8(raw: bytes, path: Path, encoding: str | None) -> tuple[bytes,
 
 
 # -- CSV -----------------------------------------------------------------------
-def _read_csv(path: Path, encoding: str | None) -> SourceTable:
+def _read_csv(path: Path, encoding: str | None, allow_empty: bool = False) -> SourceTable:
     data, used = decode_to_utf8(path.read_bytes(), path, encoding)
     buf = np.frombuffer(data, dtype=np.uint8)
     starts, ends, start_lines = _records(buf) if len(buf) else (np.empty(0),) * 3
@@ -116,7 +120,7 @@ def _read_csv(path: Path, encoding: str | None) -> SourceTable:
     raw_names = next(csv.reader([header_text]))
     columns = [n.strip().lower() for n in raw_names]
     _check_header(path, columns)
-    if len(starts) == 1:
+    if len(starts) == 1 and not allow_empty:
         raise LoadError(f"{path}: header only, no data rows; export the table with its rows")
 
     skipped: list[int] = []
@@ -273,14 +277,14 @@ def _join(row: list[str]) -> str:
 
 
 # -- Parquet -------------------------------------------------------------------
-def _read_parquet(path: Path) -> SourceTable:
+def _read_parquet(path: Path, allow_empty: bool = False) -> SourceTable:
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise LoadError(f"{path}: not a readable Parquet file ({exc}); export it again") from None
     columns = [n.strip().lower() for n in table.column_names]
     _check_header(path, columns)
-    if table.num_rows == 0:
+    if table.num_rows == 0 and not allow_empty:
         raise LoadError(f"{path}: no rows (schema only); export the table with its rows")
     arrays = []
     for name, col in zip(columns, table.columns):

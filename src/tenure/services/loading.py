@@ -51,14 +51,28 @@ class TableLoad:
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
     quarantine_file: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
+    # Quarantined only because the row they reference (e.g. their subscriber) was quarantined.
+    knock_on: int = 0
 
     @property
     def bad_share(self) -> float:
         return self.quarantined / self.read if self.read else 0.0
 
+    @property
+    def own_bad_share(self) -> float:
+        """Share of rows bad in this file itself: what the threshold judges.
+
+        Rows set aside only because their parent row was set aside are still
+        quarantined and counted, but they say nothing about this file's
+        quality; counting them would refuse every child table of a parent
+        that is itself within tolerance.
+        """
+        return (self.quarantined - self.knock_on) / self.read if self.read else 0.0
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["bad_share"] = round(self.bad_share, 6)
+        d["own_bad_share"] = round(self.own_bad_share, 6)
         d["top_reasons"] = [{"reason": r, "count": c} for r, c in self.top_reasons]
         return d
 
@@ -273,7 +287,7 @@ def _load_month(
         if path is None:
             continue
         say(f"{mi.month} {name}: reading {path.name}")
-        src = read_source(path, encoding)
+        src = read_source(path, encoding, allow_empty=spec.allow_empty)
         checked = check_table(spec, src, mi.month, known, set_aside)
         good = checked.loaded()
         for ref in REFERENCED:
@@ -290,7 +304,9 @@ def _load_month(
     previous = warehouse.version(mi.month)
     if previous is not None:
         result.carried_over = [t for t in TABLES if t not in loaded and warehouse.has(t, mi.month)]
-    refused = [t for t in result.tables if is_bad_share_refused(t.quarantined, t.read, share)]
+    refused = [
+        t for t in result.tables if is_bad_share_refused(t.quarantined - t.knock_on, t.read, share)
+    ]
     if refused:
         result.refused = _refusal_message(mi.month, refused, share)
         return result
@@ -328,16 +344,18 @@ def _record(
         top_reasons=top_reasons(src, checked, TOP_REASONS),
         quarantine_file=str(target) if rows.num_rows else None,
         ignored_columns=checked.extra_columns,
+        knock_on=int(checked.knock_on_only.sum()),
     )
 
 
 def _refusal_message(month: str, refused: list[TableLoad], share: float) -> str:
     parts = []
-    refused = sorted(refused, key=lambda t: -t.bad_share)
+    refused = sorted(refused, key=lambda t: -t.own_bad_share)
     for t in refused[:3]:
         reasons = "; ".join(f"{r} ({c:,})" for r, c in t.top_reasons[:2])
         parts.append(
-            f"{t.table}: {t.quarantined:,} of {t.read:,} rows bad ({t.bad_share:.2%} > {share:.2%}); "
+            f"{t.table}: {t.quarantined - t.knock_on:,} of {t.read:,} rows bad "
+            f"({t.own_bad_share:.2%} > {share:.2%}); "
             f"top reasons: {reasons}; quarantine: {t.quarantine_file}"
         )
     if len(refused) > 3:

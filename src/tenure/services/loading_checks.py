@@ -39,6 +39,8 @@ class Problem:
     value: pa.Array | None = None
     prefix: str = ""
     suffix: str = ""
+    # True when the row is fine itself but points at a row set aside in another table.
+    knock_on: bool = False
 
     def reasons(self, rows: np.ndarray) -> pa.Array:
         if self.value is None:
@@ -61,6 +63,18 @@ class CheckedTable:
         for p in self.problems:
             mask |= p.mask
         return mask
+
+    @property
+    def knock_on_only(self) -> np.ndarray:
+        """Rows set aside only because a row they reference was set aside."""
+        own = np.zeros(self.typed.num_rows, dtype=bool)
+        knock = np.zeros(self.typed.num_rows, dtype=bool)
+        for p in self.problems:
+            if p.knock_on:
+                knock |= p.mask
+            else:
+                own |= p.mask
+        return knock & ~own
 
     def loaded(self) -> pa.Table:
         return self.typed.filter(pa.array(~self.bad))
@@ -410,6 +424,7 @@ def _reference_rules(
                 value,
                 f"{name} ",
                 f" was quarantined in this month's {target}",
+                knock_on=True,
             )
         )
     return out
