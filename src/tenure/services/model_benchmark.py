@@ -85,11 +85,13 @@ def environment() -> dict[str, Any]:
     }
 
 
-def _document(dataset: str, evaluations: list[dict[str, Any]], started: float) -> dict[str, Any]:
+def _document(
+    dataset: str, evaluations: list[dict[str, Any]], started: float, threads: int
+) -> dict[str, Any]:
     return {
         "dataset": dataset,
         "evaluations": evaluations,
-        "model_params": ChurnModel().get_params(),
+        "model_params": ChurnModel(num_threads=threads).get_params(),
         "environment": environment(),
         "elapsed_seconds": round(time.perf_counter() - started, 1),
     }
@@ -106,10 +108,13 @@ def _cv_evaluation(
     drop: Sequence[str],
     folds: int,
     seed: int,
+    threads: int,
     on_fold: FoldCallback | None,
 ) -> dict[str, Any]:
     X, y, plan, blank = load_table(frame, label, id_column=id_column, positive=positive, drop=drop)
-    result = benchmark.cross_validate(X, y, plan, folds=folds, seed=seed, on_fold=on_fold)
+    result = benchmark.cross_validate(
+        X, y, plan, folds=folds, seed=seed, params={"num_threads": threads}, on_fold=on_fold
+    )
     return {
         "name": name,
         "source": {"path": str(source), "rows_read": len(frame), "rows_blank_label": blank},
@@ -127,6 +132,7 @@ def benchmark_csv(
     drop: Sequence[str] = (),
     folds: int = 5,
     seed: int = 0,
+    threads: int = 1,
     on_fold: FoldCallback | None = None,
 ) -> dict[str, Any]:
     """Stratified k-fold comparison of the churn model and the baseline on one CSV."""
@@ -134,9 +140,9 @@ def benchmark_csv(
     frame = read_csv(path)
     evaluation = _cv_evaluation(
         "cross_validation", frame, path, label, id_column=id_column, positive=positive,
-        drop=drop, folds=folds, seed=seed, on_fold=on_fold,
+        drop=drop, folds=folds, seed=seed, threads=threads, on_fold=on_fold,
     )
-    return _document(str(path), [evaluation], started)
+    return _document(str(path), [evaluation], started, threads)
 
 
 def benchmark_dataset(
@@ -144,6 +150,7 @@ def benchmark_dataset(
     *,
     folds: int = 5,
     seed: int = 0,
+    threads: int = 1,
     on_fold: FoldCallback | None = None,
 ) -> dict[str, Any]:
     """A reference data set: ``ibm-telco`` (k-fold) or ``mlc-churn`` (80/20 held out + k-fold)."""
@@ -154,9 +161,9 @@ def benchmark_dataset(
         evaluation = _cv_evaluation(
             "cross_validation", read_csv(path), path, IBM_TELCO.label,
             id_column=IBM_TELCO.id_column, positive=IBM_TELCO.positive, drop=IBM_TELCO.drop,
-            folds=folds, seed=seed, on_fold=on_fold,
+            folds=folds, seed=seed, threads=threads, on_fold=on_fold,
         )
-        return _document(name, [evaluation], started)
+        return _document(name, [evaluation], started, threads)
     if name == "mlc-churn":
         train_path, test_path = root / MLC_TRAIN.path, root / MLC_TEST.path
         train, test = read_csv(train_path), read_csv(test_path)
@@ -170,13 +177,13 @@ def benchmark_dataset(
                 "rows_read": len(train), "test_rows_read": len(test), "rows_blank_label": blank,
             },
             "columns": plan.as_dict(),
-            **benchmark.holdout(X, y, Xt, yt, plan, seed=seed),
+            **benchmark.holdout(X, y, Xt, yt, plan, seed=seed, params={"num_threads": threads}),
         }
         all_path = root / MLC_ALL.path
         cv = _cv_evaluation(
             "cross_validation", read_csv(all_path), all_path, MLC_ALL.label,
             id_column=MLC_ALL.id_column, positive=MLC_ALL.positive, drop=MLC_ALL.drop,
-            folds=folds, seed=seed, on_fold=on_fold,
+            folds=folds, seed=seed, threads=threads, on_fold=on_fold,
         )
-        return _document(name, [held, cv], started)
+        return _document(name, [held, cv], started, threads)
     raise InputError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")

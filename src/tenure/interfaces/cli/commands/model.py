@@ -105,6 +105,9 @@ def churn(
     ] = None,
     folds: Annotated[int, typer.Option("--folds", min=2, max=20)] = 5,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    threads: Annotated[
+        int, typer.Option("--threads", min=1, help="LightGBM threads (same results for any count).")
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Cross-validate the churn model against a logistic baseline on a churn table."""
@@ -117,14 +120,14 @@ def churn(
             bar.advance(task)
 
         if dataset is not None:
-            doc = model_benchmark.benchmark_dataset(dataset, folds=folds, seed=seed, on_fold=advance)
+            doc = model_benchmark.benchmark_dataset(dataset, folds=folds, seed=seed, threads=threads, on_fold=advance)
         else:
             if label is None:
                 raise InputError("--label is required with --csv")
             assert csv is not None
             doc = model_benchmark.benchmark_csv(
                 csv, label, id_column=id_column, positive=positive, drop=drop or (),
-                folds=folds, seed=seed, on_fold=advance,
+                folds=folds, seed=seed, threads=threads, on_fold=advance,
             )
     report(doc, as_json, _render)
 
