@@ -200,7 +200,9 @@ def main() -> None:
         for _ in range(args.requests):
             if rng.random() < args.search_share:
                 number = str(ids["msisdn"][rng.randrange(len(ids["msisdn"]))])
-                q = number if rng.random() < 0.5 else number[:7]
+                pick = rng.random()
+                # Half full numbers, a third first digits, the rest part of a name.
+                q = number if pick < 0.5 else number[:7] if pick < 0.83 else f"客户{rng.randrange(1000, 99999)}"
                 plan.append(("search", f"/api/v1/customers?q={q}&limit=20"))
             else:
                 plan.append(("customer_360", f"/api/v1/customers/{ids['customers'][rng.randrange(len(ids['customers']))]}"))

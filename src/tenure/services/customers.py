@@ -61,34 +61,56 @@ class CustomerService:
         if len(q) > 64:
             raise InputError("search text is at most 64 characters")
         limit = max(1, min(int(limit), MAX_RESULTS))
-        pred, params = visibility(principal, "s.customer_id", "s.region")
+        pred, params = visibility(principal, "customer_id", "region")
+        pred_s, _ = visibility(principal, "s.customer_id", "s.region")
         with self.index.cursor() as cur:
             if cur is None:
                 return []
             has_customers = cur.has("customers")
-            name_col = "c.name" if has_customers else "null"
-            join = "left join customers c on c.customer_id = s.customer_id" if has_customers else ""
+            # Step 1: the ids of at most `limit` matching customers inside the portfolio, from the
+            # narrowest table for the kind of text typed.
             if re.fullmatch(r"\d{3,11}", q):
                 # A number: exact on 11 digits, else a prefix (what an operator types), as a range
                 # on the number-sorted table.
                 upper = q[:-1] + chr(ord(q[-1]) + 1)
-                cond = "s.customer_id in (select customer_id from numbers where msisdn >= ? and msisdn < ?)"
-                args = [q, upper]
+                ids_sql = (f"select distinct customer_id from numbers where msisdn >= ? and msisdn < ? and {pred} "
+                           f"order by customer_id limit {limit}")
+                ids_args = [q, upper, *params]
             else:
-                like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                # Customer ids match from the start (operators type the first characters).
-                cond = (f"(starts_with(s.customer_id, ?) or {name_col} ilike ? escape '\\')" if has_customers
-                        else "starts_with(s.customer_id, ?)")
-                args = [q, like] if has_customers else [q]
+                scope = "" if principal.scope == "all" else (
+                    f" and customer_id in (select customer_id from numbers where {pred})")
+                scope_args = params if scope else []
+                upper = q[:-1] + chr(ord(q[-1]) + 1)
+                # Customer ids match from the start, as a range on the sorted, indexed column.
+                match, match_args = "customer_id >= ? and customer_id < ?", [q, upper]
+                looks_like_id = q.isascii() and q.isalnum() and any(ch.isdigit() for ch in q)
+                if has_customers and not looks_like_id:
+                    # Anything else may be (part of) a name; case only matters for Latin letters.
+                    if q.isascii():
+                        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                        match, match_args = f"({match} or name ilike ? escape '\\')", [*match_args, like]
+                    else:
+                        match, match_args = f"({match} or contains(name, ?))", [*match_args, q]
+                source = "customers" if has_customers else "numbers"
+                ids_sql = (f"select distinct customer_id from {source} where {match}{scope} "
+                           f"order by customer_id limit {limit}")
+                ids_args = [*match_args, *scope_args]
+            ids = [r[0] for r in cur.execute(ids_sql, ids_args).fetchall()]
+            if not ids:
+                return []
+            # Step 2: details of just those customers (IN-lists use the zone maps and indexes).
+            marks = ", ".join("?" for _ in ids)
+            cust = (f"left join (select customer_id, name, customer_type, vip_card from customers "
+                    f"where customer_id in ({marks})) c using (customer_id)") if has_customers else ""
+            cols = "any_value(c.name), any_value(c.customer_type), any_value(c.vip_card)" if has_customers \
+                else "null, null, null"
             sql = f"""
-                select s.customer_id, any_value({name_col}) as name,
-                       any_value({'c.customer_type' if has_customers else 'null'}) as customer_type,
-                       any_value(s.region) as region, any_value({'c.vip_card' if has_customers else 'null'}) as vip_card,
-                       min(s.msisdn) as msisdn, count(*) as subscriptions
-                from subscribers s {join}
-                where {cond} and {pred}
-                group by s.customer_id order by s.customer_id limit {limit}"""
-            rows = _rows(cur, sql, args + params)
+                select customer_id, {cols}, any_value(s.region), min(s.msisdn), count(*)
+                from subscribers s {cust}
+                where s.customer_id in ({marks}) and {pred_s}
+                group by customer_id order by customer_id"""
+            rows = [dict(zip(("customer_id", "name", "customer_type", "vip_card", "region", "msisdn", "subscriptions"),
+                             r)) for r in cur.execute(sql, (ids if has_customers else []) + ids + params).fetchall()]
         return [
             SearchHit(r["customer_id"], r["name"], r["customer_type"], r["region"], r["vip_card"],
                       r["msisdn"] if principal.see_pii else mask_msisdn(r["msisdn"]), int(r["subscriptions"]))

@@ -29,7 +29,7 @@ from tenure.engines.warehouse import Warehouse
 
 HISTORY_MONTHS = 12
 # Part of the cache key: bump it when _build changes what it writes.
-READ_MODEL_FORMAT = 3
+READ_MODEL_FORMAT = 4
 USAGE_COLUMNS = (
     "revenue", "mou", "mou_onnet", "mou_offnet", "data_mb", "sms", "recharge_amount", "arrears",
     "other_op_cs_calls", "other_op_ip_spend",
@@ -232,7 +232,7 @@ class WarehouseIndex:
                 if "customer_id" in cols and t != "plans":
                     con.execute(f"create index ix_{t}_customer_id on {t}(customer_id)")
             # Numbers sorted by themselves: a prefix becomes a range that zone maps narrow to a row group.
-            con.execute("create table numbers as select msisdn, customer_id from subscribers order by msisdn")
+            con.execute("create table numbers as select msisdn, customer_id, region from subscribers order by msisdn")
             con.execute("create table _meta as select ? as month, ? as output_month", [month, out_month])
             con.execute("checkpoint")
         except BaseException:
