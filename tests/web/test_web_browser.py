@@ -106,6 +106,12 @@ def test_sign_in_and_dashboard_charts(browser, base_url, admin_page) -> None:  #
     assert page.locator(".plotly-graph-div").count() >= 5
     assert page.locator("#chart-stages .main-svg").count() >= 1
     _shot(page, "dashboard")
+    # The region filter redraws the body through HTMX and keeps the choice in the address.
+    total_before = page.inner_text(".kpi-value >> nth=0")
+    page.select_option("select[name=region]", index=1)
+    page.wait_for_url(re.compile(r".*region=.*"))
+    page.wait_for_function(f"document.querySelector('.kpi-value').innerText !== {total_before!r}")
+    page.wait_for_selector("#chart-churn .main-svg")
     context = browser.new_context()
     anonymous = context.new_page()
     anonymous.goto(f"{base_url}/login")
