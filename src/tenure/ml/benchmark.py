@@ -105,7 +105,7 @@ def cross_validate(
             p = _fit_predict(name, factory, seed, plan, X.iloc[train], y[train], X.iloc[test])
             seconds[name] += time.perf_counter() - started
             oof[name][test] = p
-            per_fold[name].append({"fold": k, "rows": int(len(test)), **metrics.score(y[test], p)})
+            per_fold[name].append({"fold": k, "rows": len(test), **metrics.score(y[test], p)})
         if on_fold is not None:
             on_fold(k)
     models = {
@@ -121,7 +121,7 @@ def cross_validate(
         "method": "cross_validation",
         "folds": folds,
         "seed": seed,
-        "rows": int(len(y)),
+        "rows": len(y),
         "positives": int(y.sum()),
         "interval": "95% t-interval across folds",
         "models": models,
@@ -159,9 +159,9 @@ def holdout(
     return {
         "method": "holdout",
         "seed": seed,
-        "rows": int(len(y_train)),
+        "rows": len(y_train),
         "positives": int(y_train.sum()),
-        "test_rows": int(len(y_test)),
+        "test_rows": len(y_test),
         "test_positives": int(y_test.sum()),
         "interval": f"95% stratified bootstrap over test rows ({n_boot} replicates)",
         "models": models,

@@ -248,10 +248,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.encoder_ = CategoryEncoder().fit(frame)
         encoded = self.encoder_.transform(frame)
         members: list[tuple[lgb.Booster, int, Any]] = []
+        self.member_rows_: list[int] = []
         if eval_set is not None:
             Xv = self.encoder_.transform(self._frame(eval_set[0], fitting=False))
             yv = (np.asarray(eval_set[1]) == self.classes_[1]).astype(np.int64)
             members.append(self._fit_member(encoded, labels, Xv, yv, self.random_state))
+            self.member_rows_.append(len(encoded))
         else:
             if self.inner_splits < 2:
                 raise InputError("inner_splits must be at least 2 when no eval_set is given")
@@ -270,6 +272,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                         self.random_state + i,
                     )
                 )
+                self.member_rows_.append(len(fit_rows))
         self.boosters_ = [m[0] for m in members]
         self.best_iterations_ = [m[1] for m in members]
         self.calibrators_ = [m[2] for m in members]
