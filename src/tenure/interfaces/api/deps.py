@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tenure.bootstrap import Services
 from tenure.domain.errors import AuthenticationFailed, PermissionDenied
+from tenure.engines.store.unit_of_work import UnitOfWorkFactory
 from tenure.services.auth import Principal
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -25,6 +26,13 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_uow(services: ServicesDep) -> UnitOfWorkFactory:
+    return services.uow
+
+
+UowDep = Annotated[UnitOfWorkFactory, Depends(get_uow)]
 
 
 def csrf_token(request: Request) -> str:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from tenure.domain.model import MONTH_PATTERN
 from tenure.domain.roles import Permission, Role
-from tenure.interfaces.api.deps import CurrentUser, ServicesDep
+from tenure.interfaces.api.deps import CurrentUser, ServicesDep, UowDep
 from tenure.services import audit
 from tenure.services.customers import jsonable
 
@@ -177,7 +177,7 @@ def revoke_token(token_id: int, user: CurrentUser, services: ServicesDep) -> Non
 
 @router.get("/audit", tags=["administration"])
 def audit_log(
-    user: CurrentUser, services: ServicesDep,
+    user: CurrentUser, uow: UowDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     object_type: Annotated[str | None, Query(max_length=64)] = None,
@@ -185,4 +185,4 @@ def audit_log(
     actor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[dict]:
     user.require(Permission.VIEW_AUDIT)
-    return jsonable([asdict(e) for e in audit.entries(services.uow(), limit, offset, object_type, object_id, actor)])
+    return jsonable([asdict(e) for e in audit.entries(uow(), limit, offset, object_type, object_id, actor)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,8 +36,17 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """Build the application for ``settings`` (``services`` may be given, e.g. by tests)."""
     i18n.compile_catalogues()
     services = services or build(settings)
+    def _warm_read_model() -> None:
+        # Build the customer read model now rather than on the first customer page.
+        try:
+            with services.index.cursor():
+                pass
+        except Exception:  # noqa: BLE001 - a failure here shows again, with its message, on first use
+            log.exception("could not prepare the customer read model")
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        threading.Thread(target=_warm_read_model, name="read-model", daemon=True).start()
         yield
         services.index.close()
 
