@@ -168,7 +168,7 @@ def main() -> None:
     p.add_argument("--subscribers", type=int, default=1_000_000)
     p.add_argument("--home", type=Path, default=None, help="Warehouse home (default /tmp/tenure-bench-cycle-N).")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--buckets", type=int, default=None, help="Subscriber buckets (default: one per 2M).")
+    p.add_argument("--buckets", type=int, default=None, help="Subscriber buckets (default: one per 500k).")
     p.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     args = p.parse_args()
     args.home = args.home or Path(f"/tmp/tenure-bench-cycle-{args.subscribers}")

@@ -130,6 +130,13 @@ def connect(settings: Settings, engine: str | None = None) -> Engine:
         con = ibis.duckdb.connect(
             threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit
         )
+        # The monthly cycle left-joins one narrow table per month onto the
+        # subscribers. With equal row counts DuckDB may flip build and probe
+        # sides and hash the ever-wider left side at every join, which runs
+        # out of memory; keep the month tables as build sides. Row order is
+        # never relied upon, so results need not keep insertion order.
+        con.raw_sql("SET disabled_optimizers = 'build_side_probe_side'")
+        con.raw_sql("SET preserve_insertion_order = false")
         return Engine("duckdb", con)
     if name == "spark":
         return Engine("spark", ibis.pyspark.connect(_spark_session(settings)))

@@ -52,7 +52,7 @@ from tenure.engines.compute import Engine, connect
 from tenure.engines.warehouse import Warehouse
 
 SHIPPED_CONFIG = Path(tenure.__file__).parent / "config"
-SUBSCRIBERS_PER_BUCKET = 2_000_000
+SUBSCRIBERS_PER_BUCKET = 500_000
 """Subscribers processed together in the features step; bounds memory on large months."""
 KEY_ACCOUNT_EQUIVALENTS = {"business": 79, "consumer": 338}
 """Losing one key account costs as much revenue as 79 business or 338 consumer customers."""
