@@ -18,7 +18,8 @@ import pytest
 
 from conftest import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# One worker runs them all: one server and one browser for the module.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
