@@ -14,7 +14,7 @@ from tenure.ml.churn import ChurnModel
 
 from .builders import imbalanced_table
 
-FAST = {"max_rounds": 300, "learning_rate": 0.1, "early_stopping_rounds": 30, "num_threads": 1}
+FAST = {"num_leaves": 8, "max_rounds": 300, "learning_rate": 0.1, "early_stopping_rounds": 30, "num_threads": 1}
 
 
 def test_init_stores_parameters_untouched() -> None:
@@ -41,7 +41,7 @@ def test_fit_returns_self_and_learns_underscore_state(synthetic) -> None:
 
 def test_clone_gives_an_unfitted_copy_with_same_params(synthetic) -> None:
     X, y = synthetic
-    fitted = ChurnModel(**FAST, num_leaves=5).fit(X, y)
+    fitted = ChurnModel(**{**FAST, "num_leaves": 5}).fit(X, y)
     copy = clone(fitted)
     assert copy.get_params() == fitted.get_params()
     assert not hasattr(copy, "boosters_")
@@ -109,6 +109,17 @@ def test_columns_are_matched_by_name(synthetic) -> None:
     assert np.array_equal(model.predict_proba(X), model.predict_proba(shuffled))
     with pytest.raises(InputError, match="missing"):
         model.predict_proba(X.drop(columns=["noise"]))
+
+
+def test_tree_size_is_chosen_by_held_out_log_loss(synthetic) -> None:
+    X, y = synthetic
+    model = ChurnModel(**{**FAST, "num_leaves": (2, 8)}).fit(X, y)
+    assert set(model.leaf_log_loss_) == {2, 8}
+    assert model.num_leaves_ == min(model.leaf_log_loss_, key=model.leaf_log_loss_.get)
+    single = ChurnModel(**{**FAST, "num_leaves": 8}).fit(X, y)
+    assert single.num_leaves_ == 8 and list(single.leaf_log_loss_) == [8]
+    chosen = ChurnModel(**{**FAST, "num_leaves": model.num_leaves_}).fit(X, y)
+    assert np.array_equal(chosen.predict_proba(X), model.predict_proba(X))
 
 
 def test_numpy_input_works() -> None:

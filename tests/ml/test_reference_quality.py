@@ -16,7 +16,7 @@ def _need(path: str) -> None:
 
 def test_mlc_churn_held_out_auc_meets_target() -> None:
     _need(model_benchmark.MLC_TRAIN.path)
-    doc = model_benchmark.benchmark_dataset("mlc-churn", folds=5, seed=0)
+    doc = model_benchmark.benchmark_dataset("mlc-churn", folds=3, seed=0)
     held, cv = doc["evaluations"]
     assert held["test_rows"] == 667 and held["test_positives"] == 95
     assert held["models"]["churn_model"]["summary"]["roc_auc"]["mean"] >= 0.92
@@ -42,9 +42,5 @@ def test_ibm_telco_cv_auc_beats_the_baseline(ibm: dict) -> None:
     assert model["brier"]["mean"] < base["brier"]["mean"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="IBM Telco 5-fold CV ROC AUC is 0.848 against a 0.85 target (docs/model-quality.md)",
-)
 def test_ibm_telco_cv_auc_meets_target(ibm: dict) -> None:
     assert ibm["models"]["churn_model"]["summary"]["roc_auc"]["mean"] >= 0.85

@@ -31,6 +31,12 @@ How it is trained (the choices are explained in docs/model-quality.md):
   monotone, so it never changes the ranking or the ROC AUC), ``"isotonic"``
   (more flexible, needs a few thousand held-out rows, can create ties) or
   ``"none"``.
+- **Tree size chosen on held-out rows.** ``num_leaves`` may list several
+  sizes (default ``(4, 31)``): the members are trained for each and the size
+  with the lowest held-out log-loss of calibrated probabilities is kept
+  (``num_leaves_``, with every size's loss in ``leaf_log_loss_``). Nearly
+  additive tables (IBM Telco) want small trees, tables with sharp
+  interactions (MLC) large ones; the choice uses training rows only.
 - **Categorical columns.** Text, boolean and ``category`` columns use
   LightGBM's native categorical splits; their categories are learned in
   ``fit`` (unknown values at prediction time count as missing).
@@ -51,6 +57,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
 
 from tenure.domain.errors import InputError
@@ -93,6 +100,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     """Probability that a customer churns, from a table of features.
 
     Parameters mirror LightGBM's (sklearn names where they exist).
+    ``num_leaves`` is one size or a tuple of sizes to choose from.
     ``max_rounds`` caps the number of trees; early stopping picks the number
     actually kept (``best_iterations_``).
 
@@ -108,7 +116,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self,
         *,
         learning_rate: float = 0.03,
-        num_leaves: int = 31,
+        num_leaves: int | tuple[int, ...] = (4, 31),
         max_depth: int = -1,
         min_child_samples: int = 10,
         reg_lambda: float = 5.0,
@@ -181,7 +189,6 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             "objective": "binary",
             "metric": "binary_logloss",
             "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
             "max_depth": self.max_depth,
             "min_data_in_leaf": self.min_child_samples,
             "lambda_l2": self.reg_lambda,
@@ -208,6 +215,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         Xv: pd.DataFrame,
         yv: np.ndarray,
         seed: int,
+        num_leaves: int,
     ) -> tuple[lgb.Booster, int, Any]:
         if len(np.unique(yv)) < 2:
             raise InputError("the early-stopping rows contain only one class")
@@ -219,7 +227,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         train = lgb.Dataset(X, y, weight=self._weights(y, pos_weight), free_raw_data=True)
         valid = lgb.Dataset(Xv, yv, weight=self._weights(yv, pos_weight), reference=train)
         booster = lgb.train(
-            self._params(seed),
+            {**self._params(seed), "num_leaves": num_leaves},
             train,
             num_boost_round=self.max_rounds,
             valid_sets=[valid],
@@ -231,6 +239,37 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return booster, best, calibrator
 
     # -- the estimator --------------------------------------------------
+
+    def _train_members(
+        self,
+        encoded: pd.DataFrame,
+        labels: np.ndarray,
+        valid: tuple[pd.DataFrame, np.ndarray] | None,
+        num_leaves: int,
+    ) -> tuple[list[tuple[lgb.Booster, int, Any]], list[int], float]:
+        """Members for one tree size, their training row counts and held-out log-loss."""
+        members: list[tuple[lgb.Booster, int, Any]] = []
+        rows: list[int] = []
+        held_y: list[np.ndarray] = []
+        held_p: list[np.ndarray] = []
+        if valid is not None:
+            parts = [(encoded, labels, valid[0], valid[1], self.random_state)]
+        else:
+            splitter = StratifiedKFold(
+                n_splits=self.inner_splits, shuffle=True, random_state=self.random_state
+            )
+            parts = [
+                (encoded.iloc[f], labels[f], encoded.iloc[h], labels[h], self.random_state + i)
+                for i, (f, h) in enumerate(splitter.split(encoded, labels))
+            ]
+        for X_fit, y_fit, X_held, y_held, seed in parts:
+            booster, best, calibrator = self._fit_member(X_fit, y_fit, X_held, y_held, seed, num_leaves)
+            members.append((booster, best, calibrator))
+            rows.append(len(X_fit))
+            raw = np.asarray(booster.predict(X_held, raw_score=True, num_iteration=best))
+            held_y.append(y_held)
+            held_p.append(calibrator.predict(raw))
+        return members, rows, float(log_loss(np.concatenate(held_y), np.clip(np.concatenate(held_p), 1e-6, 1 - 1e-6), labels=[0, 1]))
 
     def fit(
         self,
@@ -247,32 +286,28 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = frame.shape[1]
         self.encoder_ = CategoryEncoder().fit(frame)
         encoded = self.encoder_.transform(frame)
-        members: list[tuple[lgb.Booster, int, Any]] = []
-        self.member_rows_: list[int] = []
+        valid: tuple[pd.DataFrame, np.ndarray] | None = None
         if eval_set is not None:
             Xv = self.encoder_.transform(self._frame(eval_set[0], fitting=False))
             yv = (np.asarray(eval_set[1]) == self.classes_[1]).astype(np.int64)
-            members.append(self._fit_member(encoded, labels, Xv, yv, self.random_state))
-            self.member_rows_.append(len(encoded))
+            valid = (Xv, yv)
         else:
             if self.inner_splits < 2:
                 raise InputError("inner_splits must be at least 2 when no eval_set is given")
             if np.bincount(labels).min() < self.inner_splits:
                 raise InputError(f"need at least {self.inner_splits} rows of each class to train")
-            splitter = StratifiedKFold(
-                n_splits=self.inner_splits, shuffle=True, random_state=self.random_state
-            )
-            for i, (fit_rows, held_rows) in enumerate(splitter.split(encoded, labels)):
-                members.append(
-                    self._fit_member(
-                        encoded.iloc[fit_rows],
-                        labels[fit_rows],
-                        encoded.iloc[held_rows],
-                        labels[held_rows],
-                        self.random_state + i,
-                    )
-                )
-                self.member_rows_.append(len(fit_rows))
+        candidates = (self.num_leaves,) if isinstance(self.num_leaves, int) else tuple(self.num_leaves)
+        if not candidates:
+            raise InputError("num_leaves needs at least one value")
+        self.leaf_log_loss_: dict[int, float] = {}
+        best_loss = np.inf
+        members: list[tuple[lgb.Booster, int, Any]] = []
+        for leaves in candidates:
+            trained, rows, loss = self._train_members(encoded, labels, valid, int(leaves))
+            self.leaf_log_loss_[int(leaves)] = loss
+            # strict < keeps the first (smallest listed) tree size on a tie
+            if loss < best_loss:
+                best_loss, members, self.member_rows_, self.num_leaves_ = loss, trained, rows, int(leaves)
         self.boosters_ = [m[0] for m in members]
         self.best_iterations_ = [m[1] for m in members]
         self.calibrators_ = [m[2] for m in members]
