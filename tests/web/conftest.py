@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 import uuid
 from collections.abc import Iterator
@@ -29,15 +28,13 @@ def _import_public_library() -> None:
 
 _import_public_library()
 
-from web_builders import build_warehouse, unique
+from web_builders import PASSWORD, build_warehouse, csrf_from, make_settings, unique
 
 from tenure.bootstrap import Services, build
-from tenure.config import Settings
 from tenure.engines.store import make_engine, migrate
 from tenure.engines.store.unit_of_work import UnitOfWorkFactory
 
 POSTGRES_URL = os.environ.get("TENURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PASSWORD = "correct-horse-battery"
 
 
 # -- the store, on both databases ------------------------------------------------------
@@ -88,10 +85,6 @@ def store(request: pytest.FixtureRequest) -> Iterator[UnitOfWorkFactory]:
 
 
 # -- a tiny warehouse and the app -------------------------------------------------------
-def make_settings(home: Path, **overrides: object) -> Settings:
-    return Settings(home=home, environment="test", secret_key="test-secret-" + uuid.uuid4().hex, **overrides)
-
-
 @pytest.fixture(scope="module")
 def web_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     home = tmp_path_factory.mktemp("web-home")
@@ -132,12 +125,6 @@ def make_user(services: Services):  # type: ignore[no-untyped-def]
         return name
 
     return _make
-
-
-def csrf_from(html: str) -> str:
-    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert m, "page has no CSRF field"
-    return m.group(1)
 
 
 @pytest.fixture

@@ -6,9 +6,8 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 import pytest
-from conftest import PASSWORD, csrf_from, make_settings
 from fastapi.testclient import TestClient
-from web_builders import build_warehouse
+from web_builders import PASSWORD, build_warehouse, csrf_from, make_settings
 
 from tenure.bootstrap import Services, build
 from tenure.domain import measures

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 
+from tenure.config import Settings
 from tenure.domain.model import month_add
 from tenure.engines.warehouse import Warehouse
 
 REGIONS = ("广州", "深圳", "佛山")
+PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
 
 
@@ -136,3 +140,13 @@ def build_warehouse(
                 w.write("profiles", profiles_t)
                 w.write("warnings", warnings_t)
     return {"months": month_list, "customers": cust_ids, "subscribers": subs, "regions": REGIONS}
+
+
+def make_settings(home: Path, **overrides: object) -> Settings:
+    return Settings(home=home, environment="test", secret_key="test-secret-" + uuid.uuid4().hex, **overrides)
+
+
+def csrf_from(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "page has no CSRF field"
+    return m.group(1)
