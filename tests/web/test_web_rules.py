@@ -56,7 +56,7 @@ def _client(app, name: str) -> tuple[TestClient, str]:  # type: ignore[no-untype
 
 
 def test_catalogue_page_lists_every_family(rules_app) -> None:  # type: ignore[no-untyped-def]
-    svc, app, _ = rules_app
+    _svc, app, _ = rules_app
     client, _ = _client(app, "rule_viewer")
     page = client.get("/rules").text
     for family in ("retention", "maintenance", "value_uplift", "prevention"):
@@ -65,7 +65,7 @@ def test_catalogue_page_lists_every_family(rules_app) -> None:  # type: ignore[n
 
 
 def test_syntax_error_is_marked_at_its_column_and_nothing_is_saved(rules_app) -> None:  # type: ignore[no-untyped-def]
-    svc, app, _ = rules_app
+    _svc, app, _ = rules_app
     client, csrf = _client(app, "rule_analyst")
     r = client.post(f"/rules/{RULE}", data={"expression": "other_op_ip_spend >> 50", "csrf_token": csrf})
     assert r.status_code == 422
@@ -77,14 +77,14 @@ def test_syntax_error_is_marked_at_its_column_and_nothing_is_saved(rules_app) ->
 
 
 def test_viewer_may_read_rules_but_not_change_them(rules_app) -> None:  # type: ignore[no-untyped-def]
-    svc, app, _ = rules_app
+    _svc, app, _ = rules_app
     client, csrf = _client(app, "rule_viewer")
     r = client.put(f"/api/v1/rules/{RULE}", json={"expression": "other_op_ip_spend > 1"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 403
 
 
 def test_test_counts_matches_in_the_month_for_the_saved_and_a_draft_expression(rules_app) -> None:  # type: ignore[no-untyped-def]
-    svc, app, month = rules_app
+    _svc, app, month = rules_app
     client, csrf = _client(app, "rule_analyst")
     h = {"X-CSRF-Token": csrf}
     shipped = client.post(f"/api/v1/rules/{RULE}/test", json={"month": month}, headers=h).json()
@@ -97,7 +97,7 @@ def test_test_counts_matches_in_the_month_for_the_saved_and_a_draft_expression(r
 
 
 def test_saved_version_is_audited_and_becomes_the_live_rule(rules_app) -> None:  # type: ignore[no-untyped-def]
-    svc, app, _ = rules_app
+    _svc, app, _ = rules_app
     client, csrf = _client(app, "rule_analyst")
     r = client.post(f"/rules/{RULE}", data={"expression": "other_op_ip_spend > 70", "comment": "fewer false alarms",
                                             "csrf_token": csrf}, follow_redirects=False)
