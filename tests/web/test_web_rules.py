@@ -97,7 +97,7 @@ def test_test_counts_matches_in_the_month_for_the_saved_and_a_draft_expression(r
 
 
 def test_saved_version_is_audited_and_becomes_the_live_rule(rules_app) -> None:  # type: ignore[no-untyped-def]
-    _svc, app, _ = rules_app
+    svc, app, _ = rules_app
     client, csrf = _client(app, "rule_analyst")
     r = client.post(f"/rules/{RULE}", data={"expression": "other_op_ip_spend > 70", "comment": "fewer false alarms",
                                             "csrf_token": csrf}, follow_redirects=False)
