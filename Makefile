@@ -24,10 +24,15 @@ $(VENV)/.test-deps: $(BIN)/tenure
 
 install-test: $(VENV)/.test-deps
 
+# Browser tests drive Debian's Chromium (Playwright's own browser download does not work offline);
+# a CJK font makes Chinese pages render in the screenshots.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
 browser:
-	@command -v chromium >/dev/null 2>&1 || (echo "installing Debian chromium for the browser tests" && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
-	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null))
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi wenquanyi; then \
+	  echo "installing $(BROWSER_PACKAGES) for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	fi
 
 demo: install
 	bash scripts/demo.sh "$(DEMO_HOME)" "$(DEMO_SUBSCRIBERS)" "$(DEMO_MONTHS)" "$(HOST)" "$(PORT)"
