@@ -114,3 +114,11 @@ def test_buckets_change_nothing(home: Settings, tiny, june) -> None:
     # Processing subscribers in buckets, one at a time, gives the same rows.
     two, _ = compute(home, M, buckets=2, profiles=False)
     assert two == june[0]
+
+
+def test_first_month_has_one_month_of_history(home: Settings, tiny) -> None:
+    first, _ = compute(home, "2026-01", profiles=False)
+    x = first[tiny.x]
+    assert x["months_of_history"] == 1 and x["short_history"] is True
+    assert x["arpu_m0"] == 100.0 and all(x[f"arpu_m{k}"] is None for k in range(1, 6))
+    assert x["arpu_avg3"] == 100.0 and x["arpu_pct_change"] is None and x["arpu_consecutive_declines"] == 0
