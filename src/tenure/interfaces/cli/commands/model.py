@@ -32,12 +32,12 @@ def _render_evaluation(ev: dict[str, Any]) -> None:
     models = ev["models"]
     if ev["method"] == "cross_validation":
         title = (
-            f"{ev['name']}: {ev['folds']}-fold stratified CV, {ev['rows']:,} rows, "
+            f"{ev['name']}: {ev['folds']}-fold CV, {ev['rows']:,} rows, "
             f"{ev['positives']:,} churners ({ev['positives'] / ev['rows']:.1%}), seed {ev['seed']}"
         )
     else:
         title = (
-            f"{ev['name']}: trained on {ev['rows']:,} rows, tested on {ev['test_rows']:,} held out "
+            f"{ev['name']}: {ev['rows']:,} training rows, {ev['test_rows']:,} held out "
             f"({ev['test_positives']:,} churners), seed {ev['seed']}"
         )
     rows = [
