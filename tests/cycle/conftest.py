@@ -2,26 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-
-def _import_ibis_outside_tests() -> None:
-    # tests/ is on sys.path (the root conftest lives there) and a test package
-    # named tests/public would shadow the `public` package Ibis imports; load
-    # Ibis once with tests/ out of the way.
-    tests_dir = str(Path(__file__).resolve().parents[1])
-    saved = list(sys.path)
-    sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != tests_dir]
-    try:
-        import ibis  # noqa: F401
-    finally:
-        sys.path[:] = saved
-
-
-_import_ibis_outside_tests()
 
 from tenure.config import Settings
 from tenure.domain.model import month_range

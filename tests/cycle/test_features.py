@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 
 import pytest
-from cycle_builders import usage, write_month
-from cycle_pipeline import compute
-from tiny import build_tiny
 
 from tenure.config import Settings
 from tenure.domain.measures import MONTHLY_MEASURES, SUBSCRIBER_ATTRIBUTES
 from tenure.engines.warehouse import Warehouse
+
+from .cycle_builders import usage, write_month
+from .cycle_pipeline import compute
+from .tiny import build_tiny
 
 M = "2026-06"
 

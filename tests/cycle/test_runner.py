@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cycle_builders import random_operator
 from typer.testing import CliRunner
 
 from tenure.config import Settings, get_settings
@@ -26,6 +25,8 @@ from tenure.services.monthly_cycle import (
     run_month,
     run_summary,
 )
+
+from .cycle_builders import random_operator
 
 M = "2026-06"
 

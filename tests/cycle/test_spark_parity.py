@@ -12,12 +12,13 @@ import math
 from typing import Any
 
 import pytest
-from cycle_builders import random_operator
 
 from tenure.config import Settings
 from tenure.domain.model import month_range
 from tenure.engines.warehouse import Warehouse
 from tenure.services.monthly_cycle import run_month
+
+from .cycle_builders import random_operator
 
 pytestmark = pytest.mark.spark
 

@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from cycle_builders import customer, day, plan, subscriber, ts, uid, usage, write_month
-
 from tenure.domain.model import month_range
 from tenure.engines.warehouse import Warehouse
+
+from .cycle_builders import customer, day, plan, subscriber, ts, uid, usage, write_month
 
 MONTHS = month_range("2026-01", "2026-06")
 ARPU_X = {"2026-01": 100.0, "2026-02": 100.0, "2026-03": 100.0, "2026-04": 70.0, "2026-05": 50.0, "2026-06": 30.0}

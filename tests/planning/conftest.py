@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import ibis
@@ -14,14 +12,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from builders import campaign, profiles
-
 from tenure.analytics.planning import ContactHistory, PlanSettings
 from tenure.domain.campaigns import Campaign
 from tenure.domain.contact_policy import ChannelCapacity, ContactPolicy
 from tenure.services.planning import PlanResult, plan_month
+
+from .builders import campaign, profiles
 
 MONTH = "2026-11"
 

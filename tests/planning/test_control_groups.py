@@ -9,7 +9,6 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
-from builders import campaign, profiles
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,8 @@ from tenure.domain.control_groups import (
     quarter_of,
 )
 from tenure.services.planning import plan_month
+
+from .builders import campaign, profiles
 
 ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
 members = st.lists(st.tuples(ids, st.sampled_from(["s1", "s2", "s3"])), min_size=1, max_size=200,

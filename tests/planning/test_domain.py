@@ -6,7 +6,6 @@ import datetime as dt
 import math
 
 import pytest
-from builders import campaign
 
 from tenure.campaigns import example_campaigns
 from tenure.domain.campaigns import (
@@ -25,6 +24,8 @@ from tenure.domain.model import CHANNELS
 from tenure.domain.rules import check_condition, parse, schema_for
 from tenure.domain.statistics import minimum_detectable_effect, relative_mde
 from tenure.domain.strategies import Family, strategies, strategy
+
+from .builders import campaign
 
 
 def test_library_has_eight_marketing_and_eight_service_kinds() -> None:

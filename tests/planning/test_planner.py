@@ -10,13 +10,14 @@ import ibis
 import numpy as np
 import pyarrow as pa
 import pytest
-from builders import campaign, profiles
 
-from conftest import MONTH, Scenario
 from tenure.analytics.planning import DECISIONS, ContactHistory, PlanSettings, uniform_draw
 from tenure.domain.contact_policy import ChannelCapacity, ContactPolicy
 from tenure.domain.control_groups import assign_controls, draw, in_global_control
 from tenure.services.planning import channel_days, plan_month
+
+from .builders import campaign, profiles
+from .conftest import MONTH, Scenario
 
 ACTIVE = {"selected", "control", "over_capacity"}
 

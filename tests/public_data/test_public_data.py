@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tenure.config import Settings
-from tenure.domain.errors import InputError, LoadError
+from tenure.domain.errors import InputError
 from tenure.domain.model import TABLES
 from tenure.engines.sources import read_source
 from tenure.services.loading_checks import check_table

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import yaml
-from rule_builders import contract_arrow
 from typer.testing import CliRunner
 
 from tenure.engines.warehouse import Warehouse
 from tenure.interfaces.cli.main import app
+
+from .rule_builders import contract_arrow
 
 runner = CliRunner()
 

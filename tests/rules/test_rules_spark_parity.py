@@ -11,12 +11,13 @@ from typing import Any
 import ibis
 import pyarrow.parquet as pq
 import pytest
-from rule_builders import MONTH_END, contract_arrow
 
 from tenure.analytics.rules import compile_expression, warnings_table
 from tenure.domain import measures
 from tenure.domain.rules import parse
 from tenure.services import rules as service
+
+from .rule_builders import MONTH_END, contract_arrow
 
 pytestmark = pytest.mark.spark
 

@@ -6,11 +6,12 @@ from datetime import date
 
 import ibis
 import pytest
-from rule_builders import contract_table
 
 from tenure.domain.errors import InputError, NotFound
 from tenure.domain.rules import rule_from_dict
 from tenure.services import rules as service
+
+from .rule_builders import contract_table
 
 
 def _rule(expression: str, scope: str = "subscriber"):  # type: ignore[no-untyped-def]

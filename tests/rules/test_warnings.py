@@ -10,12 +10,13 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rule_builders import MONTH_END, contract_table
 
 from tenure.analytics.rules import WARNING_COLUMNS, render_reason, warnings_table
 from tenure.domain.errors import RuleSyntaxError
 from tenure.domain.rules import format_number, parse_template, rule_from_dict
 from tenure.services import rules as service
+
+from .rule_builders import MONTH_END, contract_table
 
 
 def _render(con: Any, text: str, values: list[float | None]) -> list[str]:

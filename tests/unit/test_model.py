@@ -1,7 +1,8 @@
-from hypothesis import given, strategies as st
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tenure.domain.model import TABLES, month_add, month_range, parse_month
-import pytest
 
 
 def test_every_reference_points_at_a_known_table_and_column():

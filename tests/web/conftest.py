@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,28 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-
-def _import_public_library() -> None:
-    # tests/public (a test package) shadows the `public` library that ibis imports when
-    # pytest puts tests/ on sys.path; load the library first so ibis finds the right one.
-    if "public" in sys.modules:
-        return
-    tests_dir = str(Path(__file__).resolve().parents[1])
-    saved = list(sys.path)
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != tests_dir]
-    try:
-        import public  # noqa: F401
-    finally:
-        sys.path[:] = saved
-
-
-_import_public_library()
-
-from web_builders import PASSWORD, build_warehouse, csrf_from, make_settings, unique
-
 from tenure.bootstrap import Services, build
 from tenure.engines.store import make_engine, migrate
 from tenure.engines.store.unit_of_work import UnitOfWorkFactory
+
+from .web_builders import PASSWORD, build_warehouse, csrf_from, make_settings, unique
 
 POSTGRES_URL = os.environ.get("TENURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

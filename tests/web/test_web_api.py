@@ -7,9 +7,10 @@ import re
 import pyarrow.compute as pc
 import pytest
 from fastapi.testclient import TestClient
-from web_builders import PASSWORD, csrf_from, make_settings
 
 from tenure.engines.warehouse import Warehouse
+
+from .web_builders import PASSWORD, csrf_from, make_settings
 
 MASKED = re.compile(r"^\d{3}\*{4}\d{4}$")
 

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from web_builders import PASSWORD
+
+from .web_builders import PASSWORD
 
 # One worker runs them all: one server and one browser for the module.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pyarrow.compute as pc
-from web_builders import build_warehouse
 
 from tenure.domain.roles import Permission, permissions_of
 from tenure.engines.store.warehouse_index import WarehouseIndex
 from tenure.engines.warehouse import Warehouse
 from tenure.services.auth import Principal
 from tenure.services.customers import CustomerService
+
+from .web_builders import build_warehouse
 
 
 def _analyst() -> Principal:

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
-from web_builders import PASSWORD, build_warehouse, csrf_from, make_settings
 
 from tenure.bootstrap import Services, build
 from tenure.domain import measures
 from tenure.engines.warehouse import Warehouse
 from tenure.services import rules as rules_service
+
+from .web_builders import PASSWORD, build_warehouse, csrf_from, make_settings
 
 RULE = "gd_other_op_ip_spend"
 

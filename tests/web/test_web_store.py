@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import inspect
-from web_builders import unique
 
 from tenure.domain.errors import Conflict, InputError
 from tenure.engines.store.database import current_revision
 from tenure.services import audit
 from tenure.services.auth import AuthService, password_hasher
 from tenure.services.users import UserService
+
+from .web_builders import unique
 
 
 def _users(store) -> UserService:  # type: ignore[no-untyped-def]
