@@ -48,8 +48,12 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the store schema up to ``revision`` (idempotent)."""
+def migrate(engine: Engine, revision: str = "heads") -> None:
+    """Bring the store schema up to ``revision`` (idempotent).
+
+    ``heads`` applies every branch: campaign and enterprise tables are separate
+    migration branches off the initial schema, so neither waits for the other.
+    """
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), revision)
 
