@@ -12,6 +12,13 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tenure.engines.store.campaign_repositories import (
+    CampaignRepository,
+    ContactHistoryRepository,
+    OfferRepository,
+    SuppressionRepository,
+    WorkOrderRepository,
+)
 from tenure.engines.store.repositories import (
     AssignmentRepository,
     AuditRepository,
@@ -29,6 +36,11 @@ class UnitOfWork:
     assignments: AssignmentRepository
     audit: AuditRepository
     rule_versions: RuleVersionRepository
+    campaigns: CampaignRepository
+    offers: OfferRepository
+    suppressions: SuppressionRepository
+    contacts: ContactHistoryRepository
+    work_orders: WorkOrderRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -41,6 +53,11 @@ class UnitOfWork:
         self.assignments = AssignmentRepository(self.session)
         self.audit = AuditRepository(self.session)
         self.rule_versions = RuleVersionRepository(self.session)
+        self.campaigns = CampaignRepository(self.session)
+        self.offers = OfferRepository(self.session)
+        self.suppressions = SuppressionRepository(self.session)
+        self.contacts = ContactHistoryRepository(self.session)
+        self.work_orders = WorkOrderRepository(self.session)
         return self
 
     def __exit__(
