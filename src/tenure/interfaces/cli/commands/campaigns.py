@@ -1,0 +1,104 @@
+"""CLI commands of retention work: ``tenure campaign ...``, ``tenure plan-month``,
+``tenure list export``, ``tenure work-order ...`` and ``tenure report weekly``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tenure.config import get_settings
+from tenure.interfaces.cli.output import console, emit_json, report, table
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+AsOpt = Annotated[str, typer.Option("--as", help="User name making the change (their role decides what is allowed).")]
+
+campaign_app = typer.Typer(help="Retention campaigns (维系方案): import, export, list, approval flow.",
+                           no_args_is_help=True)
+list_app = typer.Typer(help="Execution lists (执行清单) of a planned month.", no_args_is_help=True)
+order_app = typer.Typer(help="Work orders (工单): outcomes and reassignment.", no_args_is_help=True)
+report_app = typer.Typer(help="Tracking reports.", no_args_is_help=True)
+
+
+def _services():  # type: ignore[no-untyped-def]
+    from tenure.bootstrap import build
+
+    return build(get_settings())
+
+
+def _campaigns():  # type: ignore[no-untyped-def]
+    from tenure.services.campaigns import CampaignService
+
+    return CampaignService(_services().uow)
+
+
+def _print_campaigns(docs: list[dict[str, Any]], title: str) -> None:
+    rows = [(d["campaign_id"], d["name"], d["status"], d["version"], ", ".join(d["channels"]),
+             d["start_date"], d["end_date"], d["priority"]) for d in docs]
+    console.print(table(title, ["id", "name", "status", "version", "channels", "start", "end", "priority"], rows))
+
+
+@campaign_app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="Campaign YAML files (one campaign, or a list under campaigns:).")],
+    as_user: Annotated[str | None, typer.Option("--as", help="User recorded as the author.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Store the campaigns of FILES as drafts (an existing draft is updated; others are refused)."""
+    stored = _campaigns().import_files(as_user, files)
+    docs = [s.to_dict() for s in stored]
+    report(docs, as_json, lambda d: _print_campaigns(d, f"{len(d)} campaign(s) imported"))
+
+
+@campaign_app.command("export")
+def export(
+    campaign_id: Annotated[str | None, typer.Argument(help="Campaign id.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Export every campaign.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print (or write) campaigns as YAML, ready to be imported again."""
+    from tenure.domain.errors import InputError
+
+    if (campaign_id is None) == (not all_):
+        raise InputError("give a campaign id or --all")
+    text = _campaigns().export_yaml(None if all_ else [campaign_id])  # type: ignore[list-item]
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}")
+
+
+@campaign_app.command("list")
+def list_(
+    status: Annotated[str | None, typer.Option("--status", help="Only campaigns in this status.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stored campaigns with status and version."""
+    docs = [s.to_dict() for s in _campaigns().list([status] if status else None)]
+    report(docs, as_json, lambda d: _print_campaigns(d, "Campaigns"))
+
+
+def _transition(verb: str):  # type: ignore[no-untyped-def]
+    def command(
+        campaign_id: Annotated[str, typer.Argument(help="Campaign id.")],
+        as_user: AsOpt,
+        as_json: JsonOpt = False,
+    ) -> None:
+        svc = _campaigns()
+        stored = getattr(svc, verb)(as_user, campaign_id)
+        doc = stored.to_dict()
+        report(doc, as_json, lambda d: console.print(f"{d['campaign_id']}: {d['status']} (version {d['version']})"))
+
+    command.__doc__ = f"{verb.capitalize()} a campaign (the approval flow decides who may)."
+    return command
+
+
+for _verb in ("submit", "approve", "start", "close"):
+    campaign_app.command(_verb)(_transition(_verb))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the retention-work commands to ``app``."""
+    app.add_typer(campaign_app, name="campaign")
