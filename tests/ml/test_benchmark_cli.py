@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from tenure.interfaces.cli.main import app
@@ -63,3 +64,35 @@ def test_usage_errors(tmp_path: Path, tenure_home: Path) -> None:
     unknown = runner.invoke(app, ["benchmark", "churn", "--dataset", "nope"])
     assert unknown.exit_code == 2
     assert "ibm-telco" in unknown.output
+
+
+def test_dataset_shortcuts_read_the_shared_data_override(
+    ibm_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tenure_home: Path
+) -> None:
+    real = ibm_csv.parents[1]
+    fake = tmp_path / "shared"
+    for rel, rows in [
+        ("ibm-telco-churn/Telco-Customer-Churn.csv", 700),
+        ("mlc-churn/churn-bigml-80.csv", 700),
+        ("mlc-churn/churn-bigml-20.csv", 300),
+        ("mlc-churn/mlc_churn.csv", 700),
+    ]:
+        if not (real / rel).is_file():
+            pytest.skip(f"reference data not present: {rel}")
+        (fake / rel).parent.mkdir(parents=True, exist_ok=True)
+        pd.read_csv(real / rel, dtype=str, keep_default_na=False).head(rows).to_csv(fake / rel, index=False)
+    monkeypatch.setenv("TENURE_SHARED_DATA", str(fake))
+
+    ibm = runner.invoke(app, ["benchmark", "churn", "--dataset", "ibm-telco", "--folds", "2", "--json"])
+    assert ibm.exit_code == 0, ibm.output
+    (ev,) = json.loads(ibm.stdout)["evaluations"]
+    assert ev["rows"] == 700 and ev["source"]["path"].startswith(str(fake))
+
+    mlc = runner.invoke(app, ["benchmark", "churn", "--dataset", "mlc-churn", "--folds", "2", "--json"])
+    assert mlc.exit_code == 0, mlc.output
+    held, cv = json.loads(mlc.stdout)["evaluations"]
+    assert held["method"] == "holdout" and held["rows"] == 700 and held["test_rows"] == 300
+    assert set(held["models"]["churn_model"]["summary"]) == SUMMARY_KEYS
+    assert cv["method"] == "cross_validation" and cv["rows"] == 700
+    assert {"column": "mlc_split", "reason": "dropped on request"} in cv["columns"]["ignored"]
+    assert held["models"]["churn_model"]["summary"]["roc_auc"]["mean"] > 0.75
