@@ -99,6 +99,48 @@ for _verb in ("submit", "approve", "start", "close"):
     campaign_app.command(_verb)(_transition(_verb))
 
 
+def _plan_service():  # type: ignore[no-untyped-def]
+    from tenure.services.monthly_plan import MonthlyPlanService
+
+    svc = _services()
+    s = svc.settings
+    return MonthlyPlanService(svc.uow, svc.warehouse, s.home, threads=s.duckdb_threads,
+                              memory_limit=s.duckdb_memory_limit)
+
+
+def plan_month_command(
+    month: Annotated[str, typer.Argument(help="Month to plan, YYYY-MM.")],
+    as_user: Annotated[str | None, typer.Option("--as", help="User recorded in the audit log.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Plan a month: decisions for every considered subscriber, execution lists and work orders.
+
+    Re-running a month replaces its plan (orders that already have an outcome are kept).
+    """
+    doc = _plan_service().plan(month, as_user)
+
+    def render(d: dict[str, Any]) -> None:
+        rows = [(c["campaign_id"], c["considered"], c["selected"], c["control"], c["global_control"],
+                 c["lost_arbitration"], c["over_capacity"],
+                 ", ".join(f"{k} {v}" for k, v in c["suppressed"].items() if v)) for c in d["campaigns"]]
+        t = d["totals"]
+        rows.append(("total", t["considered"], t["decisions"]["selected"], t["decisions"]["control"],
+                     t["decisions"]["global_control"], t["decisions"]["lost_arbitration"],
+                     t["decisions"]["over_capacity"], ", ".join(f"{k} {v}" for k, v in t["suppressed"].items() if v)))
+        console.print(table(f"Plan {d['month']}", ["campaign", "considered", "selected", "control", "global control",
+                                                   "lost arbitration", "over capacity", "suppressed"], rows))
+        console.print(table("Channels", ["channel", "planned", "capacity", "utilisation"],
+                            [(c["channel"], c["planned"], c["capacity"], c["utilisation"]) for c in d["channels"]]))
+        st = d["stored"]
+        console.print(f"{st['work_orders']} work order(s) stored; {st['replaced']} replaced; "
+                      f"{st['kept_with_outcomes']} kept (already worked); {st['unassigned']} without an owner")
+        for w in d["warnings"]:
+            console.print(f"warning: {w}", markup=False)
+
+    report(doc, as_json, render)
+
+
 def register(app: typer.Typer) -> None:
     """Add the retention-work commands to ``app``."""
     app.add_typer(campaign_app, name="campaign")
+    app.command("plan-month")(plan_month_command)

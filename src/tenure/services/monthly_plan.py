@@ -1,0 +1,227 @@
+"""`tenure plan-month`: plan a month of retention contacts and store the plan.
+
+Reads the month's ``profiles`` (joined with its ``features`` so campaign
+target filters can use any feature), the approved and running campaigns,
+the contact policy and channel capacity (``capacity.yaml``), the contact
+history and the do-not-disturb and opt-out lists; runs the planner; writes
+one decision record per considered subscriber to the warehouse output area
+(table ``decisions``) and one work order per selected subscriber to the
+store. Re-planning a month replaces its plan: orders nobody has worked yet
+are replaced, orders with a recorded outcome are kept as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
+import yaml
+
+import tenure
+from tenure.analytics.planning import ContactHistory, month_bounds
+from tenure.domain.campaigns import STAFF_CHANNELS, Campaign
+from tenure.domain.contact_policy import ChannelCapacity, ContactPolicy
+from tenure.domain.errors import ConfigurationError, InputError, NotFound
+from tenure.domain.model import parse_month
+from tenure.engines.store.campaign_models import WorkOrder
+from tenure.engines.store.unit_of_work import UnitOfWork
+from tenure.engines.warehouse import Warehouse
+from tenure.services import audit
+from tenure.services.campaigns import CampaignService
+from tenure.services.planning import plan_month
+
+SHIPPED_CAPACITY = Path(tenure.__file__).parent / "config" / "capacity.yaml"
+ASSIGNED_CHANNELS: tuple[str, ...] = ("account_manager", "community_manager")
+"""Channels whose orders go to one person's queue, chosen by portfolio."""
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    policy: ContactPolicy
+    capacity: ChannelCapacity
+    due_days: int = 10
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{k: _merge(base.get(k), v) for k, v in override.items()}}
+    return override
+
+
+def load_plan_config(home: Path) -> PlanConfig:
+    """Policy and capacity: the shipped defaults overlaid by ``<home>/config/capacity.yaml``."""
+    try:
+        data = yaml.safe_load(SHIPPED_CAPACITY.read_text(encoding="utf-8")) or {}
+        user = home / "config" / "capacity.yaml"
+        if user.exists():
+            data = _merge(data, yaml.safe_load(user.read_text(encoding="utf-8")) or {})
+        p = data.get("policy") or {}
+        policy = ContactPolicy(
+            max_contacts=int(p.get("max_contacts", 2)), window_days=int(p.get("window_days", 30)),
+            cooldown_days=int(p.get("cooldown_days", 60)),
+            allowed_hours=tuple(p.get("allowed_hours", (9, 20))),  # type: ignore[arg-type]
+        )
+        c = data.get("capacity") or {}
+        capacity = ChannelCapacity(daily={k: int(v) for k, v in (c.get("daily") or {}).items()},
+                                   weekly={k: int(v) for k, v in (c.get("weekly") or {}).items()})
+        due = int((data.get("work_orders") or {}).get("due_days", 10))
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        raise ConfigurationError(f"capacity.yaml: {exc}") from exc
+    return PlanConfig(policy=policy, capacity=capacity, due_days=due)
+
+
+def _history(uow: UnitOfWork, policy: ContactPolicy, first: dt.date) -> ContactHistory:
+    since = first - dt.timedelta(days=max(policy.window_days, policy.cooldown_days) + 1)
+    rows = uow.contacts.since(since)
+    contacts = pa.table({
+        "subscriber_id": pa.array([r.subscriber_id for r in rows], pa.string()),
+        "contact_date": pa.array([r.contact_date for r in rows], pa.date32()),
+        "channel": pa.array([r.channel for r in rows], pa.string()),
+        "outcome": pa.array([r.outcome for r in rows], pa.string()),
+    })
+    sup = uow.suppressions.list()
+    suppressions = pa.table({
+        "subscriber_id": pa.array([s.subscriber_id for s in sup], pa.string()),
+        "channel": pa.array([s.channel for s in sup], pa.string()),
+        "kind": pa.array([s.kind for s in sup], pa.string()),
+    })
+    return ContactHistory(contacts=ibis.memtable(contacts), suppressions=ibis.memtable(suppressions))
+
+
+def _profiles(con: Any, wh: Warehouse, month: str) -> ibis.Table:
+    if not wh.has("profiles", month, "output"):
+        raise NotFound(f"no profiles for {month}; run `tenure run-month {month}` first")
+    t = con.read_parquet(str(wh.path("profiles", month, "output")), table_name=f"plan_profiles_{month[:4]}{month[5:]}")
+    if wh.has("features", month, "output"):
+        f = con.read_parquet(str(wh.path("features", month, "output")))
+        extra = [c for c in f.columns if c not in t.columns]
+        if extra:
+            f = f.select(_fk=f.subscriber_id, **{c: f[c] for c in extra})
+            t = t.left_join(f, t.subscriber_id == f._fk).drop("_fk")
+    if "risk_decile" not in t.columns:
+        t = t.mutate(risk_decile=ibis.null("int64"))
+    if "msisdn" not in t.columns and wh.has("subscribers", month, "input"):
+        s = con.read_parquet(str(wh.path("subscribers", month, "input")))
+        s = s.select(_sk=s.subscriber_id, msisdn=s.msisdn)
+        t = t.left_join(s, t.subscriber_id == s._sk).drop("_sk")
+    return t
+
+
+def _warnings_by_subscriber(con: Any, wh: Warehouse, month: str, subscribers: set[str]) -> dict[str, list[dict]]:
+    if not subscribers or not wh.has("warnings", month, "output"):
+        return {}
+    w = con.read_parquet(str(wh.path("warnings", month, "output")))
+    cols = [c for c in ("rule_id", "severity", "reason_en", "reason_zh") if c in w.columns]
+    rows = w.filter(w.subscriber_id.isin(ibis.memtable({"s": sorted(subscribers)}).s)).select(
+        "subscriber_id", *cols).to_pyarrow().to_pylist()
+    out: dict[str, list[dict]] = {}
+    for r in rows:
+        out.setdefault(r.pop("subscriber_id"), []).append(r)
+    return out
+
+
+class MonthlyPlanService:
+    """Plans a month and stores the plan (decisions in the warehouse, work orders in the store)."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], warehouse: Warehouse, home: Path,
+                 threads: int = 2, memory_limit: str | None = None) -> None:
+        self.uow_factory = uow_factory
+        self.warehouse = warehouse
+        self.home = home
+        self.threads = threads
+        self.memory_limit = memory_limit
+
+    def _connect(self) -> Any:
+        kw: dict[str, Any] = {"threads": self.threads}
+        if self.memory_limit:
+            kw["memory_limit"] = self.memory_limit
+        return ibis.duckdb.connect(**kw)
+
+    def campaigns(self) -> list[Campaign]:
+        return CampaignService(self.uow_factory).plannable()
+
+    def preview(self, campaign: Campaign, month: str) -> dict[str, Any]:
+        """What ``campaign`` alone would get in ``month`` (any status): see ``preview_campaign``."""
+        from tenure.services.planning import preview_campaign
+
+        month = parse_month(month)
+        cfg = load_plan_config(self.home)
+        con = self._connect()
+        try:
+            first, _ = month_bounds(month)
+            with self.uow_factory() as uow:
+                history = _history(uow, cfg.policy, first)
+            return preview_campaign(_profiles(con, self.warehouse, month), campaign, cfg.policy, cfg.capacity,
+                                    history, month, con=con)
+        finally:
+            con.disconnect()
+
+    def plan(self, month: str, actor: str | None = None) -> dict[str, Any]:
+        """Plan ``month``; returns the planner's report plus what was stored."""
+        month = parse_month(month)
+        cfg = load_plan_config(self.home)
+        campaigns = self.campaigns()
+        if not campaigns:
+            raise InputError("no approved or running campaign; approve one first (tenure campaign approve)")
+        first, last = month_bounds(month)
+        con = self._connect()
+        try:
+            with self.uow_factory() as uow:
+                history = _history(uow, cfg.policy, first)
+            profiles = _profiles(con, self.warehouse, month)
+            result = plan_month(profiles, campaigns, cfg.policy, cfg.capacity, history, month, con=con)
+            decisions = result.decisions
+            selected = decisions.filter(pc.equal(decisions["decision"], "selected"))
+            extra_cols = [c for c in ("segment_id", "msisdn") if c in profiles.columns]
+            sub_info: dict[str, dict] = {}
+            if selected.num_rows:
+                keys = ibis.memtable({"_s": selected["subscriber_id"].to_pylist()})
+                info = profiles.select("subscriber_id", *extra_cols)
+                info = info.inner_join(keys, info.subscriber_id == keys._s).drop("_s")
+                sub_info = {r["subscriber_id"]: r for r in con.to_pyarrow(info).to_pylist()}
+            staffed = {s for s, ch in zip(selected["subscriber_id"].to_pylist(), selected["channel"].to_pylist())
+                       if ch in STAFF_CHANNELS}
+            warnings = _warnings_by_subscriber(con, self.warehouse, month, staffed)
+        finally:
+            con.disconnect()
+
+        with self.warehouse.write_month(month, "output", meta={"step": "plan-month"}) as out:
+            out.write("decisions", decisions)
+
+        due = min(first + dt.timedelta(days=cfg.due_days), last)
+        now = dt.datetime.now(dt.UTC)
+        with self.uow_factory() as uow:
+            replaced = uow.work_orders.delete_unworked(month)
+            kept = uow.work_orders.subscribers_with_outcomes(month)
+            orders: list[WorkOrder] = []
+            for r in selected.to_pylist():
+                if r["subscriber_id"] in kept:
+                    continue
+                info = sub_info.get(r["subscriber_id"], {})
+                assignee = None
+                if r["channel"] in ASSIGNED_CHANNELS:
+                    owners = uow.assignments.owners_of(r["customer_id"])
+                    assignee = min(owners) if owners else None
+                orders.append(WorkOrder(
+                    month=month, campaign_id=r["campaign_id"], subscriber_id=r["subscriber_id"],
+                    customer_id=r["customer_id"], channel=r["channel"], segment_id=info.get("segment_id"),
+                    msisdn=info.get("msisdn"), assignee_id=assignee, due_date=due,
+                    expected_value=r["expected_value"], reason=r["reason"] or "",
+                    warnings=warnings.get(r["subscriber_id"]), status="open", created_at=now,
+                ))
+            uow.work_orders.add_all(orders)
+            stored = {"work_orders": len(orders), "replaced": replaced, "kept_with_outcomes": len(kept),
+                      "unassigned": sum(1 for o in orders if o.channel in ASSIGNED_CHANNELS and o.assignee_id is None)}
+            audit.record(uow, actor or "system", "plan.month", "plan", month, None,
+                         {"campaigns": [c.campaign_id for c in campaigns], **stored,
+                          "selected": selected.num_rows, "considered": decisions.num_rows})
+            uow.commit()
+        doc = result.to_dict()
+        doc["stored"] = stored
+        return doc
