@@ -14,6 +14,7 @@ from tenure.engines.warehouse import Warehouse
 from tenure.services.auth import AuthService, password_hasher
 from tenure.services.customers import CustomerService
 from tenure.services.dashboard import DashboardService
+from tenure.services.enterprise import KeyAccountServices, build_key_accounts
 from tenure.services.rule_edits import RuleEditService
 from tenure.services.users import UserService
 
@@ -30,6 +31,7 @@ class Services:
     customers: CustomerService
     dashboard: DashboardService
     rules: RuleEditService
+    key_accounts: KeyAccountServices | None = None
 
     def close(self) -> None:
         self.index.close()
@@ -66,4 +68,5 @@ def build(settings: Settings, bind: object | None = None, run_migrations: bool =
         dashboard=DashboardService(warehouse, threads=settings.duckdb_threads,
                                    memory_limit=settings.duckdb_memory_limit),
         rules=RuleEditService(settings, uow),
+        key_accounts=build_key_accounts(settings.home, uow, warehouse),
     )
