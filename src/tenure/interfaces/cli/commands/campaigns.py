@@ -140,7 +140,76 @@ def plan_month_command(
     report(doc, as_json, render)
 
 
+def _execution():  # type: ignore[no-untyped-def]
+    from tenure.services.execution import ExecutionService
+
+    svc = _services()
+    return ExecutionService(svc.uow, pii_roles=tuple(getattr(svc.settings, "pii_roles", ["administrator"])))
+
+
+@list_app.command("export")
+def list_export(
+    month: Annotated[str, typer.Option("--month", help="Planned month, YYYY-MM.")],
+    channel: Annotated[str, typer.Option("--channel", help="Channel, e.g. outbound_call, sms, account_manager.")],
+    out: Annotated[Path, typer.Option("--out", help="Excel file to write (.xlsx).")],
+    as_user: Annotated[str | None, typer.Option("--as", help="User pulling the list (phone numbers are masked "
+                                                             "unless their role may see them).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write one channel's execution list of a month to Excel (with an outcomes sheet to fill in)."""
+    n = _execution().export_xlsx(as_user, month, channel, out)
+    report({"month": month, "channel": channel, "rows": n, "file": str(out)}, as_json,
+           lambda d: console.print(f"wrote {d['rows']} row(s) to {d['file']}"))
+
+
+@order_app.command("upload")
+def order_upload(
+    file: Annotated[Path, typer.Argument(help="Excel workbook with an outcomes sheet.")],
+    as_user: AsOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record outcomes from Excel; bad rows are listed with line and reason; re-uploads never count twice."""
+    res = _execution().upload_outcomes(as_user, file)
+
+    def render(d: dict[str, Any]) -> None:
+        console.print(f"{d['recorded']} recorded, {d['duplicates']} already recorded, {len(d['errors'])} rejected")
+        if d["errors"]:
+            console.print(table("Rejected rows", ["line", "reason"], [(e["line"], e["reason"]) for e in d["errors"]]))
+
+    report(res.to_dict(), as_json, render)
+    if res.errors:
+        raise typer.Exit(2)
+
+
+@order_app.command("reassign")
+def order_reassign(
+    order_id: Annotated[int, typer.Argument(help="Work order id.")],
+    to: Annotated[str, typer.Option("--to", help="Account manager who takes the order.")],
+    as_user: AsOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move a work order to another account manager's queue (channel owners)."""
+    doc = _execution().reassign(as_user, order_id, to)
+    report(doc, as_json, lambda d: console.print(f"work order {d['work_order_id']} -> {d['assignee']}"))
+
+
+@order_app.command("list")
+def order_list(
+    as_user: AsOpt,
+    month: Annotated[str | None, typer.Option("--month")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A user's open work orders."""
+    docs = _execution().queue(as_user, month)
+    report(docs, as_json, lambda d: console.print(table(
+        "Work orders", ["id", "campaign", "customer", "phone", "channel", "due", "assignee"],
+        [(o["work_order_id"], o["campaign_id"], o["customer_id"], o["msisdn"], o["channel"], o["due_date"],
+          o["assignee"]) for o in d])))
+
+
 def register(app: typer.Typer) -> None:
     """Add the retention-work commands to ``app``."""
     app.add_typer(campaign_app, name="campaign")
     app.command("plan-month")(plan_month_command)
+    app.add_typer(list_app, name="list")
+    app.add_typer(order_app, name="work-order")
