@@ -207,9 +207,39 @@ def order_list(
           o["assignee"]) for o in d])))
 
 
+@report_app.command("weekly")
+def report_weekly(
+    week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2026-W46.")],
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write the report to this Excel file.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Weekly tracking (周报): planned, contacted, reached, accepted, refused (with reasons) per campaign,
+    segment, channel and executor."""
+    from tenure.services.weekly_report import weekly_report, write_xlsx
+
+    doc = weekly_report(_services().uow, week)
+    if xlsx is not None:
+        write_xlsx(doc, xlsx)
+
+    def render(d: dict[str, Any]) -> None:
+        def line(label: tuple, r: dict) -> tuple:
+            return (*label, r["planned"], r["contacted"], r["reached"], r["accepted"], r["refused"],
+                    ", ".join(f"{k} {v}" for k, v in r["reasons"].items()))
+        rows = [line((r["campaign_id"], r["segment_id"], r["channel"], r["executor"]), r) for r in d["rows"]]
+        rows.append(line(("total", "", "", ""), d["totals"]))
+        console.print(table(f"Week {d['week']} ({d['first_day']} – {d['last_day']})",
+                            ["campaign", "segment", "channel", "executor", "planned", "contacted", "reached",
+                             "accepted", "refused", "reasons"], rows))
+        if xlsx is not None:
+            console.print(f"wrote {xlsx}")
+
+    report(doc, as_json, render)
+
+
 def register(app: typer.Typer) -> None:
     """Add the retention-work commands to ``app``."""
     app.add_typer(campaign_app, name="campaign")
     app.command("plan-month")(plan_month_command)
     app.add_typer(list_app, name="list")
     app.add_typer(order_app, name="work-order")
+    app.add_typer(report_app, name="report")
