@@ -19,6 +19,7 @@ EVALUATION_KEYS = {
 SUMMARY_KEYS = {"roc_auc", "pr_auc", "top_decile_lift", "brier"}
 
 
+@pytest.mark.slow
 def test_json_on_1500_ibm_rows(ibm_slice: Path, tenure_home: Path) -> None:
     result = runner.invoke(
         app,
@@ -66,16 +67,17 @@ def test_usage_errors(tmp_path: Path, tenure_home: Path) -> None:
     assert "ibm-telco" in unknown.output
 
 
+@pytest.mark.slow
 def test_dataset_shortcuts_read_the_shared_data_override(
     ibm_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tenure_home: Path
 ) -> None:
     real = ibm_csv.parents[1]
     fake = tmp_path / "shared"
     for rel, rows in [
-        ("ibm-telco-churn/Telco-Customer-Churn.csv", 700),
-        ("mlc-churn/churn-bigml-80.csv", 700),
-        ("mlc-churn/churn-bigml-20.csv", 300),
-        ("mlc-churn/mlc_churn.csv", 700),
+        ("ibm-telco-churn/Telco-Customer-Churn.csv", 500),
+        ("mlc-churn/churn-bigml-80.csv", 500),
+        ("mlc-churn/churn-bigml-20.csv", 250),
+        ("mlc-churn/mlc_churn.csv", 500),
     ]:
         if not (real / rel).is_file():
             pytest.skip(f"reference data not present: {rel}")
@@ -86,13 +88,13 @@ def test_dataset_shortcuts_read_the_shared_data_override(
     ibm = runner.invoke(app, ["benchmark", "churn", "--dataset", "ibm-telco", "--folds", "2", "--json"])
     assert ibm.exit_code == 0, ibm.output
     (ev,) = json.loads(ibm.stdout)["evaluations"]
-    assert ev["rows"] == 700 and ev["source"]["path"].startswith(str(fake))
+    assert ev["rows"] == 500 and ev["source"]["path"].startswith(str(fake))
 
     mlc = runner.invoke(app, ["benchmark", "churn", "--dataset", "mlc-churn", "--folds", "2", "--json"])
     assert mlc.exit_code == 0, mlc.output
     held, cv = json.loads(mlc.stdout)["evaluations"]
-    assert held["method"] == "holdout" and held["rows"] == 700 and held["test_rows"] == 300
+    assert held["method"] == "holdout" and held["rows"] == 500 and held["test_rows"] == 250
     assert set(held["models"]["churn_model"]["summary"]) == SUMMARY_KEYS
-    assert cv["method"] == "cross_validation" and cv["rows"] == 700
+    assert cv["method"] == "cross_validation" and cv["rows"] == 500
     assert {"column": "mlc_split", "reason": "dropped on request"} in cv["columns"]["ignored"]
     assert held["models"]["churn_model"]["summary"]["roc_auc"]["mean"] > 0.75

@@ -49,15 +49,23 @@ def test_clone_gives_an_unfitted_copy_with_same_params(synthetic) -> None:
         copy.predict_proba(X)
 
 
-def test_same_seed_same_probabilities_whatever_the_threads(synthetic) -> None:
+def test_same_seed_same_probabilities(synthetic) -> None:
     X, y = synthetic
     a = ChurnModel(**FAST).fit(X, y).predict_proba(X)
     b = ChurnModel(**FAST).fit(X, y).predict_proba(X)
-    c = ChurnModel(**{**FAST, "num_threads": 2}).fit(X, y).predict_proba(X)
     assert np.array_equal(a, b)
-    assert np.array_equal(a, c)
     d = ChurnModel(**{**FAST, "random_state": 7}).fit(X, y).predict_proba(X)
     assert not np.array_equal(a, d)
+
+
+def test_thread_count_does_not_change_results(synthetic) -> None:
+    X, y = synthetic
+    X, y = X.head(800), y[:800]
+    # few rounds: two threads on a busy machine spend most of their time synchronising
+    quick = {**FAST, "max_rounds": 60, "learning_rate": 0.2, "early_stopping_rounds": 10, "inner_splits": 2}
+    one = ChurnModel(**quick).fit(X, y).predict_proba(X)
+    two = ChurnModel(**{**quick, "num_threads": 2}).fit(X, y).predict_proba(X)
+    assert np.array_equal(one, two)
 
 
 def test_probabilities_are_valid_and_rank_well(synthetic) -> None:
