@@ -122,6 +122,14 @@ class ExecutionService:
             names = self._names(uow, {o.assignee_id for o in orders})
             return [order_view(o, see, names.get(o.assignee_id or -1)) for o in orders]
 
+    def available_lists(self, actor: str) -> list[dict[str, Any]]:
+        """(month, channel, rows) of every execution list in the store, newest month first."""
+        with self.uow_factory() as uow:
+            user = self._user(uow, actor)
+            if user.role not in LIST_ROLES:
+                raise PermissionDenied(f"{actor} ({user.role}) may not pull execution lists")
+            return [{"month": m, "channel": c, "rows": n} for m, c, n in uow.work_orders.lists()]
+
     def export_xlsx(self, actor: str | None, month: str, channel: str, out: Path) -> int:
         """Write the execution list to an Excel workbook; returns the number of rows."""
         from openpyxl import Workbook

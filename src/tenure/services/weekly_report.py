@@ -16,12 +16,22 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from tenure.domain.errors import InputError
+from tenure.domain.errors import InputError, PermissionDenied
 from tenure.domain.outcomes import REASONS
 from tenure.engines.store.unit_of_work import UnitOfWork
 
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 MEASURES = ("planned", "contacted", "reached", "accepted", "refused", "thinking")
+
+
+READER_ROLES = frozenset({"administrator", "analyst", "retention_manager", "channel_owner"})
+"""Roles that read the weekly report (the whole team's results, not one portfolio)."""
+
+
+def check_reader(role: str) -> None:
+    """Raise :class:`PermissionDenied` unless ``role`` may read the weekly report."""
+    if role not in READER_ROLES:
+        raise PermissionDenied(f"role {role!r} may not read the weekly report")
 
 
 def week_bounds(week: str) -> tuple[dt.date, dt.date]:

@@ -119,6 +119,12 @@ class WorkOrderRepository:
             q = q.where(WorkOrder.channel == channel)
         return self.session.scalars(q.order_by(WorkOrder.campaign_id, WorkOrder.id)).all()
 
+    def lists(self) -> list[tuple[str, str, int]]:
+        q = (select(WorkOrder.month, WorkOrder.channel, func.count())
+             .group_by(WorkOrder.month, WorkOrder.channel)
+             .order_by(WorkOrder.month.desc(), WorkOrder.channel))
+        return [(m, c, int(n)) for m, c, n in self.session.execute(q).all()]
+
     def subscribers_with_outcomes(self, month: str) -> set[str]:
         q = (
             select(WorkOrder.subscriber_id)

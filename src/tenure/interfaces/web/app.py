@@ -21,10 +21,12 @@ from tenure.config import Settings
 from tenure.domain.errors import TenureError
 from tenure.interfaces.api.errors import error_body, status_for
 from tenure.interfaces.api.routes import router as api_router
+from tenure.interfaces.api.campaigns import router as campaigns_api_router
 from tenure.interfaces.api.rules import router as rules_api_router
 from tenure.interfaces.web import i18n
 from tenure.interfaces.web.pages import SignInRequired, render_error
 from tenure.interfaces.web.pages import router as pages_router
+from tenure.interfaces.web.campaign_pages import router as campaign_pages_router
 from tenure.interfaces.web.rules_pages import router as rules_pages_router
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(rules_api_router)
     app.include_router(pages_router)
     app.include_router(rules_pages_router)
+    app.include_router(campaigns_api_router)
+    app.include_router(campaign_pages_router)
 
     def _is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/")
