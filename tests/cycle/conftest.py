@@ -18,6 +18,6 @@ def months() -> list[str]:
 @pytest.fixture
 def operator(settings: Settings):
     """A random operator of 150 subscribers over six months in the test home."""
-    from cycle_builders import random_operator
+    from .cycle_builders import random_operator
 
     return random_operator(settings.warehouse_dir, MONTHS, n_subscribers=150, seed=7)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import inspect
 
 from tenure.domain.errors import Conflict, InputError
-from tenure.engines.store.database import current_revision
+from tenure.engines.store.database import current_heads, script_heads
 from tenure.services import audit
 from tenure.services.auth import AuthService, password_hasher
 from tenure.services.users import UserService
@@ -22,12 +22,12 @@ def test_migrations_create_every_table(sqlite_engine) -> None:  # type: ignore[n
     tables = set(inspect(sqlite_engine).get_table_names())
     assert {"users", "api_tokens", "portfolio_assignments", "region_assignments", "audit_log",
             "rule_versions", "alembic_version"} <= tables
-    assert current_revision(sqlite_engine) == "0001"
+    assert script_heads() and current_heads(sqlite_engine) == script_heads()
 
 
 @pytest.mark.postgres
 def test_migrations_on_postgres(postgres_engine) -> None:  # type: ignore[no-untyped-def]
-    assert current_revision(postgres_engine) == "0001"
+    assert current_heads(postgres_engine) == script_heads()
 
 
 def test_user_is_stored_with_audit_entry(store) -> None:  # type: ignore[no-untyped-def]

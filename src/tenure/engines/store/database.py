@@ -58,8 +58,16 @@ def migrate(engine: Engine, revision: str = "heads") -> None:
         command.upgrade(alembic_config(connection), revision)
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_heads(engine: Engine) -> set[str]:
+    """Revisions the store is at: one per migration branch."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def script_heads() -> set[str]:
+    """Every head of the shipped migration scripts: where ``migrate`` takes the store."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
