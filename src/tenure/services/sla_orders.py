@@ -48,6 +48,17 @@ class SlaOrderService:
         """
         today = today or today_of(self.clock)
         order = _domain_order(row)
+        try:
+            return self._view(row, order, today)
+        except InputError as exc:
+            # A date the calendar does not cover yet: show the order, say why the figures are missing.
+            return {"id": row.id, "order_ref": row.order_ref, "customer_id": row.customer_id,
+                    "group_id": row.group_id, "service": row.service, "tier": row.tier,
+                    "one_off_fee": order.one_off_fee, "accepted_on": row.accepted_on,
+                    "completed_on": row.completed_on, "status": row.status, "due_on": None, "days_left": None,
+                    "working_days_late": None, "penalty": None, "calendar_error": str(exc)}
+
+    def _view(self, row: ProvisioningOrderRow, order: sla.ProvisioningOrder, today: date) -> dict[str, Any]:
         due = sla.due_date(order.service, order.tier, order.accepted_on, self.calendar, self.config.sla)
         if row.completed_on is None:
             days_left = self.calendar.working_days_between(today, due) if today < due else 0
@@ -63,7 +74,7 @@ class SlaOrderService:
             "price_charged": a.price_charged, "accepted_on": row.accepted_on, "due_on": due,
             "completed_on": row.completed_on, "status": row.status, "days_left": days_left,
             "working_days_late": a.working_days_late, "penalty": a.compensation, "capped": a.capped,
-            "penalty_per_working_day": a.penalty_per_working_day,
+            "penalty_per_working_day": a.penalty_per_working_day, "calendar_error": None,
         }
 
     def create(self, principal: Principal | None, *, customer_id: str, service: str, tier: str,
@@ -90,6 +101,7 @@ class SlaOrderService:
 
     def complete(self, principal: Principal | None, order_id: int, completed_on: date) -> dict[str, Any]:
         """Mark the circuit delivered; its return visit is scheduled in the same transaction."""
+        self.calendar.is_working_day(completed_on)  # refuses a day the calendar does not cover
         with self.uow() as uow:
             assert uow.session is not None
             row = ProvisioningOrderRepository(uow.session).get(order_id, portfolio(principal))
