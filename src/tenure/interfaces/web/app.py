@@ -23,11 +23,13 @@ from tenure.interfaces.api.errors import error_body, status_for
 from tenure.interfaces.api.routes import router as api_router
 from tenure.interfaces.api.campaigns import router as campaigns_api_router
 from tenure.interfaces.api.rules import router as rules_api_router
+from tenure.interfaces.api.enterprise import router as enterprise_api_router
 from tenure.interfaces.web import i18n
 from tenure.interfaces.web.pages import SignInRequired, render_error
 from tenure.interfaces.web.pages import router as pages_router
 from tenure.interfaces.web.campaign_pages import router as campaign_pages_router
 from tenure.interfaces.web.rules_pages import router as rules_pages_router
+from tenure.interfaces.web.enterprise_pages import router as enterprise_pages_router
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
@@ -94,6 +96,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(rules_pages_router)
     app.include_router(campaigns_api_router)
     app.include_router(campaign_pages_router)
+    app.include_router(enterprise_api_router)
+    app.include_router(enterprise_pages_router)
 
     def _is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/")
