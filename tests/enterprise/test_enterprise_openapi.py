@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import schemathesis
 import pytest
+import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
