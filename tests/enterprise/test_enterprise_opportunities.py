@@ -58,7 +58,7 @@ def test_discovery_finds_competitor_usage_and_missing_agreements_once(ent_store,
     assert svc.discover(None, "2024-10") == {"found": 5, "added": 5}
     assert svc.discover(None, "2024-10") == {"found": 5, "added": 0}
     by = {(o["source"], o["customer_id"]): o for o in svc.list(None)}
-    g_busy, g_quiet, g_calls = ids["groups"]
+    g_busy = ids["groups"][0]
     c_busy, c_quiet, c_calls, c_lone = ids["customers"]
     assert set(by) == {("competitor_usage", c_busy), ("competitor_usage", c_calls),
                        ("no_group_agreement", c_quiet), ("no_group_agreement", c_calls),
@@ -82,7 +82,7 @@ def test_stages_evaluation_and_forecast(ent_store, clock) -> None:
     assert Decimal(p["evaluation"]["npv"]) == want.npv
     assert p["evaluation"]["irr"] == pytest.approx(want.irr.rate)
     assert p["evaluation"]["roi"] == pytest.approx(want.roi)
-    assert p["weighted_value"] == Decimal("50000") * STAGE_PROBABILITY["plan"]
+    assert p["weighted_value"] == Decimal(50000) * STAGE_PROBABILITY["plan"]
 
     other = svc.create(None, customer_id=cust, title="IDC racks", expected_value="8000",
                        expected_close=date(2025, 1, 10))

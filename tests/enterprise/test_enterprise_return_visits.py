@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from tenure.engines.store.enterprise_models import ReturnVisitTask
 from tenure.engines.warehouse import Warehouse
 from tenure.services.one_stop import OneStopService
 from tenure.services.return_visits import ReturnVisitService
@@ -74,7 +75,6 @@ def test_coverage_reconciles_and_overdue_visits_escalate(ent_store, ent_config, 
                           accepted_on=date(2024, 9, 2))
         task_ids.append(orders.complete(None, o["id"], date(2024, 9, 20 + k))["return_visit_id"])
         with ent_store() as uow:  # the creator is whoever is assigned; name one with a known lead
-            from tenure.engines.store.enterprise_models import ReturnVisitTask
             uow.session.get(ReturnVisitTask, task_ids[-1]).assigned_to = "am_x"
             uow.commit()
     assert len(set(task_ids)) == 5
@@ -97,4 +97,4 @@ def test_coverage_reconciles_and_overdue_visits_escalate(ent_store, ent_config, 
     assert t["status"] == "escalated" and t["escalated_to"] == "lead_y" and t["overdue"]
     with ent_store() as uow:
         trail = uow.audit.list(object_type="return_visit", object_id=str(task_ids[2]))
-        assert [e.action for e in trail][0] == "escalate_return_visit"
+        assert next(e.action for e in trail) == "escalate_return_visit"

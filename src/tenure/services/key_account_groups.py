@@ -24,6 +24,7 @@ from tenure.services.auth import Principal
 from tenure.services.key_accounts import Clock, actor_name, aware, portfolio, utc_now
 
 NOTE_KINDS = ("key_event", "competitor")
+Rows = list[dict[str, Any]]
 HISTORY_MONTHS = 12
 
 
@@ -104,12 +105,12 @@ class GroupService:
                                     "msisdn": msisdn if see_pii else mask_msisdn(msisdn),
                                     "joined_date": m.get("joined_date")})
         history = []
-        for m in self._months("group_members")[-HISTORY_MONTHS:]:
-            mem = self._read("group_members", m, filters=[("group_id", "=", group_id)], columns=["subscriber_id"])
+        for hm in self._months("group_members")[-HISTORY_MONTHS:]:
+            mem = self._read("group_members", hm, filters=[("group_id", "=", group_id)], columns=["subscriber_id"])
             ids = [r["subscriber_id"] for r in mem]
-            usage = self._read("monthly_usage", m, filters=[("subscriber_id", "in", ids or ["\x00"])],
+            usage = self._read("monthly_usage", hm, filters=[("subscriber_id", "in", ids or ["\x00"])],
                                columns=["revenue"])
-            history.append({"month": m, "members": len(ids),
+            history.append({"month": hm, "members": len(ids),
                             "revenue": round(sum(float(u["revenue"] or 0) for u in usage), 2)})
         agreements = [a for a in self._read("agreements", month)
                       if a.get("group_id") == group_id or a.get("customer_id") == g["customer_id"]]
@@ -125,7 +126,7 @@ class GroupService:
         }
 
     # -- notes --------------------------------------------------------------------------
-    def notes(self, principal: Principal | None, group_id: str) -> list[dict[str, Any]]:
+    def notes(self, principal: Principal | None, group_id: str) -> Rows:
         with self.uow() as uow:
             assert uow.session is not None
             return [{"id": n.id, "kind": n.kind, "body": n.body, "author": n.author, "at": aware(n.at)}

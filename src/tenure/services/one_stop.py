@@ -53,7 +53,7 @@ class OneStopService:
     def __init__(self, uow: UnitOfWorkFactory, teams: Mapping[str, str] | None = None,
                  clock: Clock = utc_now) -> None:
         self.uow = uow
-        self.teams = dict(DEFAULT_TEAMS | dict(teams or {}))
+        self.teams = {**DEFAULT_TEAMS, **(teams or {})}
         self.clock = clock
 
     def log(self, principal: Principal | None, *, customer_id: str, kind: str, summary: str,

@@ -31,7 +31,7 @@ OPEN_STAGES = ("discovered", "application", "plan")
 # Chance that an opportunity at this stage is won; the forecast weights expected value by it.
 STAGE_PROBABILITY: dict[str, Decimal] = {
     "discovered": Decimal("0.10"), "application": Decimal("0.30"), "plan": Decimal("0.60"),
-    "won": Decimal("1"), "lost": Decimal("0"),
+    "won": Decimal(1), "lost": Decimal(0),
 }
 NEXT = {"discovered": {"application", "lost"}, "application": {"plan", "lost"}, "plan": {"won", "lost"},
         "won": set(), "lost": set()}
@@ -47,7 +47,7 @@ class DiscoveryThresholds:
     """Calls to other operators' customer service in 3 months, summed over members."""
 
 
-def _money(value: Decimal | str | float | int) -> Decimal:
+def _money(value: Decimal | str | float) -> Decimal:
     try:
         amount = Decimal(str(value)).quantize(Decimal("0.01"))
     except ArithmeticError:

@@ -151,13 +151,14 @@ class ReturnVisitService:
     def _one_stop_faults(self) -> list[dict[str, Any]]:
         with self.uow() as uow:
             assert uow.session is not None
-            rows = OneStopRepository(uow.session).list(kind="fault")
-            return [
-                {"source_kind": "one_stop", "source_id": str(r.id), "customer_id": r.customer_id,
-                 "group_id": r.group_id, "subject": "fault", "event_on": (r.resolved_at or r.closed_at).date(),
-                 "assigned_to": r.routed_to or ""}
-                for r in rows if r.status == "closed" and (r.resolved_at or r.closed_at) is not None
-            ]
+            out = []
+            for r in OneStopRepository(uow.session).list(kind="fault"):
+                fixed = r.resolved_at or r.closed_at
+                if r.status == "closed" and fixed is not None:
+                    out.append({"source_kind": "one_stop", "source_id": str(r.id), "customer_id": r.customer_id,
+                                "group_id": r.group_id, "subject": "fault", "event_on": fixed.date(),
+                                "assigned_to": r.routed_to or ""})
+            return out
 
     def _warehouse_faults(self, month: str | None) -> list[dict[str, Any]]:
         """Fixed faults of enterprise group members (the key-account layer), from the input area."""

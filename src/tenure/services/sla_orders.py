@@ -20,7 +20,14 @@ from tenure.engines.store.enterprise_repositories import ProvisioningOrderReposi
 from tenure.engines.store.unit_of_work import UnitOfWorkFactory
 from tenure.services import audit
 from tenure.services.auth import Principal
-from tenure.services.key_accounts import Clock, actor_name, check_visible, portfolio, today_of, utc_now
+from tenure.services.key_accounts import (
+    Clock,
+    actor_name,
+    check_visible,
+    portfolio,
+    today_of,
+    utc_now,
+)
 from tenure.services.return_visits import VisitWindows, schedule
 
 

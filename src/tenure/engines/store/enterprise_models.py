@@ -118,7 +118,7 @@ class Opportunity(Base):
     group_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     title: Mapped[str] = mapped_column(String(255))
     stage: Mapped[str] = mapped_column(String(16))  # discovered | application | plan | won | lost
-    expected_value: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    expected_value: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     expected_close: Mapped[date | None] = mapped_column(Date, nullable=True)
     application: Mapped[str] = mapped_column(Text, default="")
     plan: Mapped[str] = mapped_column(Text, default="")

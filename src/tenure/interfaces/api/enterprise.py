@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["key accounts"])
 
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Body = Annotated[str, Field(min_length=1, max_length=4000, pattern=r"^[^\x00]*$")]
-Money = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), max_digits=14, decimal_places=2)]
+Money = Annotated[Decimal, Field(ge=0, le=Decimal(1000000000), max_digits=14, decimal_places=2)]
 Day = Annotated[date, Field(ge=date(2004, 1, 1), le=date(2100, 12, 31))]
 Points = Annotated[int, Field(ge=1, le=100_000_000)]
 Month = Annotated[str | None, Query(pattern=MONTH_PATTERN)]
@@ -143,7 +143,7 @@ class OpportunityIn(BaseModel):
     customer_id: Ident
     group_id: Ident | None = None
     title: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00]*$")]
-    expected_value: Money = Decimal("0")
+    expected_value: Money = Decimal(0)
     expected_close: Day | None = None
 
 
