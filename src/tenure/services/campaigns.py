@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tenure.domain.campaigns import (
+    CAMPAIGN_CHANNELS,
     PLANNABLE,
     Campaign,
     Status,
@@ -26,7 +27,6 @@ from tenure.domain.campaigns import (
     load_campaigns_yaml,
 )
 from tenure.domain.contact_policy import ALL_CHANNELS, SUPPRESSION_KINDS
-from tenure.domain.campaigns import CAMPAIGN_CHANNELS
 from tenure.domain.errors import Conflict, InputError, NotFound
 from tenure.domain.strategies import strategies
 from tenure.engines.store.campaign_models import CampaignRecord, ContactSuppression, StrategyOffer
@@ -81,7 +81,8 @@ class CampaignService:
         self.uow_factory = uow_factory
 
     # -- reading -----------------------------------------------------------------------
-    def list(self, statuses: Iterable[str] | None = None) -> list[StoredCampaign]:
+    def find(self, statuses: Iterable[str] | None = None) -> list[StoredCampaign]:
+        """Stored campaigns (only those in ``statuses`` when given), by id."""
         with self.uow_factory() as uow:
             return [_stored(r) for r in uow.campaigns.list(statuses)]
 
@@ -94,10 +95,10 @@ class CampaignService:
 
     def plannable(self) -> list[Campaign]:
         """Approved and running campaigns: what the monthly plan executes."""
-        return [s.campaign for s in self.list([s.value for s in PLANNABLE])]
+        return [s.campaign for s in self.find([s.value for s in PLANNABLE])]
 
     def export_yaml(self, campaign_ids: Iterable[str] | None = None) -> str:
-        stored = self.list() if campaign_ids is None else [self.get(i) for i in campaign_ids]
+        stored = self.find() if campaign_ids is None else [self.get(i) for i in campaign_ids]
         if not stored:
             raise NotFound("no campaign to export")
         return dump_campaigns_yaml([s.campaign for s in stored])

@@ -47,7 +47,7 @@ class ReassignIn(BaseModel):
 
 @router.get("/campaigns")
 def list_campaigns(user: CurrentUser, services: ServicesDep) -> list[dict]:
-    return [s.to_dict() for s in campaign_service(services).list()]
+    return [s.to_dict() for s in campaign_service(services).find()]
 
 
 @router.get("/campaigns/{campaign_id}")

@@ -37,7 +37,7 @@ def _months(services) -> list[str]:  # type: ignore[no-untyped-def]
 
 @router.get("/campaigns", response_class=HTMLResponse)
 def campaigns(request: Request, user: PageUser, services: ServicesDep) -> HTMLResponse:
-    stored = campaign_service(services).list()
+    stored = campaign_service(services).find()
     rows = [{**s.to_dict(), "moves": [m.value for m in allowed_transitions(s.campaign.status, user.role)]}
             for s in stored]
     return render(request, "campaigns.html", user, campaigns=rows, months=_months(services),

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from tenure.config import get_settings
-from tenure.interfaces.cli.output import console, emit_json, report, table
+from tenure.interfaces.cli.output import console, report, table
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 AsOpt = Annotated[str, typer.Option("--as", help="User name making the change (their role decides what is allowed).")]
@@ -76,7 +76,7 @@ def list_(
     as_json: JsonOpt = False,
 ) -> None:
     """Stored campaigns with status and version."""
-    docs = [s.to_dict() for s in _campaigns().list([status] if status else None)]
+    docs = [s.to_dict() for s in _campaigns().find([status] if status else None)]
     report(docs, as_json, lambda d: _print_campaigns(d, "Campaigns"))
 
 
