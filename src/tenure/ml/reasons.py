@@ -1,0 +1,190 @@
+"""Business reasons from model contributions: phrases in English and Chinese.
+
+The churn model ranks customers; a retention team needs to know *why* a
+customer is at risk and which kind of care answers it. Each feature the model
+may use has a phrase with its value filled in (``"off-net minutes share up 12
+points over 3 months"``) and the strategy family that answers it:
+
+- ``service_care`` (服务关怀): network quality, faults, complaints, calls to
+  other operators' customer service, falling usage;
+- ``marketing_care`` (营销关怀): price, spend, competitor offers, contract or
+  agreement ending, top-ups.
+
+A reason is only given for a feature that pushes the score *up* (positive
+contribution): a feature that lowers risk is no reason to call.
+Features without their own phrase fall back to a phrase naming the feature
+(``history`` columns ``<measure>_m<k>`` to the measure's family).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SERVICE = "service_care"
+MARKETING = "marketing_care"
+FAMILIES = (SERVICE, MARKETING)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """How one feature reads as a reason; ``fmt`` turns the value into text."""
+
+    en: str
+    zh: str
+    family: str
+    fmt: str = "num"  # pct | points | num | int | yuan | bool
+
+
+def _pct(v: float) -> tuple[str, str]:
+    return (f"up {v:.0%}" if v >= 0 else f"down {-v:.0%}", f"上升{v:.0%}" if v >= 0 else f"下降{-v:.0%}")
+
+
+def _points(v: float) -> tuple[str, str]:
+    p = v * 100
+    return (f"up {p:.0f} points" if p >= 0 else f"down {-p:.0f} points",
+            f"上升{p:.0f}个百分点" if p >= 0 else f"下降{-p:.0f}个百分点")
+
+
+PHRASES: dict[str, Phrase] = {
+    "mou_pct_change": Phrase("minutes of use {v} against the 3 months before", "通话时长较前三月{v}", SERVICE, "pct"),
+    "data_mb_pct_change": Phrase("mobile data {v} against the 3 months before", "流量较前三月{v}", SERVICE, "pct"),
+    "sms_pct_change": Phrase("SMS {v} against the 3 months before", "短信较前三月{v}", SERVICE, "pct"),
+    "arpu_pct_change": Phrase("spend {v} against the 3 months before", "消费较前三月{v}", MARKETING, "pct"),
+    "mou_trend3": Phrase("minutes of use changing by {v} min a month", "通话时长每月变化{v}分钟", SERVICE),
+    "data_mb_trend3": Phrase("mobile data changing by {v} MB a month", "流量每月变化{v}MB", SERVICE),
+    "arpu_trend3": Phrase("spend changing by {v} yuan a month", "消费每月变化{v}元", MARKETING),
+    "mou_consecutive_declines": Phrase("minutes of use down >20% for {v} months in a row", "通话时长连续{v}个月下降超20%", SERVICE, "int"),
+    "data_mb_consecutive_declines": Phrase("mobile data down >20% for {v} months in a row", "流量连续{v}个月下降超20%", SERVICE, "int"),
+    "arpu_consecutive_declines": Phrase("spend down >20% for {v} months in a row", "消费连续{v}个月下降超20%", MARKETING, "int"),
+    "offnet_share_change": Phrase("off-net minutes share {v} over 3 months", "网外通话占比三个月{v}", MARKETING, "points"),
+    "offnet_share_3m": Phrase("{v} of minutes go to other operators (3 months)", "近三月{v}通话打往其他运营商", MARKETING, "share"),
+    "offnet_share": Phrase("{v} of minutes go to other operators this month", "本月{v}通话打往其他运营商", MARKETING, "share"),
+    "mou_offnet_avg3": Phrase("{v} off-net minutes a month", "月均网外通话{v}分钟", MARKETING),
+    "other_op_cs_calls_3m": Phrase("{v} calls to other operators' customer service in 3 months", "近三月拨打他网客服{v}次", SERVICE, "int"),
+    "other_op_cs_calls_6m": Phrase("{v} calls to other operators' customer service in 6 months", "近六月拨打他网客服{v}次", SERVICE, "int"),
+    "other_op_cs_calls_rising": Phrase("calls to other operators' customer service rising", "拨打他网客服次数上升", SERVICE, "bool"),
+    "other_op_ip_spend_avg3": Phrase("{v} yuan a month on other operators' IP calls", "月均他网IP消费{v}元", MARKETING, "yuan"),
+    "other_op_ip_months_over": Phrase("other operators' IP spend above 50 yuan in {v} of 3 months", "近三月有{v}个月他网IP消费超50元", MARKETING, "int"),
+    "complaints_3m": Phrase("{v} complaints in 3 months", "近三月投诉{v}次", SERVICE, "int"),
+    "complaints_6m": Phrase("{v} complaints in 6 months", "近六月投诉{v}次", SERVICE, "int"),
+    "complaints_rising": Phrase("complaints rising", "投诉增加", SERVICE, "bool"),
+    "months_since_complaint": Phrase("last complaint {v} months ago", "最近一次投诉在{v}个月前", SERVICE, "int"),
+    "faults_3m": Phrase("{v} network faults reported in 3 months", "近三月故障申告{v}次", SERVICE, "int"),
+    "faults_6m": Phrase("{v} network faults reported in 6 months", "近六月故障申告{v}次", SERVICE, "int"),
+    "faults_rising": Phrase("network faults rising", "故障申告增加", SERVICE, "bool"),
+    "months_since_fault": Phrase("last network fault {v} months ago", "最近一次故障在{v}个月前", SERVICE, "int"),
+    "cancellations_3m": Phrase("{v} services cancelled in 3 months", "近三月退订业务{v}项", MARKETING, "int"),
+    "cancellations_6m": Phrase("{v} services cancelled in 6 months", "近六月退订业务{v}项", MARKETING, "int"),
+    "port_out_inquiries_3m": Phrase("{v} number-porting inquiries in 3 months", "近三月携号转网咨询{v}次", MARKETING, "int"),
+    "downgrades_6m": Phrase("{v} plan downgrades in 6 months", "近六月套餐降档{v}次", MARKETING, "int"),
+    "months_since_downgrade": Phrase("plan downgraded {v} months ago", "{v}个月前套餐降档", MARKETING, "int"),
+    "plan_changes_6m": Phrase("{v} plan changes in 6 months", "近六月套餐变更{v}次", MARKETING, "int"),
+    "contract_months_left": Phrase("contract ends in {v} months", "合约{v}个月后到期", MARKETING, "int"),
+    "agreement_months_left": Phrase("group agreement ends in {v} months", "集团协议{v}个月后到期", MARKETING, "int"),
+    "months_since_recharge": Phrase("no top-up for {v} months", "{v}个月未充值", MARKETING, "int"),
+    "recharge_irregular": Phrase("top-ups irregular", "充值不规律", MARKETING, "bool"),
+    "recharge_cv6": Phrase("top-up amounts vary by {v}", "充值金额波动{v}", MARKETING, "share"),
+    "arrears_months_6m": Phrase("in arrears {v} of the last 6 months", "近六月欠费{v}个月", MARKETING, "int"),
+    "arrears_max_6m": Phrase("arrears up to {v} yuan", "最高欠费{v}元", MARKETING, "yuan"),
+    "arpu_avg3": Phrase("spend {v} yuan a month (3 months)", "近三月月均消费{v}元", MARKETING, "yuan"),
+    "arpu_avg6": Phrase("spend {v} yuan a month (6 months)", "近六月月均消费{v}元", MARKETING, "yuan"),
+    "mou_avg3": Phrase("{v} minutes of use a month", "月均通话{v}分钟", SERVICE),
+    "data_mb_avg3": Phrase("{v} MB of data a month", "月均流量{v}MB", SERVICE),
+    "tenure_months": Phrase("customer for {v} months", "在网{v}个月", MARKETING, "int"),
+    "tenure_years": Phrase("customer for {v} years", "在网{v}年", MARKETING),
+    "plan_fee": Phrase("plan fee {v} yuan", "套餐月费{v}元", MARKETING, "yuan"),
+}
+
+# Measures of the monthly history (columns <measure>_m0.._m5) and their family.
+MEASURE_FAMILY = {
+    "arpu": MARKETING, "mou": SERVICE, "mou_onnet": SERVICE, "mou_offnet": MARKETING, "data_mb": SERVICE,
+    "sms": SERVICE, "roaming_mou": SERVICE, "recharge_count": MARKETING, "recharge_amount": MARKETING,
+    "arrears": MARKETING, "other_op_cs_calls": SERVICE, "other_op_ip_spend": MARKETING, "complaints": SERVICE,
+    "faults": SERVICE, "plan_changes": MARKETING, "downgrades": MARKETING, "cancellations": MARKETING,
+    "port_out_inquiries": MARKETING, "contacts": SERVICE,
+}
+SERVICE_WORDS = ("complaint", "fault", "mou", "data", "sms", "contact", "inbound", "cs_calls", "roaming")
+
+
+def _value_text(value: Any, fmt: str) -> tuple[str, str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ("unknown", "未知")
+    if fmt == "pct":
+        return _pct(float(value))
+    if fmt == "points":
+        return _points(float(value))
+    if fmt == "share":
+        return (f"{float(value):.0%}",) * 2  # type: ignore[return-value]
+    if fmt == "int":
+        return (f"{int(round(float(value)))}",) * 2  # type: ignore[return-value]
+    if fmt == "yuan":
+        return (f"{float(value):,.2f}",) * 2  # type: ignore[return-value]
+    if fmt == "bool":
+        return ("yes", "是") if bool(value) else ("no", "否")
+    f = float(value)
+    return (f"{f:,.1f}" if abs(f) < 100 else f"{f:,.0f}",) * 2  # type: ignore[return-value]
+
+
+def phrase_for(feature: str) -> Phrase:
+    """The phrase of ``feature``, or a generic one naming it."""
+    if feature in PHRASES:
+        return PHRASES[feature]
+    base, _, k = feature.rpartition("_m")
+    if base in MEASURE_FAMILY and k.isdigit():
+        when_en = "this month" if k == "0" else f"{k} months ago"
+        when_zh = "本月" if k == "0" else f"{k}个月前"
+        return Phrase(f"{base} {when_en}: {{v}}", f"{when_zh}{base}：{{v}}", MEASURE_FAMILY[base])
+    family = SERVICE if any(w in feature for w in SERVICE_WORDS) else MARKETING
+    return Phrase(f"{feature}: {{v}}", f"{feature}：{{v}}", family)
+
+
+def describe(feature: str, value: Any) -> dict[str, str]:
+    """One reason: feature, English and Chinese phrase with the value, family.
+
+    >>> describe("contract_months_left", 1)["reason_en"]
+    'contract ends in 1 months'
+    >>> describe("offnet_share_change", 0.12)["reason_zh"]
+    '网外通话占比三个月上升12个百分点'
+    """
+    ph = phrase_for(feature)
+    en, zh = _value_text(value, ph.fmt)
+    return {"feature": feature, "reason_en": ph.en.format(v=en), "reason_zh": ph.zh.format(v=zh),
+            "family": ph.family}
+
+
+def top_reasons(
+    contributions: pd.DataFrame, features: pd.DataFrame, keys: Any, top: int = 5
+) -> pd.DataFrame:
+    """Long table of the ``top`` strongest positive contributions per row.
+
+    ``contributions`` is ``ChurnModel.contributions`` (one column per feature
+    plus ``bias``), ``features`` the same rows' feature values, ``keys`` the
+    row identifiers. Columns: key, rank (1 = strongest), feature, value,
+    contribution, reason_en, reason_zh, family.
+    """
+    names = [c for c in contributions.columns if c != "bias"]
+    c = contributions[names].to_numpy(dtype=float)
+    k = min(top, len(names))
+    if len(c) == 0 or k == 0:
+        return pd.DataFrame(columns=["key", "rank", "feature", "value", "contribution", "reason_en",
+                                     "reason_zh", "family"])
+    order = np.argsort(-c, axis=1, kind="stable")[:, :k]
+    keys = np.asarray(keys)
+    rows = []
+    for i in range(len(c)):
+        rank = 0
+        for j in order[i]:
+            if c[i, j] <= 0:
+                break
+            rank += 1
+            name = names[j]
+            value = features[name].iloc[i]
+            rows.append({"key": keys[i], "rank": rank, "feature": name,
+                         "value": None if pd.isna(value) else str(value),
+                         "contribution": float(c[i, j]), **describe(name, value)})
+    return pd.DataFrame(rows)
