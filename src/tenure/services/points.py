@@ -79,7 +79,9 @@ class PointsService:
                                                  amount=e.amount, lot=e.lot, on=e.on, expires_on=e.expires_on,
                                                  reference=e.reference, actor=actor_name(principal),
                                                  recorded_at=now) for e in new])
-                    account.balance += sum(e.amount for e in new)
+                    # Added in SQL, not read-modify-write: the cached balance stays the sum of the entries
+                    # even if a writer ever got past the lock.
+                    account.balance = LoyaltyAccount.balance + sum(e.amount for e in new)  # type: ignore[assignment]
                     account.last_seq = new[-1].seq
                     uow.commit()
                     return [e.to_dict() for e in new]
