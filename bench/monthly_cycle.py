@@ -63,8 +63,8 @@ def phase_features(args: argparse.Namespace) -> dict:
     from tenure.services.monthly_cycle import (
         MonthInputs,
         _bucket_count,
-        build_features,
         load_cycle_config,
+        write_features,
     )
 
     settings = _settings(Path(args.home))
@@ -72,10 +72,10 @@ def phase_features(args: argparse.Namespace) -> dict:
     eng = connect(settings, "duckdb")
     config = load_cycle_config(settings.home)
     started = time.perf_counter()
-    n = _bucket_count(wh, END, args.buckets)
+    n = _bucket_count(wh, END, args.buckets, settings)
     inp = MonthInputs(wh, eng)
     out = Path(args.home) / "bench_features.parquet"
-    rows = eng.write_parquet([build_features(inp, END, config, eng, b, n) for b in range(n)], out)
+    rows = write_features(inp, END, config, eng, out, n)
     seconds = time.perf_counter() - started
     cols = len(eng.read_parquet([out], "f").columns)
     eng.close()
@@ -168,7 +168,7 @@ def main() -> None:
     p.add_argument("--subscribers", type=int, default=1_000_000)
     p.add_argument("--home", type=Path, default=None, help="Warehouse home (default /tmp/tenure-bench-cycle-N).")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--buckets", type=int, default=None, help="Subscriber buckets (default: one per 500k).")
+    p.add_argument("--buckets", type=int, default=None, help="Subscriber buckets (default: from N and the DuckDB memory limit).")
     p.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     args = p.parse_args()
     args.home = args.home or Path(f"/tmp/tenure-bench-cycle-{args.subscribers}")

@@ -11,9 +11,9 @@ from tenure.services.monthly_cycle import (
     WARNING_SCHEMA,
     MonthInputs,
     _warning_summary,
-    build_features,
     build_profiles,
     load_cycle_config,
+    staged_features,
 )
 
 
@@ -27,7 +27,7 @@ def compute(settings: Settings, month: str, buckets: int = 1, profiles: bool = T
     try:
         config = load_cycle_config(settings.home)
         inp = MonthInputs(Warehouse(settings.warehouse_dir), eng)
-        parts = [eng.to_arrow(build_features(inp, month, config, eng, b, buckets)) for b in range(buckets)]
+        parts = [eng.to_arrow(e) for e in staged_features(inp, month, config, eng, buckets)]
         import pyarrow as pa
 
         feats = pa.concat_tables(parts)

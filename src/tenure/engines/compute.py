@@ -7,6 +7,7 @@ and returns ``ibis.Table`` and never connects or executes.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ class Engine:
     name: str
     con: Any
     _counter: int = field(default=0)
+    _materialised: set[str] = field(default_factory=set)
 
     def read_parquet(self, paths: list[Path], name: str | None = None) -> ibis.Table:
         """Register Parquet files as one table."""
@@ -51,7 +53,7 @@ class Engine:
         """Execute an expression and return the result as Arrow."""
         return self.con.to_pyarrow(expr)
 
-    def write_parquet(self, exprs: list[ibis.Table], path: Path, chunk_size: int = 250_000) -> int:
+    def write_parquet(self, exprs: Iterable[ibis.Table], path: Path, chunk_size: int = 250_000) -> int:
         """Execute ``exprs`` one after the other and stream their rows into one Parquet file.
 
         Results are fetched in record batches so a large table never sits in
@@ -109,6 +111,58 @@ class Engine:
         df = self.con._session.sql(self.con.compile(expr)).localCheckpoint()
         df.createOrReplaceTempView(view)
         return self.con.table(view)
+
+    def materialise(self, expr: ibis.Table, name: str) -> ibis.Table:
+        """Compute ``expr`` once and return a table over the stored result.
+
+        A stage boundary that *always* computes: later expressions read the
+        stored rows instead of re-deriving them. Ibis inlines every shared
+        sub-expression into each expression that uses it, so a wide set of
+        features over a join recomputes the join's projections many times;
+        materialising the joined history first computes them once. DuckDB
+        keeps a temporary table (it spills to disk past the memory limit);
+        Spark a local checkpoint. Free it with :meth:`drop` when done.
+        """
+        if self.name != "duckdb":
+            return self.checkpoint(expr, name)
+        self._counter += 1
+        table_name = f"{name}_{self._counter}"
+        self._materialised.add(table_name)
+        return self.con.create_table(table_name, expr, temp=True)
+
+    def drop(self, table: ibis.Table) -> None:
+        """Free a table made by :meth:`materialise` (Spark frees checkpoints itself)."""
+        op = table.op()
+        if isinstance(op, ibis.expr.operations.DatabaseTable) and op.name in self._materialised:
+            self._materialised.discard(op.name)
+            self.con.drop_table(op.name, force=True)
+
+    def partition(self, expr: ibis.Table, key: str, buckets: int, name: str) -> list[ibis.Table]:
+        """Split ``expr`` into ``buckets`` tables by :meth:`bucket` of column ``key``.
+
+        With one bucket ``expr`` is returned as is. Otherwise DuckDB computes
+        ``expr`` once into a temporary table ordered by bucket, so each bucket
+        later reads only its own row groups (zone maps skip the rest) instead
+        of re-scanning, re-filtering and re-aggregating the whole input; it
+        spills to disk past the memory limit. Spark filters (its runs are
+        small). Bucket ``b`` of every table partitioned on the same key values
+        holds the same keys. Free the parts with :meth:`drop_partition`.
+        """
+        if buckets <= 1:
+            return [expr]
+        tagged = expr.mutate(__bucket=self.bucket(expr[key], buckets))
+        if self.name == "duckdb":
+            tagged = self.materialise(tagged.order_by("__bucket"), name)
+        return [tagged.filter(tagged["__bucket"] == b).drop("__bucket") for b in range(buckets)]
+
+    def drop_partition(self, parts: list[ibis.Table]) -> None:
+        """Free the table behind the parts made by :meth:`partition`, if any."""
+        if self.name != "duckdb" or len(parts) <= 1:
+            return
+        for op in parts[0].op().find(ibis.expr.operations.DatabaseTable):
+            if op.name in self._materialised:
+                self._materialised.discard(op.name)
+                self.con.drop_table(op.name, force=True)
 
     def bucket(self, column: ibis.Value, buckets: int) -> ibis.Value:
         """Stable bucket number 0..buckets-1 of a key column, for processing a large table in parts."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,13 @@ from tenure.engines.compute import Engine, connect
 from tenure.engines.warehouse import Warehouse
 
 SHIPPED_CONFIG = Path(tenure.__file__).parent / "config"
-SUBSCRIBERS_PER_BUCKET = 500_000
-"""Subscribers processed together in the features step; bounds memory on large months."""
+BYTES_PER_BUCKET_SUBSCRIBER = 8_192
+"""Engine memory one subscriber of a bucket needs in the features step (the six
+month parts' join tables and the ~200-column output batch, with headroom);
+measured at 1M subscribers."""
+BUCKET_SUBSCRIBERS = (100_000, 1_000_000)
+"""Smallest and largest subscriber bucket: below, per-bucket overheads dominate;
+above, output batches and join tables grow with no gain in speed."""
 KEY_ACCOUNT_EQUIVALENTS = {"business": 79, "consumer": 338}
 """Losing one key account costs as much revenue as 79 business or 338 consumer customers."""
 
@@ -233,6 +239,64 @@ def build_features(
     return subscriber_features(history, last, activity, config.features)
 
 
+def staged_features(
+    inp: MonthInputs, month: str, config: CycleConfig, eng: Engine, buckets: int
+) -> Iterator[ir.Table]:
+    """The features of ``month``, one expression per subscriber bucket, computed in stages.
+
+    Same rows as :func:`build_features` over all buckets, organised for large
+    months: each input is read and reduced once per run (per-month measures,
+    the month-M attributes and the channel activity, each partitioned by
+    subscriber bucket), then each bucket joins its own parts into the
+    history, materialises it (so the ~70 feature formulas read stored columns
+    instead of re-deriving shared sums from the join) and yields its
+    features. Consume one expression before asking for the next: the
+    previous bucket's history is freed when the generator resumes.
+    """
+    months = [month_add(month, -k) for k in range(HISTORY_MONTHS)]
+    _, last = month_bounds(month)
+    stored: list[list[ir.Table]] = []
+
+    def part(expr: ir.Table, key: str, name: str) -> list[ir.Table]:
+        parts = eng.partition(expr, key, buckets, name)
+        stored.append(parts)
+        return parts
+
+    try:
+        measures: list[list[ir.Table] | None] = []
+        for m in months:
+            usage = inp.get("monthly_usage", m)
+            measures.append(None if usage is None else part(
+                monthly_measures(usage, complaints=inp.get("complaints", m), orders=inp.get("service_orders", m),
+                                 contacts=inp.get("channel_contacts", m), plans=inp.get("plans", m)),
+                "subscriber_id", "measures"))
+        subs = inp.get("subscribers", month)
+        assert subs is not None
+        attrs = subscriber_attributes(
+            month, subs, customers=inp.get("customers", month), plans=inp.get("plans", month),
+            group_members=inp.get("group_members", month), enterprise_groups=inp.get("enterprise_groups", month),
+            agreements=inp.get("agreements", month), usage_m0=inp.get("monthly_usage", month),
+        )
+        attr_parts = part(attrs, "subscriber_id", "attributes")
+        activity = channel_activity([inp.get("channel_contacts", m) for m in months])
+        act_parts = None if activity is None else part(activity, "_csid", "channel_activity")
+        for b in range(buckets):
+            history = eng.checkpoint(
+                subscriber_history(attr_parts[b], [None if p is None else p[b] for p in measures]), "history"
+            )
+            yield subscriber_features(history, last, None if act_parts is None else act_parts[b], config.features)
+    finally:
+        for parts in stored:
+            eng.drop_partition(parts)
+
+
+def write_features(
+    inp: MonthInputs, month: str, config: CycleConfig, eng: Engine, path: Path, buckets: int
+) -> int:
+    """Compute the features of ``month`` in ``buckets`` subscriber buckets into one Parquet file."""
+    return eng.write_parquet(staged_features(inp, month, config, eng, buckets), path)
+
+
 def build_groups(inp: MonthInputs, month: str, config: CycleConfig, eng: Engine) -> ir.Table | None:
     """Group history and features, or None when the month has no groups."""
     groups = inp.get("enterprise_groups", month)
@@ -329,11 +393,31 @@ GROUP_PROFILE_COLUMNS = (
 
 
 # -- the run ------------------------------------------------------------------------
-def _bucket_count(wh: Warehouse, month: str, buckets: int | None) -> int:
+def memory_bytes(limit: str) -> int:
+    """``"4GB"``, ``"1500MB"``, ``"2GiB"`` ... as bytes."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)(i?)B?\s*", limit, flags=re.IGNORECASE)
+    if not m:
+        raise ConfigurationError(f"unreadable memory limit {limit!r}: use e.g. 4GB or 1500MB")
+    base = 1024 if m.group(3) else 1000
+    return int(float(m.group(1)) * base ** "_KMGT".index(m.group(2).upper() or "_"))
+
+
+def bucket_count(subscribers: int, memory_limit: str) -> int:
+    """Subscriber buckets of the features step for a month of ``subscribers``.
+
+    Each bucket gets at most what the engine's memory limit can hold
+    (``BYTES_PER_BUCKET_SUBSCRIBER`` per subscriber), within ``BUCKET_SUBSCRIBERS``.
+    """
+    lo, hi = BUCKET_SUBSCRIBERS
+    per_bucket = min(hi, max(lo, memory_bytes(memory_limit) // BYTES_PER_BUCKET_SUBSCRIBER))
+    return max(1, math.ceil(subscribers / per_bucket))
+
+
+def _bucket_count(wh: Warehouse, month: str, buckets: int | None, settings: Settings) -> int:
     if buckets is not None:
         return max(1, buckets)
     rows = pq.ParquetFile(wh.path("subscribers", month)).metadata.num_rows
-    return max(1, math.ceil(rows / SUBSCRIBERS_PER_BUCKET))
+    return bucket_count(rows, settings.duckdb_memory_limit)
 
 
 def _counts(eng: Engine, t: ir.Table, col: str) -> dict[str, int]:
@@ -410,7 +494,7 @@ def run_month(
             raise NotFound(f"no {required} for {month} in the warehouse: load that month first")
     config = load_cycle_config(settings.home)
     eng = connect(settings, engine)
-    n_buckets = _bucket_count(wh, month, buckets)
+    n_buckets = _bucket_count(wh, month, buckets, settings)
     summary = RunSummary(month=month, engine=eng.name, buckets=n_buckets)
     steps = ["features", "groups", "warnings", "profiles", "group_profiles", "summary"]
     progress = on_progress or (lambda step, done, total: None)
@@ -429,10 +513,7 @@ def run_month(
                 progress(step, steps.index(step) + 1, len(steps))
 
             features_path = out.directory / "features.parquet"
-            out.written["features"] = eng.write_parquet(
-                [build_features(inp, month, config, eng, b, n_buckets) for b in range(n_buckets)],
-                features_path,
-            )
+            out.written["features"] = write_features(inp, month, config, eng, features_path, n_buckets)
             features = eng.read_parquet([features_path], "features")
             lap("features")
 
