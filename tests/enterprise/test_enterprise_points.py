@@ -23,7 +23,8 @@ def test_accrual_redemption_expiry_and_statement(ent_store, ent_config, clock) -
     cust = uid("C")
     acc = points.open_account(None, cust, card_grade="gold")
     assert points.earn_for_spend(None, acc, "200.70", "2024-03", on=date(2024, 4, 1))[0]["amount"] == 301
-    points.earn(None, acc, 500, on=date(2025, 2, 1), reference="tenure 5 years")
+    assert points.earn_for_tenure(None, acc, 5, on=date(2025, 2, 1))[0]["amount"] == 500
+    assert points.earn_for_tenure(None, acc, 5, on=date(2025, 2, 1)) == []  # once a year
     taken = points.redeem(None, acc, 400, on=date(2025, 3, 1), reference="voucher")
     assert [e["lot"] for e in taken] == [1, 2]  # oldest lot first
     with pytest.raises(Conflict):

@@ -110,6 +110,21 @@ class PointsService:
             return []
         return self.earn(principal, account_id, points, on, reference=f"spend {month}")
 
+    def earn_for_tenure(self, principal: Principal | None, account_id: str, tenure_years: int,
+                        on: date | None = None) -> list[dict[str, Any]]:
+        """The anniversary bonus for ``tenure_years`` full years (capped by the rules); once per year."""
+        day = on or today_of(self.clock)
+        reference = f"tenure {day.year}"
+
+        def plan(es: Sequence[loyalty.LedgerEntry]) -> list[loyalty.LedgerEntry]:
+            # One bonus a year: a rerun of the anniversary job adds nothing.
+            if any(e.reference == reference for e in es):
+                return []
+            points = self.rules.tenure_points(tenure_years)
+            return loyalty.plan_earn(es, account_id, points, day, self.rules, reference) if points > 0 else []
+
+        return self._post(principal, account_id, plan)
+
     def redeem(self, principal: Principal | None, account_id: str, points: int, on: date | None = None,
                reference: str = "") -> list[dict[str, Any]]:
         """Take ``points`` from the oldest lots; :class:`Conflict` if fewer are available."""
