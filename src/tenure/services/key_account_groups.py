@@ -112,10 +112,10 @@ class GroupService:
                                columns=["revenue"])
             history.append({"month": hm, "members": len(ids),
                             "revenue": round(sum(float(u["revenue"] or 0) for u in usage), 2)})
-        agreements = [a for a in self._read("agreements", month)
-                      if a.get("group_id") == group_id or a.get("customer_id") == g["customer_id"]]
-        circuits = [c for c in self._read("circuits", month)
-                    if c.get("group_id") == group_id or c.get("customer_id") == g["customer_id"]]
+        # Either the group's own rows or the enterprise customer's (a filter in disjunctive form).
+        either = [[("group_id", "=", group_id)], [("customer_id", "=", g["customer_id"])]]
+        agreements = self._read("agreements", month, filters=either)
+        circuits = self._read("circuits", month, filters=either)
         profile = next(iter(self._read("group_profiles", month, "output", filters=[("group_id", "=", group_id)])), {})
         warnings = self._read("group_warnings", month, "output", filters=[("group_id", "=", group_id)])
         return {

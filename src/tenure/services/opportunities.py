@@ -16,6 +16,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from tenure.domain.errors import Conflict, InputError, NotFound
 from tenure.domain.finance import evaluate_project
 from tenure.engines.store.enterprise_models import Opportunity
@@ -90,7 +92,11 @@ class OpportunityService:
         if wh.has("group_members", month) and wh.has("features", month, "output"):
             members = wh.read_arrow("group_members", month, columns=["group_id", "subscriber_id"]).to_pylist()
             cols = ["subscriber_id", "other_op_ip_spend_avg3", "other_op_cs_calls_3m"]
-            feats = {r["subscriber_id"]: r for r in wh.read_arrow("features", month, "output", columns=cols).to_pylist()}
+            # Features cover every subscriber; read only the group members' rows.
+            ids = sorted({m["subscriber_id"] for m in members}) or [""]
+            feats = {r["subscriber_id"]: r for r in pq.read_table(
+                wh.path("features", month, "output"), columns=cols,
+                filters=[("subscriber_id", "in", ids)]).to_pylist()}
             ip: dict[str, float] = defaultdict(float)
             cs: dict[str, int] = defaultdict(int)
             for m in members:

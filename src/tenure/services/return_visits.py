@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -170,12 +170,18 @@ class ReturnVisitService:
         for m in months:
             if not (wh.has("service_orders", m) and wh.has("subscribers", m) and wh.has("group_members", m)):
                 continue
-            orders = wh.read_arrow("service_orders", m, columns=["order_id", "subscriber_id", "kind", "closed_at"])
+            # Only the rows that matter are read: fixed faults, of group members.
             members = wh.read_arrow("group_members", m, columns=["group_id", "subscriber_id"]).to_pylist()
-            subs = wh.read_arrow("subscribers", m, columns=["subscriber_id", "customer_id"]).to_pylist()
             group_of = {r["subscriber_id"]: r["group_id"] for r in members}
+            if not group_of:
+                continue
+            in_groups = ("subscriber_id", "in", sorted(group_of))
+            faults = pq.read_table(wh.path("service_orders", m), columns=["order_id", "subscriber_id", "closed_at"],
+                                   filters=[("kind", "=", "fault"), in_groups]).to_pylist()
+            subs = pq.read_table(wh.path("subscribers", m), columns=["subscriber_id", "customer_id"],
+                                 filters=[in_groups]).to_pylist()
             customer_of = {r["subscriber_id"]: r["customer_id"] for r in subs}
-            for r in orders.filter(pc.equal(orders["kind"], "fault")).to_pylist():
+            for r in faults:
                 sid = r["subscriber_id"]
                 if r["closed_at"] is None or sid not in group_of or sid not in customer_of:
                     continue
