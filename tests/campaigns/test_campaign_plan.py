@@ -87,3 +87,26 @@ def test_plan_month_cli_json(plan_env, monkeypatch) -> None:  # type: ignore[no-
     assert {c["campaign_id"] for c in doc["campaigns"]} == set(plan_env["campaign_ids"])
     assert doc["totals"]["considered"] == plan_env["profiles"].num_rows
     assert all("planned" in c and "capacity" in c for c in doc["channels"])
+
+
+def test_opt_out_in_the_store_keeps_a_customer_out_of_the_plan(plan_env) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow.compute as pc
+
+    from tenure.services.campaigns import CampaignService
+
+    svc, month = plan_env["services"], plan_env["month"]
+    prof = plan_env["profiles"]
+    risky = prof.filter(pc.greater_equal(prof["churn_probability"], 0.3))["subscriber_id"].to_pylist()[:5]
+    campaigns = CampaignService(svc.uow)
+    for s in risky:
+        assert campaigns.suppress(None, s, "*", "opt_out")
+    try:
+        MonthlyPlanService(svc.uow, svc.warehouse, plan_env["home"]).plan(month)
+        decisions = {r["subscriber_id"]: r["decision"]
+                     for r in svc.warehouse.read_arrow("decisions", month, "output").to_pylist()}
+        assert {decisions[s] for s in risky} <= {"opted_out", "global_control"}
+        assert "opted_out" in {decisions[s] for s in risky}
+        assert not {o.subscriber_id for o in _orders(svc, month)} & set(risky)
+    finally:
+        for s in risky:
+            campaigns.unsuppress(None, s, "*", "opt_out")

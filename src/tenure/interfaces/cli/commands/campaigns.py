@@ -79,6 +79,33 @@ def list_(
     docs = [s.to_dict() for s in _campaigns().find([status] if status else None)]
     report(docs, as_json, lambda d: _print_campaigns(d, "Campaigns"))
 
+@campaign_app.command("offers")
+def offers(
+    all_: Annotated[bool, typer.Option("--all", help="Include retired offers.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The strategy-offer library (seeded from the shipped library on first use)."""
+    docs = _campaigns().offers(include_retired=all_)
+    report(docs, as_json, lambda d: console.print(table(
+        "Offers", ["strategy", "offer", "name", "unit cost", "validity days", "active", "source"],
+        [(o["strategy_id"], o["offer_id"], o["name"], o["unit_cost"], o["validity_days"], o["active"], o["source"])
+         for o in d])))
+
+
+@campaign_app.command("suppress")
+def suppress(
+    subscriber_id: Annotated[str, typer.Argument(help="Subscriber id.")],
+    kind: Annotated[str, typer.Option("--kind", help="do_not_disturb or opt_out.")],
+    channel: Annotated[str, typer.Option("--channel", help="A channel, or * for every channel.")] = "*",
+    remove: Annotated[bool, typer.Option("--remove", help="Take the subscriber off the list.")] = False,
+    as_user: Annotated[str | None, typer.Option("--as", help="User recorded in the audit log.")] = None,
+) -> None:
+    """Put a subscriber on (or take them off) a do-not-disturb or opt-out list."""
+    svc = _campaigns()
+    changed = (svc.unsuppress if remove else svc.suppress)(as_user, subscriber_id, channel, kind)
+    console.print(("removed" if remove else "added") if changed else "no change")
+
+
 
 def _transition(verb: str):  # type: ignore[no-untyped-def]
     def command(
