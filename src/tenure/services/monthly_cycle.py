@@ -163,6 +163,8 @@ class RunSummary:
     group_grades: dict[str, int] = field(default_factory=dict)
     loss_equivalence: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    scoring: dict[str, Any] = field(default_factory=dict)
+    drift: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -366,22 +368,30 @@ def build_profiles(
     warning_summary: ir.Table,
     groups: ir.Table | None,
     previous: ir.Table | None,
+    scores: ir.Table | None = None,
 ) -> ir.Table:
     """Wire the analytics steps into one profile expression (order matters:
-    value before grades, grades and warnings before stages, stages before segments)."""
+    value before grades, grades and warnings before stages, stages before segments).
+    ``scores`` (services/scoring.py) adds the model's churn probability, risk decile,
+    model id and downgrade probability."""
     t = features.left_join(warning_summary, features.subscriber_id == warning_summary._wk).drop("_wk")
     t = t.mutate(
         warning_count=t.warning_count.fill_null(0),
         retention_warnings=t.retention_warnings.fill_null(0),
     )
-    t = subscriber_value(t, config.grades, groups=groups)
+    t = subscriber_value(t, config.grades, groups=groups, churn_probability=scores)
     t = subscriber_grades(t, config.grades)
     t = core_customers(t, config.core)
     t = t.mutate(credit_rating=credit_rating(t, config.grades))
     t = lifecycle_stages(t, config.lifecycle, previous=previous)
     t = segment_membership(t, config.segments)
     t = channel_scores(t)
-    return t.select(*PROFILE_COLUMNS)
+    t = t.select(*PROFILE_COLUMNS)
+    if scores is None:
+        return t
+    extra = scores.select(_sk=scores.subscriber_id, risk_decile=scores.risk_decile, model_id=scores.model_id,
+                          downgrade_probability=scores.downgrade_probability)
+    return t.left_join(extra, t.subscriber_id == extra._sk).drop("_sk")
 
 
 GROUP_PROFILE_COLUMNS = (
@@ -517,6 +527,17 @@ def run_month(
             features = eng.read_parquet([features_path], "features")
             lap("features")
 
+            # Early warning by model: scores and reasons when a churn model is promoted.
+            from tenure.services.scoring import score_features
+
+            scored = score_features(settings, features_path)
+            scores_t = None
+            if scored is not None:
+                out.write("model_scores", scored.scores)
+                out.write("reasons", scored.reasons)
+                scores_t = eng.read_parquet([out.directory / "model_scores.parquet"], "model_scores")
+                summary.scoring, summary.drift = scored.summary, scored.drift
+
             groups_expr = build_groups(inp, month, config, eng)
             groups_t = None
             if groups_expr is not None:
@@ -537,7 +558,8 @@ def run_month(
                 else None
             )
             profiles_expr = build_profiles(
-                features, config, _warning_summary(eng, warnings_t, "subscriber_id"), groups_t, previous
+                features, config, _warning_summary(eng, warnings_t, "subscriber_id"), groups_t, previous,
+                scores=scores_t,
             )
             profiles_path = out.directory / "profiles.parquet"
             out.written["profiles"] = eng.write_parquet([profiles_expr], profiles_path)
