@@ -108,12 +108,22 @@ MEASURE_FAMILY = {
     "faults": SERVICE, "plan_changes": MARKETING, "downgrades": MARKETING, "cancellations": MARKETING,
     "port_out_inquiries": MARKETING, "contacts": SERVICE,
 }
+CATEGORY_PHRASES = {
+    "region": ("customers in {v} leave more often", "{v}地区客户离网率较高"),
+    "brand": ("brand {v}", "品牌：{v}"),
+    "payment_type": ("payment type {v}", "付费方式：{v}"),
+    "vip_card": ("VIP card {v}", "VIP卡：{v}"),
+    "customer_type": ("customer type {v}", "客户类型：{v}"),
+    "group_class": ("group class {v}", "集团等级：{v}"),
+}
 SERVICE_WORDS = ("complaint", "fault", "mou", "data", "sms", "contact", "inbound", "cs_calls", "roaming")
 
 
 def _value_text(value: Any, fmt: str) -> tuple[str, str]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ("unknown", "未知")
+    if isinstance(value, str):  # a category (region, brand, payment type)
+        return (value, value)
     if fmt == "pct":
         return _pct(float(value))
     if fmt == "points":
@@ -140,6 +150,9 @@ def phrase_for(feature: str) -> Phrase:
         when_zh = "本月" if k == "0" else f"{k}个月前"
         return Phrase(f"{base} {when_en}: {{v}}", f"{when_zh}{base}：{{v}}", MEASURE_FAMILY[base])
     family = SERVICE if any(w in feature for w in SERVICE_WORDS) else MARKETING
+    if feature in CATEGORY_PHRASES:
+        en, zh = CATEGORY_PHRASES[feature]
+        return Phrase(en, zh, family, "text")
     return Phrase(f"{feature}: {{v}}", f"{feature}：{{v}}", family)
 
 
