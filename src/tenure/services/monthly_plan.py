@@ -29,7 +29,6 @@ from tenure.domain.campaigns import STAFF_CHANNELS, Campaign
 from tenure.domain.contact_policy import ChannelCapacity, ContactPolicy
 from tenure.domain.errors import ConfigurationError, InputError, NotFound
 from tenure.domain.model import parse_month
-from tenure.engines.store.campaign_models import WorkOrder
 from tenure.engines.store.unit_of_work import UnitOfWork
 from tenure.engines.warehouse import Warehouse
 from tenure.services import audit
@@ -199,25 +198,24 @@ class MonthlyPlanService:
         with self.uow_factory() as uow:
             replaced = uow.work_orders.delete_unworked(month)
             kept = uow.work_orders.subscribers_with_outcomes(month)
-            orders: list[WorkOrder] = []
-            for r in selected.to_pylist():
-                if r["subscriber_id"] in kept:
-                    continue
-                info = sub_info.get(r["subscriber_id"], {})
-                assignee = None
-                if r["channel"] in ASSIGNED_CHANNELS:
-                    owners = uow.assignments.owners_of(r["customer_id"])
-                    assignee = min(owners) if owners else None
-                orders.append(WorkOrder(
-                    month=month, campaign_id=r["campaign_id"], subscriber_id=r["subscriber_id"],
-                    customer_id=r["customer_id"], channel=r["channel"], segment_id=info.get("segment_id"),
-                    msisdn=info.get("msisdn"), assignee_id=assignee, due_date=due,
-                    expected_value=r["expected_value"], reason=r["reason"] or "",
-                    warnings=warnings.get(r["subscriber_id"]), status="open", created_at=now,
-                ))
-            uow.work_orders.add_all(orders)
+            todo = [r for r in selected.to_pylist() if r["subscriber_id"] not in kept]
+            owners = uow.work_orders.portfolio_owners(
+                r["customer_id"] for r in todo if r["channel"] in ASSIGNED_CHANNELS)
+            orders = [
+                {
+                    "month": month, "campaign_id": r["campaign_id"], "subscriber_id": r["subscriber_id"],
+                    "customer_id": r["customer_id"], "channel": r["channel"],
+                    "segment_id": sub_info.get(r["subscriber_id"], {}).get("segment_id"),
+                    "msisdn": sub_info.get(r["subscriber_id"], {}).get("msisdn"),
+                    "assignee_id": owners.get(r["customer_id"]) if r["channel"] in ASSIGNED_CHANNELS else None,
+                    "due_date": due, "expected_value": r["expected_value"], "reason": r["reason"] or "",
+                    "warnings": warnings.get(r["subscriber_id"]), "status": "open", "created_at": now,
+                }
+                for r in todo
+            ]
+            uow.work_orders.insert_many(orders)
             stored = {"work_orders": len(orders), "replaced": replaced, "kept_with_outcomes": len(kept),
-                      "unassigned": sum(1 for o in orders if o.channel in ASSIGNED_CHANNELS and o.assignee_id is None)}
+                      "unassigned": sum(1 for o in orders if o["channel"] in ASSIGNED_CHANNELS and o["assignee_id"] is None)}
             audit.record(uow, actor or "system", "plan.month", "plan", month, None,
                          {"campaigns": [c.campaign_id for c in campaigns], **stored,
                           "selected": selected.num_rows, "considered": decisions.num_rows})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from tenure.engines.store.campaign_models import (
@@ -144,6 +144,22 @@ class WorkOrderRepository:
     def add_all(self, orders: Sequence[WorkOrder]) -> None:
         self.session.add_all(orders)
         self.session.flush()
+
+    def insert_many(self, rows: Sequence[dict], chunk: int = 5000) -> None:
+        """Insert plain rows in bulk (a month's plan can hold hundreds of thousands of orders)."""
+        for i in range(0, len(rows), chunk):
+            self.session.execute(insert(WorkOrder), list(rows[i:i + chunk]))
+
+    def portfolio_owners(self, customer_ids: Iterable[str], chunk: int = 5000) -> dict[str, int]:
+        """The owner of each customer that has one (the lowest user id when several own it)."""
+        ids = sorted(set(customer_ids))
+        out: dict[str, int] = {}
+        for i in range(0, len(ids), chunk):
+            q = (select(PortfolioAssignment.customer_id, func.min(PortfolioAssignment.user_id))
+                 .where(PortfolioAssignment.customer_id.in_(ids[i:i + chunk]))
+                 .group_by(PortfolioAssignment.customer_id))
+            out.update({c: int(u) for c, u in self.session.execute(q).all()})
+        return out
 
     def queue(
         self, assignee_id: int | None = None, customer_of: int | None = None, month: str | None = None,
