@@ -108,6 +108,19 @@ MEASURE_FAMILY = {
     "faults": SERVICE, "plan_changes": MARKETING, "downgrades": MARKETING, "cancellations": MARKETING,
     "port_out_inquiries": MARKETING, "contacts": SERVICE,
 }
+MEASURE_NAMES = {
+    "arpu": ("spend (yuan)", "消费(元)"), "mou": ("minutes of use", "通话分钟"),
+    "mou_onnet": ("on-net minutes", "网内通话分钟"), "mou_offnet": ("off-net minutes", "网外通话分钟"),
+    "data_mb": ("mobile data (MB)", "流量(MB)"), "sms": ("SMS", "短信条数"),
+    "roaming_mou": ("roaming minutes", "漫游通话分钟"), "recharge_count": ("top-ups", "充值次数"),
+    "recharge_amount": ("top-up amount (yuan)", "充值金额(元)"), "arrears": ("arrears (yuan)", "欠费(元)"),
+    "other_op_cs_calls": ("calls to other operators' customer service", "拨打他网客服次数"),
+    "other_op_ip_spend": ("spend on other operators' IP calls (yuan)", "他网IP消费(元)"),
+    "complaints": ("complaints", "投诉次数"), "faults": ("network faults reported", "故障申告次数"),
+    "plan_changes": ("plan changes", "套餐变更次数"), "downgrades": ("plan downgrades", "套餐降档次数"),
+    "cancellations": ("services cancelled", "退订业务数"), "port_out_inquiries": ("number-porting inquiries", "携号转网咨询次数"),
+    "contacts": ("contacts with us", "接触次数"),
+}
 CATEGORY_PHRASES = {
     "region": ("customers in {v} leave more often", "{v}地区客户离网率较高"),
     "brand": ("brand {v}", "品牌：{v}"),
@@ -148,7 +161,10 @@ def phrase_for(feature: str) -> Phrase:
     if base in MEASURE_FAMILY and k.isdigit():
         when_en = "this month" if k == "0" else f"{k} months ago"
         when_zh = "本月" if k == "0" else f"{k}个月前"
-        return Phrase(f"{base} {when_en}: {{v}}", f"{when_zh}{base}：{{v}}", MEASURE_FAMILY[base])
+        en, zh = MEASURE_NAMES.get(base, (base, base))
+        fmt = "num" if base in ("arpu", "mou", "mou_onnet", "mou_offnet", "data_mb", "roaming_mou",
+                                "recharge_amount", "arrears", "other_op_ip_spend") else "int"
+        return Phrase(f"{en} {when_en}: {{v}}", f"{when_zh}{zh}：{{v}}", MEASURE_FAMILY[base], fmt)
     family = SERVICE if any(w in feature for w in SERVICE_WORDS) else MARKETING
     if feature in CATEGORY_PHRASES:
         en, zh = CATEGORY_PHRASES[feature]

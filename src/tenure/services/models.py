@@ -271,3 +271,57 @@ def promoted(settings: Settings, name: str) -> tuple[str, Any, dict[str, Any]] |
 
 def reference_path(root: Path, name: str, version: str) -> Path:
     return root / name / version / REFERENCE_FILE
+
+
+RULE_FAMILIES = ("retention", "prevention")
+"""Warning families that flag churn risk (maintenance and value uplift do not)."""
+
+
+def compare_with_rules(
+    settings: Settings, ident: str, month: str, horizon: int, reasons_per_customer: int = 5
+) -> dict[str, Any]:
+    """Precision of the model and of the rule warnings at the same coverage in ``month``.
+
+    The rules' list is every subscriber with a retention or prevention warning
+    of ``month``; the model's list is as many subscribers, highest churn
+    probability first. Precision is the share of a list that leaves within
+    ``horizon`` months (the training label). Use a month after the model's
+    training window for an honest comparison. ``caught`` holds the model's
+    true positives with the features of their top reasons.
+    """
+    from tenure.ml.reasons import top_reasons
+
+    name, version = parse_model_id(ident)
+    model = registry(settings).load(name, version)
+    wh = Warehouse(settings.warehouse_dir)
+    month = parse_month(month)
+    feats = pq.read_table(wh.path("features", month, "output")).to_pandas()
+    feats = feats[feats.status != "churned"].reset_index(drop=True)
+    labels = set(churn_labels(wh, month, horizon).subscriber_id)
+    y = feats.subscriber_id.isin(labels).to_numpy()
+    warn = pq.read_table(wh.path("warnings", month, "output")).to_pandas()
+    warned = set(warn.loc[warn.family.isin(RULE_FAMILIES), "subscriber_id"])
+    rule_list = feats.subscriber_id.isin(warned).to_numpy()
+    k = int(rule_list.sum())
+    if k == 0:
+        raise InputError(f"no rule warnings in {month} to compare with")
+    names = list(model.feature_names_in_)
+    p = model.predict_proba(feats[names])[:, 1]
+    top = np.argsort(-p, kind="stable")[:k]
+    caught = top[y[top]]
+    contrib = model.contributions(feats.iloc[caught][names])
+    reasons = top_reasons(contrib, feats.iloc[caught][names].reset_index(drop=True),
+                          feats.subscriber_id.to_numpy()[caught], reasons_per_customer)
+    return {
+        "model_id": ident,
+        "month": month,
+        "horizon": horizon,
+        "subscribers": len(feats),
+        "leavers": int(y.sum()),
+        "base_rate": float(y.mean()),
+        "coverage": k,
+        "rules_precision": float(y[rule_list].mean()),
+        "model_precision": float(y[top].mean()),
+        "model_roc_auc": metrics.roc_auc(y, p),
+        "caught": {str(s): list(g.feature) for s, g in reasons.groupby("key")},
+    }

@@ -1,0 +1,44 @@
+"""On the synthetic operator: the model beats the rules at the same coverage, its
+reasons name the generator's true causes, and run-month scores with it."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tenure.config import Settings
+from tenure.engines.warehouse import Warehouse
+from tenure.services import models
+from tenure.services.monthly_cycle import run_month
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "model_quality.py"
+
+
+@pytest.mark.slow
+def test_model_beats_rules_and_names_true_causes(settings: Settings) -> None:
+    spec = importlib.util.spec_from_file_location("bench_model_quality", BENCH)
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.run(settings.home, subscribers=3000, seed=3)
+    assert result["coverage"] > 0 and result["leavers"] > 0
+    assert result["model_precision"] > result["rules_precision"]
+    assert result["reasons"]["caught_with_cause"] >= 10
+    assert result["reasons"]["share_top5"] > 0.5
+
+    # promote it and re-run the newest month: profiles and reasons come from the model
+    models.promote_model(settings, result["model_id"])
+    summary = run_month(settings, "2026-10", buckets=1)
+    assert summary.scoring["churn_model"] == result["model_id"]
+    assert "score_psi" in summary.drift and "warning" in summary.drift
+    wh = Warehouse(settings.warehouse_dir)
+    prof = pq.read_table(wh.path("profiles", "2026-10", "output")).to_pandas()
+    assert prof.churn_probability.notna().all()
+    assert set(prof.risk_decile) == set(range(1, 11))
+    assert (prof.model_id == result["model_id"]).all()
+    reasons = pq.read_table(wh.path("reasons", "2026-10", "output")).to_pandas()
+    assert 0 < reasons.subscriber_id.nunique() <= -(-len(prof) * 5 // 100)
+    assert set(prof.set_index("subscriber_id").loc[reasons.subscriber_id.unique(), "risk_decile"]) <= {9, 10}

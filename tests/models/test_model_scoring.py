@@ -1,0 +1,126 @@
+"""Scoring: probabilities, deciles, reasons with families; PSI against a hand computation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from tenure.config import Settings
+from tenure.engines.warehouse import Warehouse
+from tenure.ml import drift
+from tenure.ml.reasons import FAMILIES, MARKETING, PHRASES, SERVICE, describe, phrase_for
+from tenure.services import models, scoring
+
+from .model_builders import build_operator
+
+
+def test_psi_matches_hand_computation() -> None:
+    expected = [0.25, 0.25, 0.5]
+    actual = [0.5, 0.25, 0.25]
+    hand = (0.5 - 0.25) * math.log(0.5 / 0.25) + 0 + (0.25 - 0.5) * math.log(0.25 / 0.5)
+    assert drift.psi(expected, actual) == pytest.approx(hand)
+    assert drift.psi(expected, expected) == 0.0
+
+
+def test_psi_against_reference_bins() -> None:
+    ref = drift.reference_bins(np.arange(100.0), bins=4)  # quartiles 24.75 / 49.5 / 74.25
+    current = np.array([10.0] * 50 + [90.0] * 50)  # half in the first, half in the last quartile
+    e = [0.25, 0.25, 0.25, 0.25]
+    a = [0.5, 0.0, 0.0, 0.5]
+    hand = sum((max(x, drift.EPSILON) - y) * math.log(max(x, drift.EPSILON) / y) for x, y in zip(a, e))
+    # the missing bin is empty on both sides: its term is 0
+    assert drift.psi_against(ref, current) == pytest.approx(hand)
+    with_missing = np.append(current, [np.nan] * 10)
+    assert drift.psi_against(ref, with_missing) > drift.psi_against(ref, current)
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=300))
+def test_deciles_are_one_to_ten_and_follow_the_score(p: list[float]) -> None:
+    arr = np.array(p)
+    keys = np.array([f"k{i:04d}" for i in range(len(p))])
+    d = scoring.risk_deciles(arr, keys)
+    assert d.min() >= 1 and d.max() <= 10
+    if len(p) >= 10:
+        assert set(d) == set(range(1, 11))
+    order = np.lexsort((keys, arr))
+    assert (np.diff(d[order]) >= 0).all()  # higher score never in a lower decile
+
+
+def test_reason_phrases_and_families() -> None:
+    r = describe("offnet_share_change", 0.45)
+    assert r["reason_en"] == "off-net minutes share up 45 points over 3 months"
+    assert r["family"] == MARKETING
+    r = describe("mou_pct_change", -0.45)
+    assert r["reason_en"].startswith("minutes of use down 45%") and "下降45%" in r["reason_zh"]
+    assert describe("complaints_3m", 3)["family"] == SERVICE
+    assert describe("contract_months_left", 1)["reason_zh"] == "合约1个月后到期"
+    assert phrase_for("faults_m2").family == SERVICE and phrase_for("arpu_m1").family == MARKETING
+    for name, ph in PHRASES.items():
+        assert ph.family in FAMILIES, name
+        assert ph.en and ph.zh, name
+
+
+@pytest.fixture
+def trained(settings: Settings):
+    op = build_operator(settings.warehouse_dir)
+    models.train(settings, "churn", horizon=2, until="2026-08", snapshots=4)
+    models.promote_model(settings, "churn/v0001")
+    return op
+
+
+def test_no_promoted_model_means_no_scores(settings: Settings) -> None:
+    build_operator(settings.warehouse_dir, n=50)
+    wh = Warehouse(settings.warehouse_dir)
+    assert scoring.score_features(settings, wh.path("features", "2026-08", "output")) is None
+
+
+def test_scoring_adds_columns_deciles_and_reasons(settings: Settings, trained, tmp_path) -> None:
+    (settings.home / "config").mkdir(exist_ok=True)
+    (settings.home / "config" / "early_warning.yaml").write_text("action_share: 0.1\nreasons_per_customer: 3\n")
+    wh = Warehouse(settings.warehouse_dir)
+    path = wh.path("features", "2026-08", "output")
+    res = scoring.score_features(settings, path)
+    assert res is not None
+    scores = res.scores.to_pandas()
+    feats = pq.read_table(path).to_pandas()
+    assert list(scores.subscriber_id) == list(feats.subscriber_id)
+    assert scores.churn_probability.between(0, 1).all()
+    assert set(scores.risk_decile) == set(range(1, 11))
+    assert (scores.model_id == "churn/v0001").all()
+    # the top decile is riskier on average than the bottom one
+    by = scores.groupby("risk_decile").churn_probability.mean()
+    assert by[10] > by[1]
+    reasons = res.reasons.to_pandas()
+    acted = reasons.subscriber_id.unique()
+    assert 0 < len(acted) <= math.ceil(0.1 * len(scores))
+    assert set(scores.set_index("subscriber_id").loc[acted, "risk_decile"]) <= {9, 10}
+    assert reasons.groupby("subscriber_id")["rank"].max().max() <= 3
+    assert (reasons.contribution > 0).all()
+    assert set(reasons.family) <= set(FAMILIES)
+    # the builder's risk signs are what the model names
+    assert {"complaints_3m", "offnet_share_change"} & set(reasons.feature)
+    row = reasons.iloc[0]
+    assert row.reason_en and row.reason_zh
+    assert res.summary["churn_model"] == "churn/v0001" and res.summary["acted_on"] == len(acted)
+    d = res.drift
+    assert d["model_id"] == "churn/v0001" and "score_psi" in d and "complaints_3m" in d["features"]
+    assert isinstance(d["warning"], bool)
+
+
+def test_drift_warns_when_a_feature_shifts(settings: Settings, trained, tmp_path) -> None:
+    wh = Warehouse(settings.warehouse_dir)
+    feats = pq.read_table(wh.path("features", "2026-08", "output")).to_pandas()
+    feats["arpu_avg3"] = feats["arpu_avg3"] * 5  # a price change moves every customer up
+    shifted = tmp_path / "features.parquet"
+    feats.to_parquet(shifted, index=False)
+    res = scoring.score_features(settings, shifted)
+    assert res is not None
+    assert res.drift["features"]["arpu_avg3"] > 0.2
+    assert "arpu_avg3" in res.drift["drifted_features"] and res.drift["warning"]
+    assert res.drift["features"]["contract_months_left"] < 0.2
