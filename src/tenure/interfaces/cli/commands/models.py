@@ -115,6 +115,27 @@ def compare(a: Annotated[str, typer.Argument(help="NAME/vNNNN")], b: Annotated[s
     report(models.compare_models(get_settings(), a, b), as_json, _render_compare)
 
 
+def _render_day(doc: dict[str, Any]) -> None:
+    console.print(f"[bold]{doc['day']}[/bold]: {doc['warnings']:,} warnings for {doc['subscribers']:,} subscribers "
+                  f"({doc['core_subscribers']:,} core); core customers from profiles of {doc['profiles_month'] or 'no month'}")
+    console.print(table("reasons", ["reason", "warnings"], [[k, f"{v:,}"] for k, v in doc["reasons"].items()]))
+    rows = [[r["priority"], r["subscriber_id"], "yes" if r["is_core"] else "", r["reason_en"], r["detail"], r["family"]]
+            for r in doc["top"]]
+    console.print(table("first in line", ["#", "subscriber", "core", "reason", "detail", "family"], rows))
+
+
+def run_day_command(
+    day: Annotated[str, typer.Argument(help="The day to check (YYYY-MM-DD); its month must be loaded.")],
+    engine: Annotated[str | None, typer.Option("--engine", help="duckdb or spark.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Daily early warning: each subscriber's day against their own recent baseline, plus the day's events."""
+    from tenure.services.daily import run_day
+
+    report(run_day(get_settings(), day, engine=engine), as_json, _render_day)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``model`` (train/list/show/promote/compare) to ``app``."""
+    """Add ``model`` (train/list/show/promote/compare) and ``run-day`` to ``app``."""
     app.add_typer(model_app, name="model")
+    app.command("run-day")(run_day_command)
