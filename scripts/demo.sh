@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: build a synthetic operator, load it, run the monthly cycle for the
-# last three months, create the first users and start the web app.
+# last three months, create the first users, plan the example campaigns and
+# start the web app.
 set -euo pipefail
 HOME_DIR=${1:-demo-data}
 SUBSCRIBERS=${2:-20000}
@@ -48,6 +49,16 @@ rows = duckdb.sql(
 print("\n".join(r[0] for r in rows))
 PY
   $BIN/tenure assign manager --customers-file "$HOME_DIR/manager-customers.txt" > /dev/null
+  # A retention manager approves the example campaigns (an administrator may not).
+  $BIN/tenure user add rm --role retention_manager --password-file "$PASSWORD_FILE" --display-name "维系经理 Demo" > /dev/null
+  $BIN/tenure campaign import src/tenure/campaigns/examples/*.yaml --as rm > /dev/null
+  for c in $($BIN/tenure campaign list --json | $BIN/python -c "import json,sys; print(' '.join(c['campaign_id'] for c in json.load(sys.stdin) if c['status'] == 'draft'))"); do
+    $BIN/tenure campaign submit "$c" --as rm > /dev/null
+    $BIN/tenure campaign approve "$c" --as rm > /dev/null
+    $BIN/tenure campaign start "$c" --as rm > /dev/null
+  done
+  echo "== planning $END: the running campaigns decide one action per customer"
+  $BIN/tenure plan-month "$END" --as rm | tail -n 25
 fi
 
 cat <<MSG
@@ -55,6 +66,7 @@ cat <<MSG
 Tenure is starting at http://$HOST:$PORT/
   sign in as:  admin    password: $(cat "$PASSWORD_FILE")   (administrator)
           or:  manager  password: $(cat "$PASSWORD_FILE")   (account manager, 40 customers)
+          or:  rm       password: $(cat "$PASSWORD_FILE")   (retention manager: campaigns, weekly report)
   data:        $HOME_DIR    stop with Ctrl-C
 MSG
 exec $BIN/tenure serve --host "$HOST" --port "$PORT"
