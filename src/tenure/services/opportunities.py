@@ -221,9 +221,15 @@ class OpportunityService:
             raise InputError("the plan needs a text")
         if periods_per_year not in (1, 4, 12):
             raise InputError("periods per year must be 1, 4 or 12")
-        evaluation = evaluate_project(cash_flows, discount_rate, periods_per_year)
+        # Money to the cent: the plan is in yuan, and it keeps the root finding on sane numbers.
+        flows = [round(float(x), 2) for x in cash_flows]
+        try:
+            evaluation = evaluate_project(flows, discount_rate, periods_per_year)
+        except (ArithmeticError, ValueError) as exc:
+            reason = str(exc) or type(exc).__name__
+            raise InputError(f"the plan's cash flows cannot be evaluated at that rate: {reason}") from None
         return self._change(principal, opportunity_id, "plan", plan=plan.strip(),
-                            cash_flows=[float(x) for x in cash_flows], discount_rate=float(discount_rate),
+                            cash_flows=flows, discount_rate=float(discount_rate),
                             periods_per_year=periods_per_year,
                             evaluation=json.loads(json.dumps(evaluation.to_dict(), default=str)))
 
