@@ -57,6 +57,52 @@ def phase_prepare(args: argparse.Namespace) -> dict:
     return {"generate_s": round(t1 - t0, 1), "load_s": round(t2 - t1, 1), "peak_rss_mib": round(_peak_mib(), 1)}
 
 
+SKIP_REPLICA = {"daily_usage"}
+"""Not read by the monthly cycle; the largest table by far."""
+
+
+def phase_replicate(args: argparse.Namespace) -> dict:
+    """A warehouse of k x N subscribers from the prepared one of N: k copies with distinct ids.
+
+    The loader cannot yet take 10M subscribers (it reads whole files), so a
+    10M month is made of ten 1M copies, every ``*_id`` but ``plan_id``
+    prefixed by the copy number: same distributions, 10x the rows.
+    """
+    import shutil
+
+    import duckdb
+
+    src = Path(args.replicate_from) / "warehouse" / "input"
+    base = int((Path(args.replicate_from) / "READY").read_text())
+    copies = args.subscribers // base
+    dst = Path(args.home) / "warehouse" / "input"
+    started = time.perf_counter()
+    con = duckdb.connect()
+    con.execute("SET threads = 2; SET memory_limit = '4GB'; SET preserve_insertion_order = false")
+    for month_dir in sorted(src.iterdir()):
+        version = (month_dir / "CURRENT").read_text().strip()
+        out = dst / month_dir.name / version
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(month_dir / "CURRENT", dst / month_dir.name / "CURRENT")
+        for f in sorted((month_dir / version).iterdir()):
+            if f.suffix != ".parquet":
+                shutil.copy(f, out / f.name)
+                continue
+            if f.stem in SKIP_REPLICA:
+                continue
+            names = con.execute(f"SELECT * FROM read_parquet('{f}') LIMIT 0").description
+            ids = [d[0] for d in names if d[0].endswith("_id") and d[0] != "plan_id"]
+            if f.stem == "plans" or not ids:
+                shutil.copy(f, out / f.name)
+                continue
+            sel = "t.* REPLACE (" + ", ".join(f"'r' || r.range || '-' || t.\"{c}\" AS \"{c}\"" for c in ids) + ")"
+            con.execute(f"COPY (SELECT {sel} FROM read_parquet('{f}') t, range({copies}) r) "
+                        f"TO '{out / f.name}' (FORMAT parquet, COMPRESSION zstd)")
+    (Path(args.home) / "READY").write_text(str(args.subscribers))
+    return {"replicate_s": round(time.perf_counter() - started, 1), "copies": copies,
+            "peak_rss_mib": round(_peak_mib(), 1)}
+
+
 def phase_features(args: argparse.Namespace) -> dict:
     from tenure.engines.compute import connect
     from tenure.engines.warehouse import Warehouse
@@ -145,7 +191,7 @@ def phase_pandas(args: argparse.Namespace) -> dict:
             "peak_rss_mib": round(_peak_mib(), 1)}
 
 
-PHASES = {"prepare": phase_prepare, "features": phase_features, "cycle": phase_cycle, "pandas": phase_pandas}
+PHASES = {"prepare": phase_prepare, "replicate": phase_replicate, "features": phase_features, "cycle": phase_cycle, "pandas": phase_pandas}
 
 
 def _child(phase: str, args: argparse.Namespace) -> dict:
@@ -153,6 +199,8 @@ def _child(phase: str, args: argparse.Namespace) -> dict:
            "--subscribers", str(args.subscribers), "--seed", str(args.seed)]
     if args.buckets:
         cmd += ["--buckets", str(args.buckets)]
+    if args.replicate_from:
+        cmd += ["--replicate-from", str(args.replicate_from)]
     wall = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
@@ -169,6 +217,9 @@ def main() -> None:
     p.add_argument("--home", type=Path, default=None, help="Warehouse home (default /tmp/tenure-bench-cycle-N).")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--buckets", type=int, default=None, help="Subscriber buckets (default: from N and the DuckDB memory limit).")
+    p.add_argument("--replicate-from", type=Path, default=None,
+                   help="Build the warehouse from copies of a prepared smaller home instead of generating.")
+    p.add_argument("--only", default="features,pandas,cycle", help="Comma-separated phases to run.")
     p.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     args = p.parse_args()
     args.home = args.home or Path(f"/tmp/tenure-bench-cycle-{args.subscribers}")
@@ -179,26 +230,26 @@ def main() -> None:
     results: dict[str, dict] = {}
     ready = args.home / "READY"
     if not (ready.exists() and ready.read_text() == str(args.subscribers)):
-        results["prepare"] = _child("prepare", args)
-    for phase in ("features", "pandas", "cycle"):
+        results["prepare"] = _child("replicate" if args.replicate_from else "prepare", args)
+    for phase in args.only.split(","):
         results[phase] = _child(phase, args)
     print(f"machine: {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{args.subscribers:,} subscribers x {MONTHS} months, home {args.home}")
     if "prepare" in results:
         r = results["prepare"]
-        print(f"prepare (synthetic + load): generate {r['generate_s']} s, load {r['load_s']} s")
+        print("prepare: " + ", ".join(f"{k} {v}" for k, v in r.items()))
     print(f"{'step':<34}{'seconds':>10}{'peak MiB':>12}")
-    rows = [
-        (f"features, DuckDB ({results['features']['columns']} cols)", results["features"]),
-        (f"core features, pandas ({results['pandas']['features']} feats)", results["pandas"]),
-        ("whole cycle, DuckDB", results["cycle"]),
-    ]
-    for name, r in rows:
-        print(f"{name:<34}{r['seconds']:>10.2f}{r['peak_rss_mib']:>12.0f}")
-    f, pd_ = results["features"], results["pandas"]
-    print(f"pandas / DuckDB features: time x{pd_['seconds'] / f['seconds']:.2f}, "
-          f"memory x{pd_['peak_rss_mib'] / f['peak_rss_mib']:.2f}")
-    print("cycle steps (s): " + ", ".join(f"{k} {v}" for k, v in results["cycle"]["steps"].items()))
+    names = {"features": "features, DuckDB ({columns} cols)", "pandas": "core features, pandas ({features} feats)",
+             "cycle": "whole cycle, DuckDB"}
+    for phase in args.only.split(","):
+        r = results[phase]
+        print(f"{names[phase].format(**r):<34}{r['seconds']:>10.2f}{r['peak_rss_mib']:>12.0f}")
+    if "features" in results and "pandas" in results:
+        f, pd_ = results["features"], results["pandas"]
+        print(f"pandas / DuckDB features: time x{pd_['seconds'] / f['seconds']:.2f}, "
+              f"memory x{pd_['peak_rss_mib'] / f['peak_rss_mib']:.2f}")
+    if "cycle" in results:
+        print("cycle steps (s): " + ", ".join(f"{k} {v}" for k, v in results["cycle"]["steps"].items()))
     print(json.dumps(results))
 
 

@@ -7,6 +7,8 @@ and returns ``ibis.Table`` and never connects or executes.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,10 @@ from tenure.config import Settings
 from tenure.domain.errors import ConfigurationError
 
 
+SCRATCH = "tenure_scratch"
+"""The on-disk DuckDB database (in a temporary directory) holding partitioned stage results."""
+
+
 @dataclass
 class Engine:
     """An Ibis backend plus the few operations that differ between engines."""
@@ -27,6 +33,8 @@ class Engine:
     con: Any
     _counter: int = field(default=0)
     _materialised: set[str] = field(default_factory=set)
+    _scratch_tables: set[str] = field(default_factory=set)
+    _scratch_dir: str | None = None
 
     def read_parquet(self, paths: list[Path], name: str | None = None) -> ibis.Table:
         """Register Parquet files as one table."""
@@ -141,28 +149,43 @@ class Engine:
         """Split ``expr`` into ``buckets`` tables by :meth:`bucket` of column ``key``.
 
         With one bucket ``expr`` is returned as is. Otherwise DuckDB computes
-        ``expr`` once into a temporary table ordered by bucket, so each bucket
-        later reads only its own row groups (zone maps skip the rest) instead
-        of re-scanning, re-filtering and re-aggregating the whole input; it
-        spills to disk past the memory limit. Spark filters (its runs are
-        small). Bucket ``b`` of every table partitioned on the same key values
-        holds the same keys. Free the parts with :meth:`drop_partition`.
+        ``expr`` once into a table of an on-disk scratch database, ordered by
+        bucket: each bucket later reads only its own row groups (zone maps
+        skip the rest) instead of re-scanning, re-filtering and re-aggregating
+        the whole input, and the stored table is compressed and paged by the
+        buffer manager, so memory does not grow with the month (an in-memory
+        temporary table of 10M subscribers x 6 months would not fit). Spark
+        filters (its runs are small). Bucket ``b`` of every table partitioned
+        on the same key values holds the same keys. Free the parts with
+        :meth:`drop_partition`.
         """
         if buckets <= 1:
             return [expr]
         tagged = expr.mutate(__bucket=self.bucket(expr[key], buckets))
         if self.name == "duckdb":
-            tagged = self.materialise(tagged.order_by("__bucket"), name)
+            self._counter += 1
+            table_name = f"{name}_{self._counter}"
+            sql = self.con.compile(tagged.order_by("__bucket"))
+            self.con.raw_sql(f'CREATE TABLE {self._scratch()}.main."{table_name}" AS {sql}')
+            self._scratch_tables.add(table_name)
+            tagged = self.con.table(table_name, database=(SCRATCH, "main"))
         return [tagged.filter(tagged["__bucket"] == b).drop("__bucket") for b in range(buckets)]
 
     def drop_partition(self, parts: list[ibis.Table]) -> None:
-        """Free the table behind the parts made by :meth:`partition`, if any."""
+        """Free the stored table behind the parts made by :meth:`partition`, if any."""
         if self.name != "duckdb" or len(parts) <= 1:
             return
         for op in parts[0].op().find(ibis.expr.operations.DatabaseTable):
-            if op.name in self._materialised:
-                self._materialised.discard(op.name)
-                self.con.drop_table(op.name, force=True)
+            if op.name in self._scratch_tables:
+                self._scratch_tables.discard(op.name)
+                self.con.raw_sql(f'DROP TABLE IF EXISTS {SCRATCH}.main."{op.name}"')
+
+    def _scratch(self) -> str:
+        if self._scratch_dir is None:
+            self._scratch_dir = tempfile.mkdtemp(prefix="tenure-scratch-")
+            path = str(Path(self._scratch_dir) / "scratch.duckdb").replace("'", "''")
+            self.con.raw_sql(f"ATTACH '{path}' AS {SCRATCH}")
+        return SCRATCH
 
     def bucket(self, column: ibis.Value, buckets: int) -> ibis.Value:
         """Stable bucket number 0..buckets-1 of a key column, for processing a large table in parts."""
@@ -175,6 +198,9 @@ class Engine:
             self.con.disconnect()
         except Exception:  # noqa: BLE001 - closing is best effort
             pass
+        if self._scratch_dir is not None:
+            shutil.rmtree(self._scratch_dir, ignore_errors=True)
+            self._scratch_dir = None
 
 
 def connect(settings: Settings, engine: str | None = None) -> Engine:
