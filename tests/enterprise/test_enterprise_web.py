@@ -92,6 +92,7 @@ def test_fault_visits_are_generated_once_from_the_warehouse(ent_sign_in, ent_peo
     assert first["sources"] == again["sources"] >= 1 and again["created"] == 0
     faults = [v for v in admin.get("/api/v1/return-visits").json() if v["subject"] == "fault"]
     assert [s["id"] for v in faults for s in v["sources"] if s["kind"] == "service_order"] == ["FAULT1"]
+    assert faults[0]["assigned_to"] == "am0"  # the group's account manager
 
 
 def test_opportunity_pipeline_and_points_partial(ent_sign_in, ent_people, ent_services) -> None:

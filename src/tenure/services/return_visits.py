@@ -181,13 +181,16 @@ class ReturnVisitService:
             subs = pq.read_table(wh.path("subscribers", m), columns=["subscriber_id", "customer_id"],
                                  filters=[in_groups]).to_pylist()
             customer_of = {r["subscriber_id"]: r["customer_id"] for r in subs}
+            # The group's account manager makes the visit (and is the one escalated past).
+            manager_of = {g["group_id"]: g.get("account_manager") or "" for g in (
+                wh.read_arrow("enterprise_groups", m).to_pylist() if wh.has("enterprise_groups", m) else [])}
             for r in faults:
                 sid = r["subscriber_id"]
                 if r["closed_at"] is None or sid not in group_of or sid not in customer_of:
                     continue
                 out.append({"source_kind": "service_order", "source_id": r["order_id"],
                             "customer_id": customer_of[sid], "group_id": group_of[sid], "subject": "fault",
-                            "event_on": r["closed_at"].date()})
+                            "event_on": r["closed_at"].date(), "assigned_to": manager_of.get(group_of[sid], "")})
         return out
 
     # -- work -------------------------------------------------------------------------
