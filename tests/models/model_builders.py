@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from tenure.engines.warehouse import Warehouse
 from tenure.domain.model import month_range
+from tenure.engines.warehouse import Warehouse
 
 
 @dataclass

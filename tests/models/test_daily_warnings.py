@@ -42,7 +42,7 @@ def build_day(settings: Settings) -> None:
     rows += _usage("H", up_to)
     rows += _usage("Q", [d for d in up_to if d < DAY], mou=lambda d: 1.0, data_mb=lambda d: 1.0)  # too little to judge
     usage = pd.DataFrame(rows)
-    ts = lambda d, h=10: dt.datetime(d.year, d.month, d.day, h)  # noqa: E731
+    ts = lambda d, h=10: dt.datetime(d.year, d.month, d.day, h)
     complaints = pd.DataFrame({"complaint_id": ["c1", "c2"], "subscriber_id": ["F", "E"],
                                "created_at": [ts(DAY), ts(DAY - dt.timedelta(days=3))],
                                "category": ["network", "billing"], "severity": [2, 1],
@@ -53,8 +53,8 @@ def build_day(settings: Settings) -> None:
                            "from_plan": [None] * 3, "to_plan": [None] * 3, "closed_at": [None] * 3})
     wh = Warehouse(settings.warehouse_dir)
     for month in ("2026-04", "2026-05"):
-        start = dt.date(2026, int(month[-2:]), 1)
-        part = usage[usage.date.map(lambda d: d.month == start.month)]
+        number = int(month[-2:])
+        part = usage[[d.month == number for d in usage.date]]
         with wh.write_month(month, "input") as out:
             out.write("daily_usage", pa.Table.from_pandas(part, preserve_index=False))
             if month == "2026-05":

@@ -144,7 +144,7 @@ def _value_text(value: Any, fmt: str) -> tuple[str, str]:
     if fmt == "share":
         return (f"{float(value):.0%}",) * 2  # type: ignore[return-value]
     if fmt == "int":
-        return (f"{int(round(float(value)))}",) * 2  # type: ignore[return-value]
+        return (f"{round(float(value))}",) * 2  # type: ignore[return-value]
     if fmt == "yuan":
         return (f"{float(value):,.2f}",) * 2  # type: ignore[return-value]
     if fmt == "bool":
@@ -206,11 +206,9 @@ def top_reasons(
     keys = np.asarray(keys)
     rows = []
     for i in range(len(c)):
-        rank = 0
-        for j in order[i]:
+        for rank, j in enumerate(order[i], start=1):
             if c[i, j] <= 0:
                 break
-            rank += 1
             name = names[j]
             value = features[name].iloc[i]
             rows.append({"key": keys[i], "rank": rank, "feature": name,

@@ -68,11 +68,12 @@ def model_feature_columns(frame: pd.DataFrame) -> list[str]:
         if c in EXCLUDED or c in (MONTH, LABEL):
             continue
         s = frame[c]
-        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s) or (
+            (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s))
+            and s.nunique() <= MAX_CATEGORIES
+            and not s.dropna().map(lambda v: hasattr(v, "year")).any()  # dates read as objects
+        ):
             out.append(c)
-        elif (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)) and s.nunique() <= MAX_CATEGORIES:
-            if not s.dropna().map(lambda v: hasattr(v, "year")).any():  # dates read as objects
-                out.append(c)
     return out
 
 
