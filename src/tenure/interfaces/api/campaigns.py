@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from tenure.domain.model import MONTH_PATTERN
 from tenure.domain.outcomes import Outcome
-from tenure.interfaces.api.deps import CurrentUser, ServicesDep
+from tenure.interfaces.api.deps import CurrentUser, RowId, ServicesDep
 from tenure.services.campaigns import CampaignService
 from tenure.services.execution import ExecutionService
 from tenure.services.weekly_report import check_reader, weekly_report
@@ -80,12 +80,12 @@ def my_work_orders(
 
 
 @router.get("/work-orders/{order_id}")
-def work_order(order_id: int, user: CurrentUser, services: ServicesDep) -> dict:
+def work_order(order_id: RowId, user: CurrentUser, services: ServicesDep) -> dict:
     return execution_service(services).get(user.name, order_id)
 
 
 @router.post("/work-orders/{order_id}/outcome")
-def record_outcome(order_id: int, body: OutcomeIn, user: CurrentUser, services: ServicesDep) -> dict:
+def record_outcome(order_id: RowId, body: OutcomeIn, user: CurrentUser, services: ServicesDep) -> dict:
     """Record one contact attempt; the same attempt sent twice is recorded once (``created`` false)."""
     outcome = Outcome(reached=body.reached, response=body.response, reason=body.reason, notes=body.notes,
                       follow_up=body.follow_up)
@@ -95,7 +95,7 @@ def record_outcome(order_id: int, body: OutcomeIn, user: CurrentUser, services: 
 
 
 @router.post("/work-orders/{order_id}/reassign")
-def reassign(order_id: int, body: ReassignIn, user: CurrentUser, services: ServicesDep) -> dict:
+def reassign(order_id: RowId, body: ReassignIn, user: CurrentUser, services: ServicesDep) -> dict:
     return execution_service(services).reassign(user.name, order_id, body.to)
 
 

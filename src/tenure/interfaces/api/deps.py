@@ -6,7 +6,7 @@ import hmac
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tenure.bootstrap import Services
@@ -78,3 +78,8 @@ def api_principal(
 
 
 CurrentUser = Annotated[Principal, Depends(api_principal)]
+
+
+# Store row ids are 32-bit on every supported database; a larger id in a URL is
+# a bad request (422), not a database overflow (500).
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]

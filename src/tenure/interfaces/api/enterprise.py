@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from tenure.domain.errors import ConfigurationError
 from tenure.domain.model import MONTH_PATTERN
 from tenure.domain.roles import Permission
-from tenure.interfaces.api.deps import CurrentUser, ServicesDep
+from tenure.interfaces.api.deps import CurrentUser, RowId, ServicesDep
 from tenure.services.auth import Principal
 from tenure.services.customers import jsonable
 from tenure.services.enterprise import KeyAccountServices
@@ -26,7 +26,6 @@ Money = Annotated[Decimal, Field(ge=0, le=Decimal(1000000000), max_digits=14, de
 Day = Annotated[date, Field(ge=date(2004, 1, 1), le=date(2100, 12, 31))]
 Points = Annotated[int, Field(ge=1, le=100_000_000)]
 Month = Annotated[str | None, Query(pattern=MONTH_PATTERN)]
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Key = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from tenure.domain.model import MONTH_PATTERN
 from tenure.domain.roles import Permission, Role
-from tenure.interfaces.api.deps import CurrentUser, ServicesDep, UowDep
+from tenure.interfaces.api.deps import CurrentUser, RowId, ServicesDep, UowDep
 from tenure.services import audit
 from tenure.services.customers import jsonable
 
@@ -171,7 +171,7 @@ def create_token(body: TokenIn, user: CurrentUser, services: ServicesDep) -> Tok
 
 
 @router.delete("/tokens/{token_id}", status_code=204, tags=["administration"])
-def revoke_token(token_id: int, user: CurrentUser, services: ServicesDep) -> None:
+def revoke_token(token_id: RowId, user: CurrentUser, services: ServicesDep) -> None:
     services.auth.revoke_token(user, token_id)
 
 
