@@ -2,63 +2,35 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from tenure.engines.store import make_engine, migrate
 from tenure.engines.store.unit_of_work import UnitOfWorkFactory
-
-POSTGRES_URL = os.environ.get("TENURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from tests.support.store import (
+    postgres_engine_in_own_schema,
+    rolled_back_units,
+    sqlite_engine_at,
+)
 
 
 @pytest.fixture(scope="session")
 def campaign_sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('campaign-store') / 'store.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
+    yield from sqlite_engine_at(tmp_path_factory.mktemp("campaign-store") / "store.db")
 
 
 @pytest.fixture(scope="session")
 def campaign_postgres_engine() -> Iterator[Engine]:
     """A schema of its own per test process, so parallel workers never collide."""
-    try:
-        admin = make_engine(POSTGRES_URL)
-        with admin.connect() as c:
-            c.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "no PostgreSQL here"
-        if os.environ.get("TENURE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL required but unreachable at {POSTGRES_URL}: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}")
-    schema = "tenure_camp_" + uuid.uuid4().hex[:10]
-    with admin.begin() as c:
-        c.execute(text(f'create schema "{schema}"'))
-    engine = make_engine(POSTGRES_URL, schema=schema)
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as c:
-            c.execute(text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
+    yield from postgres_engine_in_own_schema("tenure_camp")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest) -> Iterator[UnitOfWorkFactory]:
     """Units of work on one connection inside a transaction rolled back after the test."""
-    engine: Engine = request.getfixturevalue(f"campaign_{request.param}_engine")
-    connection = engine.connect()
-    outer = connection.begin()
-    try:
-        yield UnitOfWorkFactory(connection)
-    finally:
-        outer.rollback()
-        connection.close()
+    yield from rolled_back_units(request.getfixturevalue(f"campaign_{request.param}_engine"))
 
 
 # -- a home with a profiled month, the services and users ------------------------------------

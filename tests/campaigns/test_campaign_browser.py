@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,20 +13,14 @@ import pytest
 from openpyxl import load_workbook
 
 from tenure.services.campaigns import CampaignService
+from tests.support.browser import chromium, serve
 
 from .campaign_builders import campaign_yaml, unique
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("campaign-browser")]
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct-horse-battery"
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,39 +42,14 @@ def scene(plan_env) -> dict:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def base_url(scene) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    import uvicorn
-
     from tenure.interfaces.web.app import create_app
 
-    app = create_app(scene["settings"], scene["services"])
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the web server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    yield from serve(create_app(scene["settings"], scene["services"]))
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )
-        yield b
-        b.close()
+    yield from chromium()
 
 
 def _sign_in(browser, base_url: str, name: str, start: str):  # type: ignore[no-untyped-def]

@@ -2,68 +2,39 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from tenure.bootstrap import Services, build
-from tenure.engines.store import make_engine, migrate
 from tenure.engines.store.unit_of_work import UnitOfWorkFactory
+from tests.support.store import (
+    postgres_engine_in_own_schema,
+    rolled_back_units,
+    sqlite_engine_at,
+)
 
 from .web_builders import PASSWORD, build_warehouse, csrf_from, make_settings, unique
-
-POSTGRES_URL = os.environ.get("TENURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 # -- the store, on both databases ------------------------------------------------------
 @pytest.fixture(scope="session")
 def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
+    yield from sqlite_engine_at(tmp_path_factory.mktemp("store-store") / "store.db")
 
 
 @pytest.fixture(scope="session")
 def postgres_engine() -> Iterator[Engine]:
     """A schema of its own per test process, so parallel workers never collide."""
-    try:
-        admin = make_engine(POSTGRES_URL)
-        with admin.connect() as c:
-            c.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "no PostgreSQL here"
-        if os.environ.get("TENURE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL required but unreachable at {POSTGRES_URL}: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}")
-    schema = "tenure_test_" + uuid.uuid4().hex[:10]
-    with admin.begin() as c:
-        c.execute(text(f'create schema "{schema}"'))
-    engine = make_engine(POSTGRES_URL, schema=schema)
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as c:
-            c.execute(text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
+    yield from postgres_engine_in_own_schema("tenure_test")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest) -> Iterator[UnitOfWorkFactory]:
     """Units of work on one connection inside a transaction rolled back after the test."""
-    engine: Engine = request.getfixturevalue(f"{request.param}_engine")
-    connection = engine.connect()
-    outer = connection.begin()
-    try:
-        yield UnitOfWorkFactory(connection)
-    finally:
-        outer.rollback()
-        connection.close()
+    yield from rolled_back_units(request.getfixturevalue(f"{request.param}_engine"))
 
 
 # -- a tiny warehouse and the app -------------------------------------------------------
