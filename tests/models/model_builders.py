@@ -37,6 +37,7 @@ def build_operator(root: Path, n: int = 600, first: str = "2026-01", last: str =
     for sid in ids:
         if rng.random() < 0.35:
             leave_at[sid] = (int(rng.integers(1, len(months))), str(rng.choice(["voluntary", "port_out", "non_payment"], p=[.45, .45, .1])))
+    level_of = {sid: int(v) for sid, v in zip(ids, rng.integers(2, 5, n), strict=True)}
     silent_from = {sid: int(rng.integers(1, len(months))) for sid in ids if sid not in leave_at and rng.random() < 0.05}
     for k, m in enumerate(months):
         leaving = {sid: t for sid, (at, t) in leave_at.items() if at == k}
@@ -61,9 +62,9 @@ def build_operator(root: Path, n: int = 600, first: str = "2026-01", last: str =
             "contract_months_left": rng.integers(-3, 24, len(alive)),
             "month_index": k,  # equals the snapshot month: a point-in-time marker
         })
+        level = np.array([level_of[s] for s in alive])
         profiles = pd.DataFrame({"subscriber_id": alive,
-                                 "value_level": np.clip(3 - risky.astype(int) * rng.integers(0, 2, len(alive))
-                                                        + (k % 2), 1, 5)})
+                                 "value_level": level - risky.astype(int) * rng.integers(0, 2, len(alive))})
         with wh.write_month(m, "input") as out:
             out.write("subscribers", pa.Table.from_pandas(subs, preserve_index=False))
             out.write("monthly_usage", pa.Table.from_pandas(usage, preserve_index=False))

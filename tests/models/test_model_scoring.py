@@ -125,3 +125,14 @@ def test_drift_warns_when_a_feature_shifts(settings: Settings, trained, tmp_path
     assert res.drift["features"]["arpu_avg3"] > 0.2
     assert "arpu_avg3" in res.drift["drifted_features"] and res.drift["warning"]
     assert res.drift["features"]["contract_months_left"] < 0.2
+
+
+def test_downgrade_model_adds_its_probability(settings: Settings, trained) -> None:
+    doc = models.train(settings, "downgrade", horizon=1, until="2026-07", snapshots=3)
+    assert doc["model"]["name"] == "downgrade" and doc["positives"] > 0
+    models.promote_model(settings, "downgrade/v0001")
+    wh = Warehouse(settings.warehouse_dir)
+    res = scoring.score_features(settings, wh.path("features", "2026-08", "output"))
+    assert res is not None and res.summary["downgrade_model"] == "downgrade/v0001"
+    down = res.scores.column("downgrade_probability").to_numpy()
+    assert ((down >= 0) & (down <= 1)).all()
