@@ -1,0 +1,118 @@
+"""NATS JetStream adapter of the event intake: a durable pull consumer.
+
+Events are published on ``tenure.events.>`` into the stream ``TENURE_EVENTS``
+(created on first use, with the dead-letter subject in it too, so dead
+letters are kept). The consumer is durable: a restarted consumer resumes
+where the last one acknowledged, and a message delivered but not
+acknowledged (the process died mid-batch) comes back after ``ack_wait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import nats
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+from nats.js.errors import NotFoundError
+
+from tenure.domain.errors import TenureError
+from tenure.engines.events import ConsumeReport, Handler
+
+DEFAULT_URL = "nats://127.0.0.1:4222"
+
+
+@dataclass(frozen=True)
+class NatsConfig:
+    url: str = DEFAULT_URL
+    stream: str = "TENURE_EVENTS"
+    subject: str = "tenure.events.>"
+    deadletter_subject: str = "tenure.deadletter"
+    durable: str = "tenure-triggers"
+    ack_wait: float = 30.0
+    batch: int = 50
+    connect_timeout: float = 2.0
+
+
+class BusUnavailable(TenureError):
+    """The event bus cannot be reached."""
+
+
+async def connect(cfg: NatsConfig):  # type: ignore[no-untyped-def]
+    try:
+        return await nats.connect(cfg.url, connect_timeout=cfg.connect_timeout, allow_reconnect=False)
+    except Exception as exc:  # noqa: BLE001 - every connection failure means the same to the caller
+        raise BusUnavailable(f"NATS unreachable at {cfg.url}: {exc}") from None
+
+
+async def ensure_stream(js, cfg: NatsConfig) -> None:  # type: ignore[no-untyped-def]
+    """Create the stream when it does not exist yet (events and dead letters)."""
+    try:
+        await js.stream_info(cfg.stream)
+    except NotFoundError:
+        await js.add_stream(StreamConfig(name=cfg.stream, subjects=[cfg.subject, cfg.deadletter_subject]))
+
+
+class NatsEventSource:
+    """:class:`tenure.engines.events.EventSource` on JetStream."""
+
+    def __init__(self, cfg: NatsConfig | None = None) -> None:
+        self.cfg = cfg or NatsConfig()
+
+    def consume(self, handler: Handler, max_events: int | None = None, idle_timeout: float = 5.0) -> ConsumeReport:
+        return asyncio.run(self._consume(handler, max_events, idle_timeout))
+
+    async def _consume(self, handler: Handler, max_events: int | None, idle_timeout: float) -> ConsumeReport:
+        cfg = self.cfg
+        report = ConsumeReport()
+        nc = await connect(cfg)
+        try:
+            js = nc.jetstream()
+            await ensure_stream(js, cfg)
+            sub = await js.pull_subscribe(
+                cfg.subject, durable=cfg.durable, stream=cfg.stream,
+                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=cfg.ack_wait),
+            )
+            idle_since = time.monotonic()
+            while max_events is None or report.handled < max_events:
+                left = idle_timeout - (time.monotonic() - idle_since)
+                if left <= 0:
+                    break
+                want = cfg.batch if max_events is None else min(cfg.batch, max_events - report.handled)
+                try:
+                    msgs = await sub.fetch(batch=want, timeout=max(0.1, min(1.0, left)))
+                except NatsTimeout:
+                    continue
+                idle_since = time.monotonic()
+                for msg in msgs:
+                    # The handler commits before it returns; if it raises, the message stays
+                    # unacknowledged and JetStream redelivers it after ack_wait.
+                    outcome = handler(msg.data)
+                    if outcome.decision == "dead_letter":
+                        await js.publish(cfg.deadletter_subject, msg.data,
+                                         headers={"Tenure-Reason": outcome.reason[:1000].replace("\n", " ")})
+                    await msg.ack_sync()
+                    report.count(outcome)
+        finally:
+            await nc.close()
+        return report
+
+
+def publish(cfg: NatsConfig, payloads: list[bytes], subject: str | None = None) -> int:
+    """Publish payloads to the events subject (``tenure.events.<type>`` style subjects are up to the caller)."""
+
+    async def run() -> int:
+        nc = await connect(cfg)
+        try:
+            js = nc.jetstream()
+            await ensure_stream(js, cfg)
+            target = subject or cfg.subject.replace(">", "any")
+            for p in payloads:
+                await js.publish(target, p)
+            return len(payloads)
+        finally:
+            await nc.close()
+
+    return asyncio.run(run())
