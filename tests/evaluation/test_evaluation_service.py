@@ -103,3 +103,33 @@ def test_snapshot_retention_hand_case(tmp_path: Path) -> None:
     assert (second["retained"], second["kept_grade"], second["kept_grade_rate"]) == (2, None, None)
     assert [(b["month"], b["active"], b["bundled"]) for b in doc["bundling"]] == [
         ("2026-01", 5, 2), ("2026-02", 4, 3)]
+
+
+def test_reached_read_from_work_order_outcomes(settings: object) -> None:
+    import datetime as dt
+
+    from tenure.bootstrap import build
+    from tenure.engines.store.campaign_models import WorkOrderOutcome
+
+    services = build(settings)  # type: ignore[arg-type]
+    try:
+        wh = campaign_warehouse(services.warehouse.root, n_treated=100, n_control=100, treated_churn=5,
+                                control_churn=10, months_after=1)
+        now = dt.datetime.now(dt.UTC)
+        with services.uow() as uow:
+            uow.work_orders.insert_many([
+                {"month": MONTH, "campaign_id": CAMPAIGN, "subscriber_id": s, "customer_id": s, "channel": "sms",
+                 "due_date": dt.date(2026, 1, 20), "reason": "", "status": "open", "created_at": now}
+                for s in ("T00001", "T00002", "T00003")])
+            orders = {o.subscriber_id: o.id for o in uow.work_orders.of_month(MONTH)}
+            for s, reached in (("T00001", True), ("T00002", False)):
+                uow.session.add(WorkOrderOutcome(work_order_id=orders[s], attempt=1, reached=reached,
+                                                 contact_date=dt.date(2026, 1, 5), source="api", recorded_by="t",
+                                                 recorded_at=now))
+            uow.commit()
+        doc = EvaluationService(wh, services.uow, threads=1).campaign_effect(CAMPAIGN, MONTH, unit_cost=5.0)
+        assert doc["contacted_n"] == 1
+        assert doc["horizons"][0]["cost"] == 5.0
+        assert doc["horizons"][0]["contacted"]["metrics"][0]["treated_n"] == 1
+    finally:
+        services.close()
