@@ -24,6 +24,7 @@ from tenure.interfaces.api.routes import router as api_router
 from tenure.interfaces.api.campaigns import router as campaigns_api_router
 from tenure.interfaces.api.rules import router as rules_api_router
 from tenure.interfaces.api.enterprise import router as enterprise_api_router
+from tenure.interfaces.api.events import router as events_api_router
 from tenure.interfaces.web import i18n
 from tenure.interfaces.web.pages import SignInRequired, render_error
 from tenure.interfaces.web.pages import router as pages_router
@@ -97,6 +98,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(campaigns_api_router)
     app.include_router(campaign_pages_router)
     app.include_router(enterprise_api_router)
+    app.include_router(events_api_router)
     app.include_router(enterprise_pages_router)
 
     def _is_api(request: Request) -> bool:
