@@ -133,3 +133,11 @@ def test_reached_read_from_work_order_outcomes(settings: object) -> None:
         assert doc["horizons"][0]["contacted"]["metrics"][0]["treated_n"] == 1
     finally:
         services.close()
+
+
+def test_planned_months_and_campaigns(effect: tuple[dict, object]) -> None:
+    _, wh = effect
+    svc = EvaluationService(wh, threads=1)  # type: ignore[arg-type]
+    assert svc.planned_months() == [MONTH]
+    assert svc.planned_campaigns(MONTH) == [CAMPAIGN, "other-campaign"]
+    assert svc.planned_campaigns("2026-02") == []

@@ -100,6 +100,26 @@ class EvaluationService:
         except (NotFound, AttributeError, KeyError):
             return None
 
+    # -- what can be evaluated ---------------------------------------------------------
+    def planned_months(self) -> list[str]:
+        """Months with a plan (a ``decisions`` table), newest first."""
+        return list(reversed(self.warehouse.months("output", "decisions")))
+
+    def planned_campaigns(self, month: str) -> list[str]:
+        """Campaigns with selected or control subscribers in the plan of ``month``."""
+        month = parse_month(month)
+        if not self._has("decisions", month, "output"):
+            return []
+        con = self._connect()
+        try:
+            rows = con.execute(f"""
+                select distinct campaign_id from {_pq(self.warehouse.path('decisions', month, 'output'))}
+                where decision in ('selected', 'control') and campaign_id is not null order by 1
+            """).fetchall()
+        finally:
+            con.close()
+        return [r[0] for r in rows]
+
     # -- campaign effect --------------------------------------------------------------
     def campaign_effect(self, campaign_id: str, month: str, alpha: float = 0.05,
                         unit_cost: float | None = None) -> dict[str, Any]:
