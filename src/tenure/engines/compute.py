@@ -61,7 +61,7 @@ class Engine:
         """Execute an expression and return the result as Arrow."""
         return self.con.to_pyarrow(expr)
 
-    def write_parquet(self, exprs: Iterable[ibis.Table], path: Path, chunk_size: int = 250_000) -> int:
+    def write_parquet(self, exprs: Iterable[ibis.Table], path: Path, chunk_size: int = 100_000) -> int:
         """Execute ``exprs`` one after the other and stream their rows into one Parquet file.
 
         Results are fetched in record batches so a large table never sits in
@@ -123,13 +123,13 @@ class Engine:
     def materialise(self, expr: ibis.Table, name: str) -> ibis.Table:
         """Compute ``expr`` once and return a table over the stored result.
 
-        A stage boundary that *always* computes: later expressions read the
-        stored rows instead of re-deriving them. Ibis inlines every shared
-        sub-expression into each expression that uses it, so a wide set of
-        features over a join recomputes the join's projections many times;
-        materialising the joined history first computes them once. DuckDB
-        keeps a temporary table (it spills to disk past the memory limit);
-        Spark a local checkpoint. Free it with :meth:`drop` when done.
+        A stage boundary that *always* computes, for a result that several
+        later queries read (Ibis inlines a shared expression into each query
+        that uses it). Not worth it for one wide projection over a join:
+        DuckDB already shares common sub-expressions within a query, and
+        materialising the monthly history before the features measured
+        slower. DuckDB keeps a temporary table (spilled to disk past the
+        memory limit); Spark a local checkpoint. Free it with :meth:`drop`.
         """
         if self.name != "duckdb":
             return self.checkpoint(expr, name)

@@ -53,7 +53,7 @@ from tenure.engines.compute import Engine, connect
 from tenure.engines.warehouse import Warehouse
 
 SHIPPED_CONFIG = Path(tenure.__file__).parent / "config"
-BYTES_PER_BUCKET_SUBSCRIBER = 8_192
+BYTES_PER_BUCKET_SUBSCRIBER = 4_096
 """Engine memory one subscriber of a bucket needs in the features step (the six
 month parts' join tables and the ~200-column output batch, with headroom);
 measured at 1M subscribers."""
