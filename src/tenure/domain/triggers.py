@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from tenure.domain import control_groups
@@ -48,9 +49,9 @@ class Trigger:
         """The work-order channel of the action."""
         return ACTIONS[self.action]
 
-    @property
+    @cached_property
     def parsed(self) -> ast.Node | None:
-        """The parsed condition; ``None`` for an empty condition (always true)."""
+        """The parsed condition (parsed once per trigger); ``None`` for an empty condition (always true)."""
         return parse(self.condition) if self.condition.strip() else None
 
     def matches(self, event: Event, profile: Mapping[str, Any] | None) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.engines.store.models import Base
@@ -24,9 +24,8 @@ class ProcessedEvent(Base):
     decision: Mapped[str] = mapped_column(String(16), index=True)  # selected | control | suppressed | no_match
     trigger_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
-    work_order_id: Mapped[int | None] = mapped_column(
-        ForeignKey("work_orders.id", ondelete="SET NULL"), nullable=True
-    )
+    # No foreign key: work_orders lives on another migration branch (see 0004_triggers).
+    work_order_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     source: Mapped[str] = mapped_column(String(16))  # nats | api | cli
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

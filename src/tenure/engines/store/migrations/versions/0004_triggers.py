@@ -12,8 +12,9 @@ from alembic import op
 revision = "0004"
 down_revision = "0001"
 branch_labels = ("triggers",)
-# processed_events refers to work_orders, which the campaigns branch creates.
-depends_on = "0002"
+# processed_events.work_order_id names a work order without a foreign key: work_orders belongs to
+# the campaigns branch, and a dependency on it would hide that branch's head.
+depends_on = None
 
 
 def upgrade() -> None:
@@ -32,8 +33,6 @@ def upgrade() -> None:
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["work_order_id"], ["work_orders.id"],
-                                name=op.f("fk_processed_events_work_order_id_work_orders"), ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_processed_events")),
         sa.UniqueConstraint("event_id", name=op.f("uq_processed_events_event_id")),
     )
