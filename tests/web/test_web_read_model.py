@@ -53,3 +53,27 @@ def test_empty_warehouse_means_no_customer(tmp_path) -> None:  # type: ignore[no
     else:
         raise AssertionError("expected NotFound")
     assert Permission.VIEW_CUSTOMERS in _analyst().permissions
+
+
+def test_customer_360_shows_the_latest_plan_decision_of_each_subscription(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    ids = build_warehouse(tmp_path / "warehouse", customers=6, months=2)
+    wh = Warehouse(tmp_path / "warehouse")
+    service = CustomerService(WarehouseIndex(wh, tmp_path / "cache", check_every_seconds=0))
+    customer = ids["customers"][0]
+    assert service.customer_360(_analyst(), customer)["decisions"] == []
+    mine = [s for s in ids["subscribers"] if s[1] == customer]
+    others = [s for s in ids["subscribers"] if s[1] != customer][:2]
+    rows = [(s[0], s[1], "gd-high-risk", "outbound_call", "selected", 12.5, "won arbitration") for s in mine]
+    rows += [(s[0], s[1], None, None, "not_eligible", None, "matches no active campaign") for s in others]
+    cols = ["subscriber_id", "customer_id", "campaign_id", "channel", "decision", "expected_value", "reason"]
+    decisions = pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)})
+    month = ids["months"][-1]
+    with wh.write_month(month, "output") as w:
+        w.write("decisions", decisions)
+    doc = service.customer_360(_analyst(), customer)
+    assert sorted(d["subscriber_id"] for d in doc["decisions"]) == sorted(s[0] for s in mine)
+    assert {(d["month"], d["decision"], d["campaign_id"]) for d in doc["decisions"]} == {
+        (month, "selected", "gd-high-risk")
+    }

@@ -162,6 +162,8 @@ class CustomerService:
             history = _rows(cur, "select month, subscriber_id, stage from stage_history where customer_id = ? "
                                  "order by month", [customer_id]) if cur.has("stage_history") else []
             has_profiles = cur.has("profiles")
+            decisions = _rows(cur, "select * exclude (customer_id) from decisions where customer_id = ? "
+                                   "order by subscriber_id, campaign_id", [customer_id]) if cur.has("decisions") else []
             warnings = _rows(cur, "select * exclude (customer_id) from warnings where customer_id = ? "
                                   "order by severity desc nulls last, rule_id", [customer_id]) if cur.has("warnings") else []
         see = principal.see_pii
@@ -194,6 +196,7 @@ class CustomerService:
             "agreements": agreements,
             "groups": groups,
             "has_profiles": has_profiles,
+            "decisions": decisions,
         }
 
 

@@ -29,7 +29,7 @@ from tenure.engines.warehouse import Warehouse
 
 HISTORY_MONTHS = 12
 # Part of the cache key: bump it when _build changes what it writes.
-READ_MODEL_FORMAT = 4
+READ_MODEL_FORMAT = 5
 USAGE_COLUMNS = (
     "revenue", "mou", "mou_onnet", "mou_offnet", "data_mb", "sms", "recharge_amount", "arrears",
     "other_op_cs_calls", "other_op_ip_spend",
@@ -223,6 +223,16 @@ class WarehouseIndex:
                         join (select distinct subscriber_id, customer_id from profiles) p using (subscriber_id)
                         order by p.customer_id"""
                     )
+            # The latest retention plan: each considered subscriber's decision (selected, held out,
+            # capped, over capacity, ...), so the 360 page says what the plan does with this customer.
+            decision_months = wh.months("output", "decisions")
+            if decision_months:
+                dm = decision_months[-1]
+                con.execute(
+                    f"""create table decisions as
+                    select '{dm}' as month, d.* from read_parquet({_q(wh.path('decisions', dm, 'output'))}) d
+                    order by d.customer_id"""
+                )
             # Sorted tables let zone maps skip row groups; an ART index on customer_id makes a
             # customer's rows a point lookup (a few times faster again at a million subscribers).
             tables = [t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()]
