@@ -45,7 +45,7 @@ def campaign_warehouse(root: Path, n_treated: int = 1000, n_control: int = 1000,
     r0 = rng.gamma(4.0, 15.0, n)
     m0 = rng.gamma(3.0, 100.0, n)
     _write(wh, MONTH, "input",
-           subscribers=pa.table({"subscriber_id": subs, "status": ["active"] * n}),
+           subscribers=pa.table({"subscriber_id": subs, "customer_id": subs, "status": ["active"] * n}),
            monthly_usage=pa.table({"month": [MONTH] * n, "subscriber_id": subs, "revenue": r0, "mou": m0,
                                    "bundle_broadband": [False] * n, "bundle_tv": [False] * n}))
     churned = set(treated[:treated_churn]) | set(control[:control_churn])
@@ -55,7 +55,7 @@ def campaign_warehouse(root: Path, n_treated: int = 1000, n_control: int = 1000,
         alive = [i for i, s in enumerate(subs) if s not in churned]
         rev = [float(r0[i] + lift.get(subs[i], 0.0) + rng.normal(0, 5)) for i in alive]
         _write(wh, month, "input",
-               subscribers=pa.table({"subscriber_id": subs,
+               subscribers=pa.table({"subscriber_id": subs, "customer_id": subs,
                                      "status": ["churned" if s in churned else "active" for s in subs]}),
                monthly_usage=pa.table({"month": [month] * len(alive), "subscriber_id": [subs[i] for i in alive],
                                        "revenue": [max(r, 0.0) for r in rev],

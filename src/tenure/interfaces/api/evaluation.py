@@ -1,0 +1,45 @@
+"""Evaluation in the JSON API: a campaign's effect against its control group, snapshot retention."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from tenure.domain.errors import PermissionDenied
+from tenure.domain.model import MONTH_PATTERN
+from tenure.interfaces.api.deps import CurrentUser, ServicesDep
+from tenure.services.auth import Principal
+from tenure.services.evaluation import EvaluationService
+
+router = APIRouter(prefix="/api/v1/evaluation", tags=["evaluation"])
+
+EVALUATION_ROLES = ("administrator", "analyst", "retention_manager", "channel_owner")
+"""Roles that see campaign results (the same that see campaigns)."""
+
+
+def evaluation_service(services) -> EvaluationService:  # type: ignore[no-untyped-def]
+    s = services.settings
+    return EvaluationService(services.warehouse, services.uow, threads=s.duckdb_threads,
+                             memory_limit=s.duckdb_memory_limit)
+
+
+def check_evaluation_reader(user: Principal) -> None:
+    if user.role not in EVALUATION_ROLES:
+        raise PermissionDenied(f"{user.name} ({user.role}) may not see campaign evaluations")
+
+
+@router.get("/campaigns/{campaign_id}")
+def campaign_effect(campaign_id: str, user: CurrentUser, services: ServicesDep,
+                    month: Annotated[str, Query(pattern=MONTH_PATTERN)]) -> dict:
+    """Treated (everyone selected) against control for a campaign planned in ``month``, 1-3 months on."""
+    check_evaluation_reader(user)
+    return evaluation_service(services).campaign_effect(campaign_id, month)
+
+
+@router.get("/snapshot")
+def snapshot_retention(user: CurrentUser, services: ServicesDep,
+                       month: Annotated[str, Query(pattern=MONTH_PATTERN)]) -> dict:
+    """Retention of the core customers of ``month`` (拍照保有率) and the bundling rate by month."""
+    check_evaluation_reader(user)
+    return evaluation_service(services).snapshot_retention(month)
