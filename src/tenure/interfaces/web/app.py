@@ -31,6 +31,8 @@ from tenure.interfaces.web.pages import router as pages_router
 from tenure.interfaces.web.campaign_pages import router as campaign_pages_router
 from tenure.interfaces.web.rules_pages import router as rules_pages_router
 from tenure.interfaces.web.enterprise_pages import router as enterprise_pages_router
+from tenure.interfaces.api.evaluation import router as evaluation_api_router
+from tenure.interfaces.web.evaluation_pages import router as evaluation_pages_router
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
@@ -100,6 +102,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(enterprise_api_router)
     app.include_router(events_api_router)
     app.include_router(enterprise_pages_router)
+    app.include_router(evaluation_api_router)
+    app.include_router(evaluation_pages_router)
 
     def _is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/")
