@@ -42,7 +42,7 @@ from tenure.ml import drift
 from tenure.ml.reasons import top_reasons
 from tenure.services import models
 
-BATCH_ROWS = 500_000
+BATCH_ROWS = 200_000
 
 SCORE_SCHEMA = pa.schema([
     ("subscriber_id", pa.string()),
