@@ -20,7 +20,6 @@ import pyarrow as pa
 from tenure.config import Settings
 from tenure.domain.errors import ConfigurationError
 
-
 SCRATCH = "tenure_scratch"
 """The on-disk DuckDB database (in a temporary directory) holding partitioned stage results."""
 
