@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tenure.domain.contact_policy import ALL_CHANNELS, ContactPolicy
 from tenure.domain.errors import InputError
@@ -154,14 +155,21 @@ class TriggerService:
             return self.dead_letter(raw, problems, source, eid)
         event = parse_event(doc)
         profile = profile_lookup(event.subscriber_id)
-        # Two tries: a concurrent delivery of the same event (or a competing work order for the
-        # subscriber) makes the first commit fail on a unique key; the second sees what won.
-        for attempt in range(2):
+        # A concurrent delivery of the same event (or a competing work order for the subscriber)
+        # makes a commit fail on a unique key; the retry sees what won. SQLite refuses a second
+        # writer outright ("database is locked") instead of waiting: back off and retry too.
+        conflicts = 0
+        for attempt in range(8):
             try:
                 return self._process(event, profile, source)
             except IntegrityError:
-                if attempt:
+                conflicts += 1
+                if conflicts > 1:
                     raise
+            except OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 7:
+                    raise
+                time.sleep(0.02 * 2**attempt)
         raise AssertionError("unreachable")
 
     def _process(self, event: Event, profile: Mapping[str, Any] | None, source: str) -> Decision:
