@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
@@ -136,3 +137,16 @@ def test_downgrade_model_adds_its_probability(settings: Settings, trained) -> No
     assert res is not None and res.summary["downgrade_model"] == "downgrade/v0001"
     down = res.scores.column("downgrade_probability").to_numpy()
     assert ((down >= 0) & (down <= 1)).all()
+
+
+def test_windows_of_one_measure_give_one_reason() -> None:
+    from tenure.ml.reasons import top_reasons
+
+    contrib = pd.DataFrame({"complaints_3m": [0.9], "complaints_6m": [0.8], "complaints_m0": [0.7],
+                            "offnet_share_change": [0.5], "contract_months_left": [-0.2], "bias": [-3.0]})
+    values = pd.DataFrame({"complaints_3m": [3], "complaints_6m": [4], "complaints_m0": [1],
+                           "offnet_share_change": [0.2], "contract_months_left": [1]})
+    r = top_reasons(contrib, values, ["S1"], top=5)
+    assert list(r.feature) == ["complaints_3m", "offnet_share_change"]  # negative one is no reason
+    assert list(r["rank"]) == [1, 2]
+    assert list(r.family) == [SERVICE, MARKETING]

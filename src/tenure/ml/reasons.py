@@ -19,6 +19,7 @@ Features without their own phrase fall back to a phrase naming the feature
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,6 +154,18 @@ def _value_text(value: Any, fmt: str) -> tuple[str, str]:
     return (f"{f:,.1f}" if abs(f) < 100 else f"{f:,.0f}",) * 2  # type: ignore[return-value]
 
 
+_WINDOW = re.compile(r"_(m\d|3m|6m|avg3|avg6|rising|trend3|pct_change|consecutive_declines|cv6)$")
+
+
+def concept(feature: str) -> str:
+    """The measure behind a feature, so its windows give one reason, not three.
+
+    >>> concept("other_op_cs_calls_3m"), concept("other_op_cs_calls_m0"), concept("mou_pct_change")
+    ('other_op_cs_calls', 'other_op_cs_calls', 'mou')
+    """
+    return _WINDOW.sub("", feature)
+
+
 def phrase_for(feature: str) -> Phrase:
     """The phrase of ``feature``, or a generic one naming it."""
     if feature in PHRASES:
@@ -191,6 +204,9 @@ def top_reasons(
 ) -> pd.DataFrame:
     """Long table of the ``top`` strongest positive contributions per row.
 
+    Several windows of one measure (``complaints_3m``, ``complaints_6m``,
+    ``complaints_m0``) give one reason: the strongest of them.
+
     ``contributions`` is ``ChurnModel.contributions`` (one column per feature
     plus ``bias``), ``features`` the same rows' feature values, ``keys`` the
     row identifiers. Columns: key, rank (1 = strongest), feature, value,
@@ -202,13 +218,20 @@ def top_reasons(
     if len(c) == 0 or k == 0:
         return pd.DataFrame(columns=["key", "rank", "feature", "value", "contribution", "reason_en",
                                      "reason_zh", "family"])
-    order = np.argsort(-c, axis=1, kind="stable")[:, :k]
+    # a few more candidates than needed: windows of one measure collapse into one reason
+    order = np.argsort(-c, axis=1, kind="stable")[:, : min(len(names), 4 * k)]
+    concepts = [concept(n) for n in names]
     keys = np.asarray(keys)
     rows = []
     for i in range(len(c)):
-        for rank, j in enumerate(order[i], start=1):
-            if c[i, j] <= 0:
+        seen: set[str] = set()
+        for j in order[i]:
+            if c[i, j] <= 0 or len(seen) == k:
                 break
+            if concepts[j] in seen:
+                continue
+            seen.add(concepts[j])
+            rank = len(seen)
             name = names[j]
             value = features[name].iloc[i]
             rows.append({"key": keys[i], "rank": rank, "feature": name,
