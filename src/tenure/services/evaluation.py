@@ -51,6 +51,13 @@ def _pq(path: Path) -> str:
     return "read_parquet('" + str(path).replace("'", "''") + "')"
 
 
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    row = con.execute(sql).fetchone()
+    if row is None:  # an aggregate always returns a row; kept for the type checker
+        raise RuntimeError(f"no row from {sql[:60]!r}")
+    return row
+
+
 class EvaluationService:
     """Campaign effect against control, snapshot retention and bundling rate."""
 
@@ -275,7 +282,7 @@ class EvaluationService:
                 select subscriber_id, {rank} g0 from {_pq(wh.path('profiles', month, 'output'))}
                 where is_core
             """)
-            base = int(con.execute("select count(*) from core").fetchone()[0])
+            base = int(_one(con, "select count(*) from core")[0])
             follow = []
             for h in range(1, horizons + 1):
                 later = month_add(month, h)
@@ -284,13 +291,13 @@ class EvaluationService:
                 has_prof = self._has("profiles", later, "output")
                 prof = (f"(select subscriber_id, {rank} g1 from {_pq(wh.path('profiles', later, 'output'))})"
                         if has_prof else "(select null::varchar subscriber_id, null::int g1 where false)")
-                kept, kept_grade = con.execute(f"""
+                kept, kept_grade = _one(con, f"""
                     select count(s.subscriber_id) filter (where s.status <> 'churned'),
                            count(*) filter (where s.status <> 'churned' and p.g1 >= c.g0)
                     from core c
                     left join {_pq(wh.path('subscribers', later))} s using (subscriber_id)
                     left join {prof} p using (subscriber_id)
-                """).fetchone()
+                """)
                 follow.append({
                     "month": later, "horizon": h, "base": base, "retained": int(kept),
                     "retention_rate": kept / base if base else None,
@@ -303,13 +310,13 @@ class EvaluationService:
                     if m == month:
                         continue
                     break
-                active, bundled = con.execute(f"""
+                active, bundled = _one(con, f"""
                     select count(*), count(*) filter (where coalesce(u.bundle_broadband, false)
                                                       or coalesce(u.bundle_tv, false))
                     from {_pq(wh.path('subscribers', m))} s
                     left join {_pq(wh.path('monthly_usage', m))} u using (subscriber_id)
                     where s.status <> 'churned'
-                """).fetchone()
+                """)
                 bundling.append({"month": m, "active": int(active), "bundled": int(bundled),
                                  "bundling_rate": bundled / active if active else None})
         finally:
