@@ -247,13 +247,11 @@ def staged_features(
     """The features of ``month``, one expression per subscriber bucket, computed in stages.
 
     Same rows as :func:`build_features` over all buckets, organised for large
-    months: each input is read and reduced once per run (per-month measures,
-    the month-M attributes and the channel activity, each partitioned by
-    subscriber bucket), then each bucket joins its own parts into the
-    history, materialises it (so the ~70 feature formulas read stored columns
-    instead of re-deriving shared sums from the join) and yields its
-    features. Consume one expression before asking for the next: the
-    previous bucket's history is freed when the generator resumes.
+    months: each input is read and reduced once per run (per-month measures
+    and the month-M attributes, each partitioned by subscriber bucket; the
+    contacts as raw rows), then each bucket aggregates its contacts, joins
+    its own parts into the history and yields its features. The stored
+    parts are freed when the generator finishes.
     """
     months = [month_add(month, -k) for k in range(HISTORY_MONTHS)]
     _, last = month_bounds(month)
@@ -280,13 +278,22 @@ def staged_features(
             agreements=inp.get("agreements", month), usage_m0=inp.get("monthly_usage", month),
         )
         attr_parts = part(attrs, "subscriber_id", "attributes")
-        activity = channel_activity([inp.get("channel_contacts", m) for m in months])
-        act_parts = None if activity is None else part(activity, "_csid", "channel_activity")
+        # Contacts are split by bucket as raw rows and aggregated per bucket: one
+        # six-month aggregation over every subscriber at once is the step whose
+        # memory would grow with the month.
+        contacts: list[list[ir.Table] | None] = []
+        for m in months:
+            c = inp.get("channel_contacts", m)
+            contacts.append(None if c is None else part(
+                c.select("subscriber_id", "channel", "direction"), "subscriber_id", "contacts"))
         for b in range(buckets):
             history = eng.checkpoint(
                 subscriber_history(attr_parts[b], [None if p is None else p[b] for p in measures]), "history"
             )
-            yield subscriber_features(history, last, None if act_parts is None else act_parts[b], config.features)
+            activity = channel_activity([None if c is None else c[b] for c in contacts])
+            if activity is not None:
+                activity = eng.checkpoint(activity, "channel_activity")
+            yield subscriber_features(history, last, activity, config.features)
     finally:
         for parts in stored:
             eng.drop_partition(parts)
