@@ -141,3 +141,25 @@ def test_planned_months_and_campaigns(effect: tuple[dict, object]) -> None:
     assert svc.planned_months() == [MONTH]
     assert svc.planned_campaigns(MONTH) == [CAMPAIGN, "other-campaign"]
     assert svc.planned_campaigns("2026-02") == []
+
+
+def test_customers_waiting_for_capacity_stay_in_the_treated_arm(tmp_path: Path) -> None:
+    # The control is drawn before capacity: those who won the customer but waited for
+    # capacity belong to the treated arm. Dropping them would compare the best part of
+    # the arm with a random control.
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    wh = campaign_warehouse(tmp_path)
+    d = pq.read_table(wh.path("decisions", MONTH, "output"))
+    waiting = pc.and_(pc.equal(d["campaign_id"], CAMPAIGN), pc.starts_with(d["subscriber_id"], "T"))
+    waiting = pc.and_(waiting, pa.array([i % 5 == 0 for i in range(d.num_rows)]))
+    d = d.set_column(d.schema.get_field_index("decision"), "decision",
+                     pc.if_else(waiting, "over_capacity", d["decision"]))
+    with wh.write_month(MONTH, "output") as w:
+        w.write("decisions", d)
+    doc = EvaluationService(wh, threads=1).campaign_effect(CAMPAIGN, MONTH)
+    assert pc.sum(waiting.cast("int64")).as_py() > 0
+    assert (doc["treated_n"], doc["control_n"]) == (1000, 1000)
+    churn = _metric(doc["horizons"][0], "churn_rate")
+    assert churn["ci_low"] <= -0.05 <= churn["ci_high"]

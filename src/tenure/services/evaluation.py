@@ -1,9 +1,12 @@
 """Evaluate: a campaign's effect against its control group, and the programme KPIs.
 
-Campaign effect (intention to treat): every subscriber the planner
-``selected`` for a campaign in month M is "treated", whether or not anyone
-reached them; the subscribers it held out as ``control`` for the same
-campaign are the comparison. Both groups are followed 1, 2 and 3 months after
+Campaign effect (intention to treat): every subscriber the planner assigned
+to a campaign's treatment arm in month M is "treated" — ``selected``, and
+also ``over_capacity`` (won the customer but waited for channel capacity or
+budget) — whether or not anyone reached them; the subscribers it held out as
+``control`` for the same campaign are the comparison. The control is drawn
+before capacity, so leaving the waiting customers out would compare the
+highest-value part of the arm with a random control: a biased estimate. Both groups are followed 1, 2 and 3 months after
 M in the later monthly snapshots. Because the control group was drawn at
 random from the same targets, the difference is the campaign's causal
 effect. The "contacted only" view (treated who were reached, from the work
@@ -121,7 +124,7 @@ class EvaluationService:
         try:
             rows = con.execute(f"""
                 select distinct campaign_id from {_pq(self.warehouse.path('decisions', month, 'output'))}
-                where decision in ('selected', 'control') and campaign_id is not null order by 1
+                where decision in ('selected', 'over_capacity', 'control') and campaign_id is not null order by 1
             """).fetchall()
         finally:
             con.close()
@@ -148,12 +151,12 @@ class EvaluationService:
                      else "(select null::varchar subscriber_id, null::int value_level where false)")
             con.execute(f"""
                 create temp table base as
-                select d.subscriber_id, case d.decision when 'selected' then 'treated' else 'control' end grp,
+                select d.subscriber_id, case d.decision when 'control' then 'control' else 'treated' end grp,
                        coalesce(u.revenue, 0)::double r0, coalesce(u.mou, 0)::double m0, p.value_level v0
                 from {decisions} d
                 left join {_pq(wh.path('monthly_usage', month))} u using (subscriber_id)
                 left join {prof0} p using (subscriber_id)
-                where d.campaign_id = ? and d.decision in ('selected', 'control')
+                where d.campaign_id = ? and d.decision in ('selected', 'over_capacity', 'control')
             """, [campaign_id])
             con.execute("create temp table reached (subscriber_id varchar)")
             if reached:

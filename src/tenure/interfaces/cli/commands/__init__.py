@@ -2,9 +2,11 @@
 
 from tenure.interfaces.cli.commands import (
     campaigns,
+    evaluation,
     key_accounts,
     load,
     model,
+    models,
     month,
     rules,
     sla,
@@ -12,4 +14,4 @@ from tenure.interfaces.cli.commands import (
     web,
 )
 
-MODULES = [synth, load, month, rules, model, campaigns, key_accounts, sla, web]
+MODULES = [synth, load, month, rules, model, models, campaigns, key_accounts, evaluation, sla, web]
