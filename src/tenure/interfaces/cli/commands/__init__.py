@@ -11,7 +11,8 @@ from tenure.interfaces.cli.commands import (
     rules,
     sla,
     synth,
+    triggers,
     web,
 )
 
-MODULES = [synth, load, month, rules, model, models, campaigns, key_accounts, evaluation, sla, web]
+MODULES = [synth, load, month, rules, model, models, campaigns, key_accounts, evaluation, triggers, sla, web]
