@@ -41,8 +41,17 @@ class BusUnavailable(TenureError):
 
 
 async def connect(cfg: NatsConfig):  # type: ignore[no-untyped-def]
+    async def quiet(_exc: Exception) -> None:
+        # Connection errors surface once, as BusUnavailable, not as a traceback per attempt.
+        return None
+
     try:
-        return await nats.connect(cfg.url, connect_timeout=cfg.connect_timeout, allow_reconnect=False)
+        # The client retries an unreachable server on its own; the outer deadline ends that.
+        return await asyncio.wait_for(
+            nats.connect(cfg.url, connect_timeout=cfg.connect_timeout, allow_reconnect=False,
+                         max_reconnect_attempts=1, error_cb=quiet),
+            timeout=cfg.connect_timeout + 1.0,
+        )
     except Exception as exc:  # noqa: BLE001 - every connection failure means the same to the caller
         raise BusUnavailable(f"NATS unreachable at {cfg.url}: {exc}") from None
 
