@@ -90,7 +90,7 @@ def test_crash_restart_and_duplicates_give_each_order_once(bus: NatsConfig, trig
 
     # Duplicates of events already handled, and the remaining ones, arrive while the consumer is down.
     publish(bus, payloads[:4] + payloads[8:], subject=bus.subject.replace(">", "complaint"))
-    report = source.consume(lambda data: svc.process_event(data, core_profile, source="nats"), idle_timeout=3.0)
+    report = source.consume(lambda data: svc.process_event(data, core_profile, source="nats"), idle_timeout=5.0)
 
     # Everything not acknowledged in the first run came back (at-least-once) ...
     assert report.handled >= len(payloads) + 1 + 4 - 2

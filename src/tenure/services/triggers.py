@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import yaml
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -267,9 +269,18 @@ class TriggerService:
                      "work_order_id": r.work_order_id} for r in rows]
 
 
-def warehouse_profiles(warehouse: Any) -> ProfileLookup:
-    """A lookup over the latest month of ``profiles`` in the warehouse output (loaded on first use)."""
+PROFILE_COLUMNS = ("subscriber_id", "customer_id", "msisdn", "stage", "is_core", "risk_decile", "segment_id")
+"""Profile columns always read for the intake (the rest only when a trigger condition names them)."""
+
+
+def warehouse_profiles(warehouse: Any, triggers: Sequence[Trigger] = ()) -> ProfileLookup:
+    """A lookup over the latest month of ``profiles`` in the warehouse output (loaded on first use).
+
+    Only :data:`PROFILE_COLUMNS`, ``pref_*`` and the columns the triggers' conditions name are
+    held in memory, so a large operator's profiles fit.
+    """
     cache: dict[str, dict[str, Any]] | None = None
+    named = {w for t in triggers for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", t.condition)}
 
     def lookup(subscriber_id: str) -> Mapping[str, Any] | None:
         nonlocal cache
@@ -277,7 +288,11 @@ def warehouse_profiles(warehouse: Any) -> ProfileLookup:
             cache = {}
             months = warehouse.months("output", "profiles")
             if months:
-                for row in warehouse.read_arrow("profiles", months[-1], "output").to_pylist():
+                path = warehouse.path("profiles", months[-1], "output")
+                names = pq.ParquetFile(path).schema_arrow.names
+                keep = [c for c in names if c in PROFILE_COLUMNS or c.startswith("pref_") or c in named]
+                table = warehouse.read_arrow("profiles", months[-1], "output", columns=keep)
+                for row in table.to_pylist():
                     cache[str(row["subscriber_id"])] = row
         return cache.get(subscriber_id)
 

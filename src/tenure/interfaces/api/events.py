@@ -29,7 +29,7 @@ def _intake(services: Any) -> tuple[TriggerService, Any]:
         if hit is None or hit[0] != latest:
             own = services.settings.home / "config" / "triggers"
             svc = TriggerService(services.uow, load_triggers(own) if own.is_dir() else None)
-            hit = (latest, svc, warehouse_profiles(services.warehouse))
+            hit = (latest, svc, warehouse_profiles(services.warehouse, svc.triggers))
             _cache[id(services)] = hit
         return hit[1], hit[2]
 

@@ -60,7 +60,7 @@ def consume(
 
     services = build(get_settings())
     svc = TriggerService(services.uow, load_triggers(_trigger_dir()))
-    lookup = warehouse_profiles(services.warehouse)
+    lookup = warehouse_profiles(services.warehouse, svc.triggers)
     source = NatsEventSource(NatsConfig(url=url, stream=stream, subject=subject, deadletter_subject=deadletter,
                                         durable=durable))
     result = source.consume(lambda data: svc.process_event(data, lookup, source="nats"),
