@@ -92,7 +92,10 @@ class NatsEventSource:
                 want = cfg.batch if max_events is None else min(cfg.batch, max_events - report.handled)
                 try:
                     msgs = await sub.fetch(batch=want, timeout=max(0.1, min(1.0, left)))
-                except NatsTimeout:
+                except (NatsTimeout, TimeoutError):
+                    # nats-py raises its own timeout on an empty pull, but a plain
+                    # asyncio timeout from inside the fetch when the machine is slow;
+                    # both mean "nothing this time", not a broken consumer.
                     continue
                 idle_since = time.monotonic()
                 for msg in msgs:
