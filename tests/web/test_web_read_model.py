@@ -77,3 +77,27 @@ def test_customer_360_shows_the_latest_plan_decision_of_each_subscription(tmp_pa
     assert {(d["month"], d["decision"], d["campaign_id"]) for d in doc["decisions"]} == {
         (month, "selected", "gd-high-risk")
     }
+
+
+def test_customer_360_shows_churn_reasons_of_the_scored_month(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    ids = build_warehouse(tmp_path / "warehouse", customers=6, months=2)
+    wh = Warehouse(tmp_path / "warehouse")
+    service = CustomerService(WarehouseIndex(wh, tmp_path / "cache", check_every_seconds=0))
+    customer = ids["customers"][1]
+    assert service.customer_360(_analyst(), customer)["churn_reasons"] == []
+    sub = next(s for s in ids["subscribers"] if s[1] == customer)
+    other = next(s for s in ids["subscribers"] if s[1] != customer)
+    rows = [(sub[0], 0.42, 10, 1, "mou_offnet_pct_3m", "45%", 0.8, "off-net minutes up 45% over 3 months",
+             "网间通话3个月增长45%", "marketing_care", "m1"),
+            (sub[0], 0.42, 10, 2, "complaints_3m", "2", 0.3, "2 complaints in 3 months", "近3个月投诉2次",
+             "service_care", "m1"),
+            (other[0], 0.2, 9, 1, "arpu_pct_3m", "-30%", 0.5, "spend down 30%", "消费下降30%", "marketing_care", "m1")]
+    cols = ["subscriber_id", "churn_probability", "risk_decile", "rank", "feature", "value", "contribution",
+            "reason_en", "reason_zh", "family", "model_id"]
+    with wh.write_month(ids["months"][-1], "output") as w:
+        w.write("reasons", pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)}))
+    doc = service.customer_360(_analyst(), customer)
+    assert [(r["subscriber_id"], r["rank"], r["family"]) for r in doc["churn_reasons"]] == [
+        (sub[0], 1, "marketing_care"), (sub[0], 2, "service_care")]

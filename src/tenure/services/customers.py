@@ -162,6 +162,8 @@ class CustomerService:
             history = _rows(cur, "select month, subscriber_id, stage from stage_history where customer_id = ? "
                                  "order by month", [customer_id]) if cur.has("stage_history") else []
             has_profiles = cur.has("profiles")
+            churn_reasons = _rows(cur, "select * exclude (customer_id) from churn_reasons where customer_id = ? "
+                                       "order by subscriber_id, rank", [customer_id]) if cur.has("churn_reasons") else []
             decisions = _rows(cur, "select * exclude (customer_id) from decisions where customer_id = ? "
                                    "order by subscriber_id, campaign_id", [customer_id]) if cur.has("decisions") else []
             warnings = _rows(cur, "select * exclude (customer_id) from warnings where customer_id = ? "
@@ -197,6 +199,7 @@ class CustomerService:
             "groups": groups,
             "has_profiles": has_profiles,
             "decisions": decisions,
+            "churn_reasons": churn_reasons,
         }
 
 

@@ -29,7 +29,7 @@ from tenure.engines.warehouse import Warehouse
 
 HISTORY_MONTHS = 12
 # Part of the cache key: bump it when _build changes what it writes.
-READ_MODEL_FORMAT = 5
+READ_MODEL_FORMAT = 6
 USAGE_COLUMNS = (
     "revenue", "mou", "mou_onnet", "mou_offnet", "data_mb", "sms", "recharge_amount", "arrears",
     "other_op_cs_calls", "other_op_ip_spend",
@@ -223,6 +223,14 @@ class WarehouseIndex:
                         join (select distinct subscriber_id, customer_id from profiles) p using (subscriber_id)
                         order by p.customer_id"""
                     )
+            # Why the churn model thinks a customer may leave (only customers acted on have reasons).
+            if out_month is not None and wh.has("reasons", out_month, "output"):
+                con.execute(
+                    f"""create table churn_reasons as
+                    select p.customer_id, r.* from read_parquet({_q(wh.path('reasons', out_month, 'output'))}) r
+                    join (select distinct subscriber_id, customer_id from profiles) p using (subscriber_id)
+                    order by p.customer_id"""
+                )
             # The latest retention plan: each considered subscriber's decision (selected, held out,
             # capped, over capacity, ...), so the 360 page says what the plan does with this customer.
             decision_months = wh.months("output", "decisions")
