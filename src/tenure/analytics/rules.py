@@ -127,27 +127,11 @@ class _Compiler:
             return a & b
         if op == "or":
             return a | b
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
         if op == "/":
             # Division by zero is null on every engine, never an error or infinity.
             return ibis.ifelse(b == 0, _null_number(), a / b)
-        if op == "=":
-            return a == b
-        if op == "!=":
-            return a != b
-        if op == "<":
-            return a < b
-        if op == "<=":
-            return a <= b
-        if op == ">":
-            return a > b
-        if op == ">=":
-            return a >= b
+        if op in ast.OPERATORS:
+            return ast.OPERATORS[op](a, b)
         raise RuleSyntaxError(f"unknown operator '{op}'", node.line, node.column)
 
     def _In(self, node: ast.In) -> ibis.Value:

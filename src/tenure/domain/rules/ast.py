@@ -7,9 +7,11 @@ thing compare equal wherever they were written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import operator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,21 @@ class Call(Node):
 ARITHMETIC = ("+", "-", "*", "/")
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 LOGICAL = ("and", "or")
+
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+"""Binary operators whose meaning is the host's own (Python values or Ibis
+expressions alike). Division is not here: each target gives null for a zero
+divisor its own way."""
 
 
 @dataclass(frozen=True)

@@ -90,26 +90,10 @@ class _Evaluator:
         if a is None or b is None:
             return None
         op = node.op
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
         if op == "/":
             return None if b == 0 else a / b
-        if op == "=":
-            return a == b
-        if op == "!=":
-            return a != b
-        if op == "<":
-            return a < b
-        if op == "<=":
-            return a <= b
-        if op == ">":
-            return a > b
-        if op == ">=":
-            return a >= b
+        if op in ast.OPERATORS:
+            return ast.OPERATORS[op](a, b)
         raise ValueError(f"unknown operator {op!r}")
 
     def _In(self, node: ast.In) -> Value:
