@@ -15,7 +15,7 @@ approved → running → closed) and are then planned month by month.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
@@ -237,6 +237,32 @@ def _int(col: _Collector, name: str, value: Any, low: int, high: int | None = No
     return value
 
 
+# field -> (parser, lowest, highest); a missing or null field keeps the default.
+_NUMBER_FIELDS: dict[str, tuple[Callable[..., Any], float, float | None]] = {
+    "budget": (_number, 0, None),
+    "unit_cost": (_number, 0, None),
+    "priority": (_int, 0, 1000),
+    "control_share": (_number, 0, 0.5),
+    "expected_effect": (_number, 0, 1),
+}
+_CONTACT_RULE_FIELDS: dict[str, tuple[Callable[..., Any], float, float | None]] = {
+    "attempts": (_int, 1, 10),
+    "days_between_attempts": (_int, 0, 60),
+}
+
+
+def _parse_numbers(
+    col: _Collector, data: Mapping[str, Any], out: dict[str, Any],
+    fields: dict[str, tuple[Callable[..., Any], float, float | None]], prefix: str = "",
+) -> None:
+    """Parse the numeric ``fields`` present in ``data`` into ``out``; problems go to ``col``."""
+    for name, (parse, lowest, highest) in fields.items():
+        if data.get(name) is not None:
+            value = parse(col, prefix + name, data[name], lowest, highest)
+            if value is not None:
+                out[name] = value
+
+
 def _strings(col: _Collector, name: str, value: Any) -> tuple[str, ...] | None:
     if isinstance(value, str):
         value = [value]
@@ -320,26 +346,7 @@ def campaign_from_dict(data: Mapping[str, Any], source: str = "<campaign>", pref
     if "start_date" in kw and "end_date" in kw and kw["end_date"] < kw["start_date"]:
         col.add("end_date", "is before start_date")
 
-    if data.get("budget") is not None:
-        budget = _number(col, "budget", data["budget"], 0, None)
-        if budget is not None:
-            kw["budget"] = budget
-    if data.get("unit_cost") is not None:
-        cost = _number(col, "unit_cost", data["unit_cost"], 0, None)
-        if cost is not None:
-            kw["unit_cost"] = cost
-    if data.get("priority") is not None:
-        prio = _int(col, "priority", data["priority"], 0, 1000)
-        if prio is not None:
-            kw["priority"] = prio
-    if data.get("control_share") is not None:
-        share = _number(col, "control_share", data["control_share"], 0, 0.5)
-        if share is not None:
-            kw["control_share"] = share
-    if data.get("expected_effect") is not None:
-        effect = _number(col, "expected_effect", data["expected_effect"], 0, 1)
-        if effect is not None:
-            kw["expected_effect"] = effect
+    _parse_numbers(col, data, kw, _NUMBER_FIELDS)
     if data.get("status") is not None:
         try:
             kw["status"] = Status(data["status"])
@@ -365,14 +372,7 @@ def campaign_from_dict(data: Mapping[str, Any], source: str = "<campaign>", pref
                     col.add("contact_rules.allowed_hours", "expected [start, end] hours with 0 <= start < end <= 24")
                 else:
                     rkw["allowed_hours"] = (hours[0], hours[1])
-            if rules.get("attempts") is not None:
-                v = _int(col, "contact_rules.attempts", rules["attempts"], 1, 10)
-                if v is not None:
-                    rkw["attempts"] = v
-            if rules.get("days_between_attempts") is not None:
-                v = _int(col, "contact_rules.days_between_attempts", rules["days_between_attempts"], 0, 60)
-                if v is not None:
-                    rkw["days_between_attempts"] = v
+            _parse_numbers(col, rules, rkw, _CONTACT_RULE_FIELDS, prefix="contact_rules.")
             kw["contact_rules"] = ContactRules(**rkw)
 
     if col.errors:
