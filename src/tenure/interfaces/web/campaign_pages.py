@@ -16,7 +16,7 @@ from tenure.domain.campaigns import allowed_transitions
 from tenure.domain.errors import TenureError
 from tenure.domain.outcomes import REASONS, Outcome
 from tenure.interfaces.api.campaigns import campaign_service, execution_service
-from tenure.interfaces.api.deps import ServicesDep
+from tenure.interfaces.api.deps import RowId, ServicesDep
 from tenure.interfaces.web.pages import CsrfChecked, PageUser, render
 from tenure.services.execution import LIST_ROLES
 from tenure.services.monthly_plan import MonthlyPlanService
@@ -106,7 +106,7 @@ def work_orders(request: Request, user: PageUser, services: ServicesDep, status:
 
 
 @router.get("/work-orders/{order_id}", response_class=HTMLResponse)
-def work_order(request: Request, order_id: int, user: PageUser, services: ServicesDep) -> HTMLResponse:
+def work_order(request: Request, order_id: RowId, user: PageUser, services: ServicesDep) -> HTMLResponse:
     order = execution_service(services).get(user.name, order_id)
     try:
         c = campaign_service(services).get(order["campaign_id"]).to_dict()
@@ -118,7 +118,7 @@ def work_order(request: Request, order_id: int, user: PageUser, services: Servic
 
 @router.post("/work-orders/{order_id}/outcome", dependencies=[CsrfChecked])
 def record_outcome(
-    order_id: int, user: PageUser, services: ServicesDep,
+    order_id: RowId, user: PageUser, services: ServicesDep,
     result: Annotated[str, Form(max_length=16)],
     reason: Annotated[str | None, Form(max_length=32)] = None,
     notes: Annotated[str, Form(max_length=2000)] = "",

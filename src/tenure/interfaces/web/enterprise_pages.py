@@ -14,14 +14,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tenure.domain.errors import InputError
 from tenure.domain.model import MONTH_PATTERN
-from tenure.interfaces.api.deps import ServicesDep
+from tenure.interfaces.api.deps import RowId, ServicesDep
 from tenure.interfaces.api.enterprise import key_accounts
 from tenure.interfaces.web.pages import CsrfChecked, PageUser, render
 
 router = APIRouter(include_in_schema=False)
 
 GroupKey = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Short = Annotated[str, Form(max_length=255)]
 Long = Annotated[str, Form(max_length=4000)]
 

@@ -18,6 +18,7 @@ from tenure.domain.roles import Permission, Role
 from tenure.interfaces.api.deps import (
     CSRF_FIELD,
     CSRF_HEADER,
+    RowId,
     ServicesDep,
     check_csrf,
     csrf_token,
@@ -286,7 +287,7 @@ def admin_create_token(
 
 
 @router.post("/admin/tokens/{token_id}/revoke", dependencies=[CsrfChecked])
-def admin_revoke_token(request: Request, token_id: int, user: PageUser, services: ServicesDep) -> Response:
+def admin_revoke_token(request: Request, token_id: RowId, user: PageUser, services: ServicesDep) -> Response:
     return _admin_action(request, user, lambda: services.auth.revoke_token(user, token_id))
 
 
