@@ -285,10 +285,10 @@ def test_dashboard_counts_match_the_warehouse(sign_in, make_user, warehouse_ids,
 
 
 def test_dashboard_without_monthly_cycle_asks_to_run_it(tmp_path, make_user) -> None:  # type: ignore[no-untyped-def]
-    from .web_builders import build_warehouse
-
     from tenure.bootstrap import build
     from tenure.interfaces.web.app import create_app
+
+    from .web_builders import build_warehouse
 
     build_warehouse(tmp_path / "warehouse", customers=6, months=2, with_output=False)
     svc = build(make_settings(tmp_path))

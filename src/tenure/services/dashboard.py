@@ -9,8 +9,8 @@ run of the month is picked up and a page view does not rescan the month.
 from __future__ import annotations
 
 import threading
-from itertools import pairwise
 from collections import OrderedDict
+from itertools import pairwise
 from typing import Any
 
 import duckdb

@@ -19,20 +19,20 @@ from starlette.middleware.sessions import SessionMiddleware
 from tenure.bootstrap import Services, build
 from tenure.config import Settings
 from tenure.domain.errors import TenureError
-from tenure.interfaces.api.errors import error_body, status_for
-from tenure.interfaces.api.routes import router as api_router
 from tenure.interfaces.api.campaigns import router as campaigns_api_router
-from tenure.interfaces.api.rules import router as rules_api_router
 from tenure.interfaces.api.enterprise import router as enterprise_api_router
+from tenure.interfaces.api.errors import error_body, status_for
+from tenure.interfaces.api.evaluation import router as evaluation_api_router
 from tenure.interfaces.api.events import router as events_api_router
+from tenure.interfaces.api.routes import router as api_router
+from tenure.interfaces.api.rules import router as rules_api_router
 from tenure.interfaces.web import i18n
+from tenure.interfaces.web.campaign_pages import router as campaign_pages_router
+from tenure.interfaces.web.enterprise_pages import router as enterprise_pages_router
+from tenure.interfaces.web.evaluation_pages import router as evaluation_pages_router
 from tenure.interfaces.web.pages import SignInRequired, render_error
 from tenure.interfaces.web.pages import router as pages_router
-from tenure.interfaces.web.campaign_pages import router as campaign_pages_router
 from tenure.interfaces.web.rules_pages import router as rules_pages_router
-from tenure.interfaces.web.enterprise_pages import router as enterprise_pages_router
-from tenure.interfaces.api.evaluation import router as evaluation_api_router
-from tenure.interfaces.web.evaluation_pages import router as evaluation_pages_router
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
@@ -48,7 +48,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         try:
             with services.index.cursor():
                 pass
-        except Exception:  # noqa: BLE001 - a failure here shows again, with its message, on first use
+        except Exception:  # a failure here shows again, with its message, on first use
             log.exception("could not prepare the customer read model")
 
     @asynccontextmanager
