@@ -11,12 +11,7 @@ def mask_msisdn(value: str | None) -> str | None:
     >>> mask_msisdn("12345")
     '*****'
     """
-    if value is None:
-        return None
-    s = str(value)
-    if len(s) < 8:
-        return "*" * len(s)
-    return s[:3] + "*" * (len(s) - 7) + s[-4:]
+    return _keep_ends(value)
 
 
 def mask_id_number(value: str | None) -> str | None:
@@ -25,6 +20,11 @@ def mask_id_number(value: str | None) -> str | None:
     >>> mask_id_number("110101199003071234")
     '110***********1234'
     """
+    return _keep_ends(value)
+
+
+def _keep_ends(value: str | None) -> str | None:
+    """First three and last four characters kept, the rest starred; short values fully starred."""
     if value is None:
         return None
     s = str(value)

@@ -20,6 +20,7 @@ import pandas as pd
 from tenure.domain.errors import InputError, NotFound
 from tenure.ml import benchmark
 from tenure.ml.churn import ChurnModel
+from tenure.ml.registry import library_versions
 from tenure.ml.tabular import load_table
 
 FoldCallback = Callable[[int], None]
@@ -67,17 +68,10 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 def environment() -> dict[str, Any]:
     """Library versions and machine, recorded with every result."""
-    import lightgbm
-    import numpy
     import scipy
-    import sklearn
 
     return {
-        "python": platform.python_version(),
-        "lightgbm": lightgbm.__version__,
-        "scikit_learn": sklearn.__version__,
-        "numpy": numpy.__version__,
-        "pandas": pd.__version__,
+        **library_versions(),
         "scipy": scipy.__version__,
         "machine": platform.machine(),
         "system": f"{platform.system()} {platform.release()}",
