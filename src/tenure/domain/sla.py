@@ -253,10 +253,14 @@ class ProvisioningOrder:
     accepted_on: date
     completed_on: date | None = None
     order_id: str = ""
+    included_tier: Tier | None = None
+    """The fastest tier the customer's star level gets at no extra charge, fixed when the order was accepted."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "service", parse_service(self.service))
         object.__setattr__(self, "tier", parse_tier(self.tier))
+        if self.included_tier is not None:
+            object.__setattr__(self, "included_tier", parse_tier(self.included_tier))
         object.__setattr__(self, "one_off_fee", parse_fee(self.one_off_fee))
         if self.completed_on is not None and self.completed_on < self.accepted_on:
             raise InputError(
@@ -346,7 +350,8 @@ def assess(
     """Due date, working days late, price charged and compensation of ``order``.
 
     ``included_tier`` is the fastest tier the customer's star level gets at no
-    extra charge: ordering that tier or a slower one is charged 100%.
+    extra charge: ordering that tier or a slower one is charged 100%. Without
+    it, the order's own ``included_tier`` (if any) applies.
 
     Example (express digital circuit accepted on Friday 27 September 2024; the
     make-up Sunday 29 September counts, the National Day week does not)::
@@ -362,6 +367,7 @@ def assess(
     n = table.working_days(order.service, order.tier)
     due_on = calendar.add_working_days(order.accepted_on, n)
     late = working_days_late(due_on, order.completed_on, calendar) if order.completed_on else 0
+    included_tier = included_tier if included_tier is not None else order.included_tier
     waived = included_tier is not None and order.tier.speed <= included_tier.speed
     multiplier = Decimal(1) if waived else terms.price_multiplier
     comp, capped = compensation(order.one_off_fee, late, terms, table.penalty_cap)

@@ -30,9 +30,10 @@ def build_key_accounts(home: Path | None, uow: UnitOfWorkFactory, warehouse: War
                        clock: Clock = utc_now) -> KeyAccountServices:
     """Services reading ``<home>/config/enterprise.yaml`` and ``calendar.yaml`` when present."""
     config, calendar = enterprise_context(home)
+    groups = GroupService(uow, warehouse, clock=clock)
     return KeyAccountServices(
-        groups=GroupService(uow, warehouse, clock=clock),
-        sla_orders=SlaOrderService(uow, config, calendar, clock=clock),
+        groups=groups,
+        sla_orders=SlaOrderService(uow, config, calendar, clock=clock, star_of=groups.star_level),
         visits=ReturnVisitService(uow, config, warehouse=warehouse, clock=clock),
         points=PointsService(uow, config, clock=clock),
         opportunities=OpportunityService(uow, warehouse, clock=clock),

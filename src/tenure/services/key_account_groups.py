@@ -57,6 +57,16 @@ class GroupService:
             columns = [c for c in columns if c in present]
         return pq.read_table(path, columns=columns, filters=filters).to_pylist()
 
+    def star_level(self, group_id: str) -> int | None:
+        """The group's star level in the latest month it was graded (None when never graded)."""
+        months = self._months("group_profiles", "output")
+        if not months:
+            return None
+        rows = self._read("group_profiles", months[-1], "output", filters=[("group_id", "=", group_id)],
+                          columns=["group_id", "star_level"])
+        star = rows[0].get("star_level") if rows else None
+        return int(star) if star is not None else None
+
     def latest_month(self) -> str | None:
         months = self._months("enterprise_groups")
         return months[-1] if months else None

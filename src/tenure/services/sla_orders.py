@@ -7,6 +7,7 @@ All lateness is counted on the working-day calendar by ``domain/sla.py``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -30,18 +31,37 @@ from tenure.services.key_accounts import (
 )
 from tenure.services.return_visits import VisitWindows, schedule
 
+StarLookup = Callable[[str], int | None]
+"""group_id -> the group's star level (1-5) in its latest grading, None when not graded."""
 
-def _domain_order(row: ProvisioningOrderRow) -> sla.ProvisioningOrder:
+
+def _domain_order(row: ProvisioningOrderRow, config: EnterpriseConfig) -> sla.ProvisioningOrder:
+    included = (config.star_levels.for_star(row.star_level).included_provisioning_tier
+                if row.star_level is not None else None)
     return sla.ProvisioningOrder(row.customer_id, sla.Service(row.service), sla.Tier(row.tier),
-                                 Decimal(row.one_off_fee), row.accepted_on, row.completed_on, row.order_ref)
+                                 Decimal(row.one_off_fee), row.accepted_on, row.completed_on, row.order_ref,
+                                 included_tier=included)
+
+
+def _star(value: int | str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        star = int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"star level {value!r} is not a number from 1 to 5") from None
+    if not 1 <= star <= 5:
+        raise InputError(f"star level {star} is outside 1 to 5")
+    return star
 
 
 class SlaOrderService:
     """Create, complete, show and report provisioning orders."""
 
     def __init__(self, uow: UnitOfWorkFactory, config: EnterpriseConfig, calendar: WorkingCalendar,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, star_of: StarLookup | None = None) -> None:
         self.uow = uow
+        self.star_of = star_of
         self.config = config
         self.calendar = calendar
         self.windows = VisitWindows.from_config(config)
@@ -54,7 +74,7 @@ class SlaOrderService:
         ``today``; for a completed order it is the final compensation.
         """
         today = today or today_of(self.clock)
-        order = _domain_order(row)
+        order = _domain_order(row, self.config)
         try:
             return self._view(row, order, today)
         except InputError as exc:
@@ -70,7 +90,8 @@ class SlaOrderService:
         if row.completed_on is None:
             days_left = self.calendar.working_days_between(today, due) if today < due else 0
             as_if = sla.ProvisioningOrder(order.customer_id, order.service, order.tier, order.one_off_fee,
-                                          order.accepted_on, max(today, order.accepted_on), order.order_id)
+                                          order.accepted_on, max(today, order.accepted_on), order.order_id,
+                                          included_tier=order.included_tier)
             a = sla.assess(as_if, self.calendar, self.config.sla)
         else:
             days_left = None
@@ -78,6 +99,9 @@ class SlaOrderService:
         return {
             "id": row.id, "order_ref": row.order_ref, "customer_id": row.customer_id, "group_id": row.group_id,
             "service": row.service, "tier": row.tier, "one_off_fee": order.one_off_fee,
+            "star_level": row.star_level,
+            "included_tier": order.included_tier.value if order.included_tier is not None else None,
+            "price_multiplier": a.price_multiplier, "price_waived": a.price_waived,
             "price_charged": a.price_charged, "accepted_on": row.accepted_on, "due_on": due,
             "completed_on": row.completed_on, "status": row.status, "days_left": days_left,
             "working_days_late": a.working_days_late, "penalty": a.compensation, "capped": a.capped,
@@ -86,8 +110,13 @@ class SlaOrderService:
 
     def create(self, principal: Principal | None, *, customer_id: str, service: str, tier: str,
                one_off_fee: Decimal | str | float, accepted_on: date, group_id: str | None = None,
-               order_ref: str | None = None) -> dict[str, Any]:
+               order_ref: str | None = None, star_level: int | str | None = None) -> dict[str, Any]:
+        """Accept an order. The star level is the group's (latest grading) unless given; its included
+        tier is charged at 100% of the one-off fee, and that stays so if the grade changes later."""
         check_visible(principal, customer_id, f"customer {customer_id}")
+        star = _star(star_level)
+        if star is None and group_id and self.star_of is not None:
+            star = _star(self.star_of(group_id))
         # Validates service, tier and fee before anything is written.
         order = sla.ProvisioningOrder(customer_id, sla.parse_service(service), sla.parse_tier(tier),
                                       sla.parse_fee(one_off_fee), accepted_on)
@@ -98,6 +127,7 @@ class SlaOrderService:
                 order_ref=order_ref or f"PO-{uuid.uuid4().hex[:10].upper()}", customer_id=customer_id,
                 group_id=group_id, service=order.service.value, tier=order.tier.value, one_off_fee=order.one_off_fee,
                 accepted_on=accepted_on, completed_on=None, status="open", created_by=actor_name(principal),
+                star_level=star,
                 created_at=self.clock(),
             ))
             view = self.view(row)
@@ -152,7 +182,7 @@ class SlaOrderService:
         with self.uow() as uow:
             assert uow.session is not None
             rows = ProvisioningOrderRepository(uow.session).list(portfolio(principal))
-            orders = [_domain_order(r) for r in rows if r.status != "cancelled"]
+            orders = [_domain_order(r, self.config) for r in rows if r.status != "cancelled"]
         if month:
             orders = [o for o in orders if o.completed_on is not None and o.completed_on.strftime("%Y-%m") == month]
         return sla.compensation_report(orders, self.calendar, self.config.sla)

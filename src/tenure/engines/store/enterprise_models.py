@@ -43,6 +43,8 @@ class ProvisioningOrderRow(Base):
     accepted_on: Mapped[date] = mapped_column(Date)
     completed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | completed | cancelled
+    # The customer's star level (1-5) when the order was accepted: its included tier is not surcharged.
+    star_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(TS)
 

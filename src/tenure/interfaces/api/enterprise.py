@@ -69,6 +69,8 @@ class OrderIn(BaseModel):
     tier: Literal["express", "urgent", "normal"]
     one_off_fee: Money
     accepted_on: Day
+    star_level: Annotated[int, Field(ge=1, le=5)] | None = None
+    """Defaults to the group's star level in its latest grading."""
 
 
 class CompleteIn(BaseModel):

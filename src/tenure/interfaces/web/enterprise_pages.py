@@ -93,10 +93,12 @@ def create_sla_order(
     service: Annotated[str, Form(max_length=16)], tier: Annotated[str, Form(max_length=16)],
     one_off_fee: Annotated[str, Form(max_length=20)], accepted_on: Annotated[str, Form(max_length=10)],
     group_id: Annotated[str, Form(max_length=64)] = "",
+    star_level: Annotated[str, Form(max_length=1)] = "",
 ) -> RedirectResponse:
     order = key_accounts(services).sla_orders.create(
         user, customer_id=customer_id.strip(), service=service, tier=tier, one_off_fee=one_off_fee,
-        accepted_on=_date(accepted_on, "accepted on"), group_id=group_id.strip() or None)
+        accepted_on=_date(accepted_on, "accepted on"), group_id=group_id.strip() or None,
+        star_level=star_level.strip() or None)
     return RedirectResponse(f"/sla/{order['id']}", status_code=303)
 
 
