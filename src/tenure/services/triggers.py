@@ -19,14 +19,15 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from tenure.domain.contact_policy import ALL_CHANNELS, ContactPolicy
 from tenure.domain.errors import InputError
@@ -43,6 +44,10 @@ ProfileLookup = Callable[[str], Mapping[str, Any] | None]
 """subscriber_id -> the subscriber's latest profile row (None when unknown)."""
 
 DECISIONS = ("selected", "control", "suppressed", "no_match", "dead_letter")
+SUBSCRIBER_ID_MAX = 64
+"""The store keeps subscriber ids of up to 64 characters; a longer one is a dead letter, not a failed batch."""
+_CHUNK = 900
+"""Ids per IN (...) list of the batch lookups."""
 
 
 @dataclass
@@ -115,6 +120,89 @@ def _aware(t: dt.datetime | None) -> dt.datetime | None:
     return None if t is None else (t if t.tzinfo else t.replace(tzinfo=dt.UTC))
 
 
+def _chunks(values: Iterable[str]) -> list[list[str]]:
+    vs = sorted(set(values))
+    return [vs[i:i + _CHUNK] for i in range(0, len(vs), _CHUNK)]
+
+
+@dataclass
+class _BatchState:
+    """What the store knows about a batch's events and subscribers, read once, then updated in memory."""
+
+    done: dict[str, Decision]
+    """Event ids processed before this batch -> their recorded decision (``duplicate`` set)."""
+    suppressions: dict[str, list[tuple[str, str]]]
+    """subscriber -> (kind, channel) of its do-not-disturb / opt-out entries."""
+    contacts: dict[str, list[tuple[dt.date, str | None]]]
+    """subscriber -> (date, outcome) of its contacts in the policy's look-back."""
+    orders: dict[tuple[str, str], str]
+    """(month, subscriber) -> campaign id of the month's work order (``trigger:<id>`` for a trigger's)."""
+
+    @classmethod
+    def load(cls, s: Session, events: Sequence[Event], policy: ContactPolicy) -> _BatchState:
+        state = cls({}, {}, {}, {})
+        if not events:
+            return state
+        for ids in _chunks(e.event_id for e in events):
+            for r in s.scalars(select(ProcessedEvent).where(ProcessedEvent.event_id.in_(ids))):
+                due = _aware(r.due_at)
+                state.done[r.event_id] = Decision(r.event_id, r.decision, r.trigger_id, r.reason, r.work_order_id,
+                                                  due.isoformat() if due else None, duplicate=True)
+        todo = [e for e in events if e.event_id not in state.done]
+        if not todo:
+            return state
+        days = [e.occurred_at.date() for e in todo]
+        since = min(min(policy.window_start(d), policy.cooldown_start(d)) for d in days)
+        months = sorted({e.month for e in todo})
+        for subs in _chunks(e.subscriber_id for e in todo):
+            for sub, kind, channel in s.execute(select(
+                    ContactSuppression.subscriber_id, ContactSuppression.kind, ContactSuppression.channel,
+            ).where(ContactSuppression.subscriber_id.in_(subs)).order_by(ContactSuppression.id)):
+                state.suppressions.setdefault(sub, []).append((kind, channel))
+            for sub, day, outcome in s.execute(select(
+                    ContactRecord.subscriber_id, ContactRecord.contact_date, ContactRecord.outcome,
+            ).where(ContactRecord.subscriber_id.in_(subs), ContactRecord.contact_date >= since,
+                    ContactRecord.contact_date < max(days))):
+                state.contacts.setdefault(sub, []).append((day, outcome))
+            for month, sub, campaign in s.execute(select(
+                    WorkOrder.month, WorkOrder.subscriber_id, WorkOrder.campaign_id,
+            ).where(WorkOrder.subscriber_id.in_(subs), WorkOrder.month.in_(months))):
+                state.orders[(month, sub)] = campaign
+        return state
+
+    def policy_block(self, event: Event, trigger: Trigger, policy: ContactPolicy) -> str:
+        """Why the contact policy forbids this contact; empty when it allows it."""
+        sub, day = event.subscriber_id, event.occurred_at.date()
+        for kind, channel in self.suppressions.get(sub, ()):
+            if channel in (trigger.channel, ALL_CHANNELS):
+                return f"{kind} on {channel}"
+        window, cooling = policy.window_start(day), policy.cooldown_start(day)
+        contacts = [(d, o) for d, o in self.contacts.get(sub, ()) if min(window, cooling) <= d < day]
+        in_window = sum(1 for d, _ in contacts if d >= window)
+        if policy.is_capped(in_window):
+            return f"contact cap ({in_window} contacts in {policy.window_days} days)"
+        refusals = [d for d, o in contacts if o in policy.refusal_outcomes]
+        if policy.is_cooling_down(max(refusals, default=None), day):
+            return f"cool-down after a refusal ({policy.cooldown_days} days)"
+        campaign = self.orders.get((event.month, sub))
+        if campaign is not None:
+            return f"already has a work order in {event.month} ({campaign})"
+        return ""
+
+
+def _order_row(event: Event, trigger: Trigger, profile: Mapping[str, Any] | None, due_at: dt.datetime,
+               now: dt.datetime) -> dict[str, Any]:
+    profile = profile or {}
+    return {
+        "month": event.month, "campaign_id": f"trigger:{trigger.trigger_id}", "subscriber_id": event.subscriber_id,
+        "customer_id": str(profile.get("customer_id") or event.subscriber_id), "channel": trigger.channel,
+        "segment_id": profile.get("segment_id"), "msisdn": profile.get("msisdn"), "assignee_id": None,
+        "due_date": due_at.date(), "expected_value": None,
+        "reason": f"{trigger.name} / {trigger.name_zh}: event {event.event_id} ({event.type})",
+        "warnings": [event.type], "status": "open", "created_at": now,
+    }
+
+
 class TriggerService:
     """Event intake for one set of triggers and one contact policy."""
 
@@ -149,24 +237,51 @@ class TriggerService:
 
     # -- the one use case ------------------------------------------------------------------
     def process_event(self, raw: Any, profile_lookup: ProfileLookup, source: str = "api") -> Decision:
-        """Validate and act on one event exactly once (see the module docstring)."""
-        doc, reason = _decode(raw)
-        problems = [reason] if reason else event_problems(doc)
-        if problems:
-            eid = doc.get("event_id") if isinstance(doc, Mapping) and isinstance(doc.get("event_id"), str) else None
-            return self.dead_letter(raw, problems, source, eid)
-        event = parse_event(doc)
-        profile = profile_lookup(event.subscriber_id)
+        """Validate and act on one event exactly once: a batch of one (see :meth:`process_batch`)."""
+        return self.process_batch([raw], profile_lookup, source)[0]
+
+    def process_batch(self, raws: Sequence[Any], profile_lookup: ProfileLookup, source: str = "nats") -> list[Decision]:
+        """Validate and act on a batch of events exactly once, in order, in ONE unit of work.
+
+        Returns one :class:`Decision` per payload, in the payloads' order. The
+        batch's processed event ids, suppressions, contacts and work orders are
+        read with one query each; the events are then decided in order against
+        that state held in memory, so two events of one subscriber in the same
+        batch see each other (the second finds the first's work order); an
+        event id repeated inside the batch is a duplicate of its first copy.
+        Work orders, decision rows and dead letters are inserted in bulk and
+        committed once: a crash before the commit leaves nothing, a crash after
+        it leaves rows the redelivered batch finds.
+        """
+        slots: list[Event | Decision] = []
+        letters: list[dict[str, Any]] = []
+        received = self.now()
+        for raw in raws:
+            doc, reason = _decode(raw)
+            problems = [reason] if reason else event_problems(doc)
+            if not problems and len(doc["subscriber_id"]) > SUBSCRIBER_ID_MAX:
+                problems = [f"subscriber_id is longer than {SUBSCRIBER_ID_MAX} characters"]
+            if problems:
+                eid = doc.get("event_id") if isinstance(doc, Mapping) and isinstance(doc.get("event_id"), str) else None
+                letters.append({"event_id": eid, "payload": _payload_text(raw)[:100_000],
+                                "reason": "; ".join(problems), "source": source, "received_at": received})
+                slots.append(Decision(eid, "dead_letter", reason="; ".join(problems), problems=problems))
+            else:
+                slots.append(parse_event(doc))
+        profiles: dict[str, Mapping[str, Any] | None] = {}
+        for e in slots:
+            if isinstance(e, Event) and e.subscriber_id not in profiles:
+                profiles[e.subscriber_id] = profile_lookup(e.subscriber_id)
         # A concurrent delivery of the same event (or a competing work order for the subscriber)
-        # makes a commit fail on a unique key; the retry sees what won. SQLite refuses a second
-        # writer outright ("database is locked") instead of waiting: back off and retry too.
+        # makes the commit fail on a unique key; the retry reads the state again and sees what won.
+        # SQLite refuses a second writer outright ("database is locked") instead of waiting: back off.
         conflicts = 0
         for attempt in range(8):
             try:
-                return self._process(event, profile, source)
+                return self._process_batch(slots, letters, profiles, source)
             except IntegrityError:
                 conflicts += 1
-                if conflicts > 1:
+                if conflicts > 3:
                     raise
             except OperationalError as exc:
                 if "locked" not in str(exc) or attempt == 7:
@@ -174,90 +289,85 @@ class TriggerService:
                 time.sleep(0.02 * 2**attempt)
         raise AssertionError("unreachable")
 
-    def _process(self, event: Event, profile: Mapping[str, Any] | None, source: str) -> Decision:
+    def match(self, event: Event, profile: Mapping[str, Any] | None) -> Trigger | None:
+        """THE place where an event meets the triggers: the first enabled trigger whose condition holds."""
+        return next((t for t in self.triggers if t.enabled and t.matches(event, profile)), None)
+
+    def _process_batch(self, slots: Sequence[Event | Decision], letters: list[dict[str, Any]],
+                       profiles: Mapping[str, Mapping[str, Any] | None], source: str) -> list[Decision]:
+        events = [e for e in slots if isinstance(e, Event)]
+        now = self.now()
         with self.uow_factory() as uow:
             s = uow.session
             assert s is not None
-            done = s.scalars(select(ProcessedEvent).where(ProcessedEvent.event_id == event.event_id)).one_or_none()
-            if done is not None:
-                due = _aware(done.due_at)
-                return Decision(event.event_id, done.decision, done.trigger_id, done.reason, done.work_order_id,
-                                due.isoformat() if due else None, duplicate=True)
-            try:
-                trigger = next((t for t in self.triggers if t.enabled and t.matches(event, profile)), None)
-            except Exception as exc:  # noqa: BLE001 - a condition that cannot be evaluated on this event
-                trigger, problem = None, f"condition could not be evaluated: {exc}"
-            else:
-                problem = ""
-            decision, reason, order_id, due_at = "no_match", problem or "no enabled trigger matched", None, None
-            if trigger is not None:
-                due_at = trigger.due_at(event)
-                if trigger.is_control(event.subscriber_id):
-                    decision, reason = "control", f"held out ({trigger.control_share:.0%} control share)"
+            state = _BatchState.load(s, events, self.policy)
+            first: dict[str, Decision] = {}  # event id -> its decision in this batch
+            rows: list[dict[str, Any]] = []  # processed_events rows
+            orders: list[tuple[dict[str, Any], str, Decision, dict[str, Any]]] = []  # (order, action, decision, row)
+            for e in events:
+                if e.event_id in state.done or e.event_id in first:
+                    continue
+                profile = profiles.get(e.subscriber_id)
+                try:
+                    trigger = self.match(e, profile)
+                except Exception as exc:  # noqa: BLE001 - a condition that cannot be evaluated on this event
+                    trigger, problem = None, f"condition could not be evaluated: {exc}"
                 else:
-                    blocked = self._policy_block(uow, event, trigger)
-                    if blocked:
-                        decision, reason = "suppressed", blocked
+                    problem = ""
+                d = Decision(e.event_id, "no_match", reason=problem or "no enabled trigger matched")
+                due_at = None
+                order: dict[str, Any] | None = None
+                if trigger is not None:
+                    due_at = trigger.due_at(e)
+                    d.trigger_id, d.due_at = trigger.trigger_id, due_at.isoformat()
+                    if trigger.is_control(e.subscriber_id):
+                        d.decision, d.reason = "control", f"held out ({trigger.control_share:.0%} control share)"
+                    elif blocked := state.policy_block(e, trigger, self.policy):
+                        d.decision, d.reason = "suppressed", blocked
                     else:
-                        order_id = self._create_order(uow, event, trigger, profile, due_at)
-                        decision, reason = "selected", f"{trigger.name} ({event.type})"
-            s.add(ProcessedEvent(
-                event_id=event.event_id, subscriber_id=event.subscriber_id, event_type=event.type,
-                occurred_at=event.occurred_at, attributes=dict(event.attributes), decision=decision,
-                trigger_id=trigger.trigger_id if trigger else None, reason=reason, work_order_id=order_id,
-                due_at=due_at, source=source, processed_at=self.now(),
-            ))
-            s.flush()
+                        d.decision, d.reason = "selected", f"{trigger.name} ({e.type})"
+                        order = _order_row(e, trigger, profile, due_at, now)
+                        state.orders[(e.month, e.subscriber_id)] = order["campaign_id"]
+                first[e.event_id] = d
+                row = {"event_id": e.event_id, "subscriber_id": e.subscriber_id, "event_type": e.type,
+                       "occurred_at": e.occurred_at, "attributes": dict(e.attributes), "decision": d.decision,
+                       "trigger_id": d.trigger_id, "reason": d.reason, "work_order_id": None, "due_at": due_at,
+                       "source": source, "processed_at": now}
+                rows.append(row)
+                if order is not None:
+                    orders.append((order, trigger.action, d, row))
+            if orders:
+                self._assign(uow, [(o, action) for o, action, _, _ in orders])
+                ids = s.scalars(insert(WorkOrder).returning(WorkOrder.id, sort_by_parameter_order=True),
+                                [o for o, _, _, _ in orders]).all()
+                for (_, _, d, row), order_id in zip(orders, ids, strict=True):
+                    d.work_order_id = row["work_order_id"] = int(order_id)
+            if rows:
+                s.execute(insert(ProcessedEvent), rows)
+            if letters:
+                s.execute(insert(DeadLetter), letters)
             uow.commit()
-            return Decision(event.event_id, decision, trigger.trigger_id if trigger else None, reason, order_id,
-                            due_at.isoformat() if due_at else None)
-
-    def _policy_block(self, uow: UnitOfWork, event: Event, trigger: Trigger) -> str:
-        """Why the contact policy forbids this contact; empty when it allows it."""
-        s = uow.session
-        assert s is not None
-        sub, day = event.subscriber_id, event.occurred_at.date()
-        dnd = s.scalars(select(ContactSuppression).where(
-            ContactSuppression.subscriber_id == sub,
-            ContactSuppression.channel.in_([trigger.channel, ALL_CHANNELS]),
-        )).first()
-        if dnd is not None:
-            return f"{dnd.kind} on {dnd.channel}"
-        contacts = s.scalars(select(ContactRecord).where(
-            ContactRecord.subscriber_id == sub,
-            ContactRecord.contact_date >= min(self.policy.window_start(day), self.policy.cooldown_start(day)),
-            ContactRecord.contact_date < day,
-        )).all()
-        in_window = sum(1 for c in contacts if c.contact_date >= self.policy.window_start(day))
-        if self.policy.is_capped(in_window):
-            return f"contact cap ({in_window} contacts in {self.policy.window_days} days)"
-        refusals = [c.contact_date for c in contacts if c.outcome in self.policy.refusal_outcomes]
-        if self.policy.is_cooling_down(max(refusals, default=None), day):
-            return f"cool-down after a refusal ({self.policy.cooldown_days} days)"
-        open_orders = s.scalar(select(func.count()).select_from(WorkOrder).where(
-            WorkOrder.month == event.month, WorkOrder.subscriber_id == sub))
-        if open_orders:
-            return f"already has a work order in {event.month}"
-        return ""
+        out: list[Decision] = []
+        emitted: set[str] = set()
+        for slot in slots:
+            if isinstance(slot, Decision):
+                out.append(slot)
+            elif slot.event_id in state.done:
+                out.append(state.done[slot.event_id])
+            else:
+                # Only the first copy of an id acts; later copies in the batch are duplicates of it.
+                d = first[slot.event_id]
+                out.append(replace(d, duplicate=True) if slot.event_id in emitted else d)
+                emitted.add(slot.event_id)
+        return out
 
     @staticmethod
-    def _create_order(uow: UnitOfWork, event: Event, trigger: Trigger, profile: Mapping[str, Any] | None,
-                      due_at: dt.datetime) -> int:
-        profile = profile or {}
-        customer = str(profile.get("customer_id") or event.subscriber_id)
-        assignee = None
-        if trigger.action == "work_order":
-            owners = uow.assignments.owners_of(customer)
-            assignee = owners[0] if owners else None
-        order = WorkOrder(
-            month=event.month, campaign_id=f"trigger:{trigger.trigger_id}", subscriber_id=event.subscriber_id,
-            customer_id=customer, channel=trigger.channel, segment_id=profile.get("segment_id"),
-            msisdn=profile.get("msisdn"), assignee_id=assignee, due_date=due_at.date(), expected_value=None,
-            reason=f"{trigger.name} / {trigger.name_zh}: event {event.event_id} ({event.type})",
-            warnings=[event.type], status="open", created_at=dt.datetime.now(dt.UTC),
-        )
-        uow.work_orders.add_all([order])
-        return order.id
+    def _assign(uow: UnitOfWork, orders: list[tuple[dict[str, Any], str]]) -> None:
+        """Work orders of the ``work_order`` action go to the customer's account manager (one query)."""
+        customers = {o["customer_id"] for o, action in orders if action == "work_order"}
+        owners = uow.work_orders.portfolio_owners(customers) if customers else {}
+        for o, action in orders:
+            o["assignee_id"] = owners.get(o["customer_id"]) if action == "work_order" else None
 
     # -- reading back ----------------------------------------------------------------------
     def decisions(self, limit: int = 100) -> list[dict[str, Any]]:
