@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,47 @@ class StarLevels:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """Who takes over an overdue return visit: each person's lead, else the default lead."""
+
+    default_lead: str = "key_account_lead"
+    leads: Mapping[str, str] = field(default_factory=dict)
+
+    def lead_of(self, person: str | None) -> str:
+        return self.leads.get(person or "", self.default_lead)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> Escalation:
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise ConfigurationError("enterprise.yaml: return_visits.escalation must be a mapping")
+        unknown = set(data) - {"default_lead", "leads"}
+        if unknown:
+            raise ConfigurationError(f"enterprise.yaml: return_visits.escalation: unknown keys {sorted(unknown)}")
+        default = data.get("default_lead", cls.default_lead)
+        leads = data.get("leads") or {}
+        if not isinstance(default, str) or not default.strip():
+            raise ConfigurationError("enterprise.yaml: return_visits.escalation.default_lead must be a user name")
+        if not isinstance(leads, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip() for k, v in leads.items()):
+            raise ConfigurationError(
+                "enterprise.yaml: return_visits.escalation.leads must map user names to their lead's user name")
+        for person, lead in leads.items():
+            if person == lead:
+                raise ConfigurationError(f"enterprise.yaml: {person} cannot be their own lead")
+        return cls(default_lead=default.strip(), leads={k.strip(): v.strip() for k, v in leads.items()})
+
+
+def _escalation(section: Any) -> Escalation:
+    if section is None:
+        return Escalation()
+    if not isinstance(section, Mapping) or set(section) - {"escalation"}:
+        raise ConfigurationError("enterprise.yaml: return_visits takes one key, escalation")
+    return Escalation.from_mapping(section.get("escalation"))
+
+
+@dataclass(frozen=True)
 class EnterpriseConfig:
     """The enterprise configuration: SLA table, star levels, loyalty rules and rewards."""
 
@@ -130,12 +171,13 @@ class EnterpriseConfig:
     star_levels: StarLevels
     loyalty: LoyaltyRules
     catalogue: Catalogue
+    escalation: Escalation = field(default_factory=Escalation)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> EnterpriseConfig:
         if not isinstance(data, Mapping):
             raise ConfigurationError("enterprise.yaml must be a mapping")
-        unknown = set(data) - {"sla", "star_levels", "loyalty"}
+        unknown = set(data) - {"sla", "star_levels", "loyalty", "return_visits"}
         if unknown:
             raise ConfigurationError(f"enterprise.yaml: unknown sections {sorted(unknown)}")
         loyalty = dict(data.get("loyalty") or {})
@@ -147,6 +189,7 @@ class EnterpriseConfig:
             star_levels=StarLevels.from_mapping(data["star_levels"]),
             loyalty=LoyaltyRules.from_mapping(loyalty),
             catalogue=catalogue,
+            escalation=_escalation(data.get("return_visits")),
         )
 
 

@@ -116,17 +116,22 @@ def task_view(task: ReturnVisitTask, today: date, sources: Iterable[ReturnVisitS
     }
 
 
+def _name(principal: Principal | None) -> str | None:
+    return principal.name if principal is not None else None
+
+
 class ReturnVisitService:
     """Generate, work and report return visits."""
 
     def __init__(self, uow: UnitOfWorkFactory, config: EnterpriseConfig, warehouse: Warehouse | None = None,
-                 leads: Mapping[str, str] | None = None, default_lead: str = "key_account_lead",
+                 leads: Mapping[str, str] | None = None, default_lead: str | None = None,
                  clock: Clock = utc_now) -> None:
         self.uow = uow
         self.windows = VisitWindows.from_config(config)
         self.warehouse = warehouse
-        self.leads = dict(leads or {})
-        self.default_lead = default_lead
+        # ``return_visits.escalation`` in enterprise.yaml, unless given here.
+        self.leads = dict(config.escalation.leads if leads is None else leads)
+        self.default_lead = default_lead or config.escalation.default_lead
         self.clock = clock
 
     # -- generation -------------------------------------------------------------------
@@ -199,14 +204,14 @@ class ReturnVisitService:
         with self.uow() as uow:
             assert uow.session is not None
             repo = ReturnVisitRepository(uow.session)
-            tasks = repo.list(portfolio(principal))
+            tasks = repo.list(portfolio(principal), escalated_to=_name(principal))
             return [task_view(t, today, repo.sources_of(t.id)) for t in tasks if include_done or t.status != "done"]
 
     def get(self, principal: Principal | None, task_id: int) -> dict[str, Any]:
         with self.uow() as uow:
             assert uow.session is not None
             repo = ReturnVisitRepository(uow.session)
-            task = repo.get(task_id, portfolio(principal))
+            task = repo.get(task_id, portfolio(principal), escalated_to=_name(principal))
             if task is None:
                 raise NotFound(f"no return visit {task_id}")
             return task_view(task, today_of(self.clock), repo.sources_of(task.id))
@@ -217,7 +222,7 @@ class ReturnVisitService:
         with self.uow() as uow:
             assert uow.session is not None
             repo = ReturnVisitRepository(uow.session)
-            task = repo.get(task_id, portfolio(principal))
+            task = repo.get(task_id, portfolio(principal), escalated_to=_name(principal))
             if task is None:
                 raise NotFound(f"no return visit {task_id}")
             if task.status == "done":

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from tenure.engines.store.enterprise_models import (
@@ -58,9 +58,16 @@ class ReturnVisitRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, task_id: int, customers: Customers = None) -> ReturnVisitTask | None:
-        q = _scoped(select(ReturnVisitTask).where(ReturnVisitTask.id == task_id),
-                    ReturnVisitTask.customer_id, customers)
+    @staticmethod
+    def _visible(q: Select, customers: Customers, escalated_to: str | None) -> Select:
+        """The caller's customers' visits, and any visit escalated to the caller (their lead role)."""
+        if customers is None:
+            return q
+        mine = ReturnVisitTask.customer_id.in_(list(customers))
+        return q.where(or_(mine, ReturnVisitTask.escalated_to == escalated_to) if escalated_to else mine)
+
+    def get(self, task_id: int, customers: Customers = None, escalated_to: str | None = None) -> ReturnVisitTask | None:
+        q = self._visible(select(ReturnVisitTask).where(ReturnVisitTask.id == task_id), customers, escalated_to)
         return self.session.scalars(q).one_or_none()
 
     def source(self, kind: str, source_id: str) -> ReturnVisitSource | None:
@@ -89,8 +96,8 @@ class ReturnVisitRepository:
         return self.session.scalars(q).all()
 
     def list(self, customers: Customers = None, status: str | None = None,
-             due_before: date | None = None) -> Sequence[ReturnVisitTask]:
-        q = _scoped(select(ReturnVisitTask), ReturnVisitTask.customer_id, customers)
+             due_before: date | None = None, escalated_to: str | None = None) -> Sequence[ReturnVisitTask]:
+        q = self._visible(select(ReturnVisitTask), customers, escalated_to)
         if status:
             q = q.where(ReturnVisitTask.status == status)
         if due_before:
