@@ -35,6 +35,7 @@ from tenure.domain.events import Event, event_problems, parse_event
 from tenure.domain.triggers import Trigger, trigger_from_mapping
 from tenure.engines.store.campaign_models import ContactRecord, ContactSuppression, WorkOrder
 from tenure.engines.store.trigger_models import DeadLetter, ProcessedEvent
+from tenure.engines.store.trigger_ops_models import TRIGGER_PAUSED, paused_trigger_ids
 from tenure.engines.store.unit_of_work import UnitOfWork
 
 SHIPPED_TRIGGERS = Path(__file__).resolve().parent.parent / "triggers"
@@ -301,6 +302,7 @@ class TriggerService:
             s = uow.session
             assert s is not None
             state = _BatchState.load(s, events, self.policy)
+            paused = paused_trigger_ids(s) if events else frozenset()  # see services/trigger_ops.py
             first: dict[str, Decision] = {}  # event id -> its decision in this batch
             rows: list[dict[str, Any]] = []  # processed_events rows
             orders: list[tuple[dict[str, Any], str, Decision, dict[str, Any]]] = []  # (order, action, decision, row)
@@ -320,7 +322,9 @@ class TriggerService:
                 if trigger is not None:
                     due_at = trigger.due_at(e)
                     d.trigger_id, d.due_at = trigger.trigger_id, due_at.isoformat()
-                    if trigger.is_control(e.subscriber_id):
+                    if trigger.trigger_id in paused:
+                        d.decision, d.reason = "suppressed", TRIGGER_PAUSED
+                    elif trigger.is_control(e.subscriber_id):
                         d.decision, d.reason = "control", f"held out ({trigger.control_share:.0%} control share)"
                     elif blocked := state.policy_block(e, trigger, self.policy):
                         d.decision, d.reason = "suppressed", blocked
