@@ -24,7 +24,7 @@ import yaml
 
 from tenure.domain.errors import Conflict, InputError, NotFound, PermissionDenied
 from tenure.domain.model import CHANNELS
-from tenure.domain.strategies import Offer, find_offer
+from tenure.domain.strategies import Offer, OfferLibrary, find_offer
 
 STAFF_CHANNELS: tuple[str, ...] = ("account_manager", "community_manager", "outbound_call")
 """Channels where a person makes the contact (客户经理, 社区经理, 外呼)."""
@@ -145,11 +145,14 @@ class Campaign:
     expected_effect: float = 0.10
     unit_cost: float | None = None  # overrides the library offer's cost
     status: Status = Status.DRAFT
+    # The offer as the library held it when the campaign was read (the store's
+    # library knows user-added offers); not part of the definition itself.
+    offer_terms: Offer | None = field(default=None, compare=False, repr=False)
 
     @property
     def offer_definition(self) -> Offer:
-        """The library offer this campaign makes."""
-        return find_offer(self.strategy, self.offer)
+        """The library offer this campaign makes: the one resolved on reading, else the shipped one."""
+        return self.offer_terms if self.offer_terms is not None else find_offer(self.strategy, self.offer)
 
     @property
     def offer_cost(self) -> float:
@@ -283,11 +286,16 @@ def _check_rule(col: _Collector, text: str) -> None:
         col.add("target_filter", str(exc))
 
 
-def campaign_from_dict(data: Mapping[str, Any], source: str = "<campaign>", prefix: str = "") -> Campaign:
+def campaign_from_dict(
+    data: Mapping[str, Any], source: str = "<campaign>", prefix: str = "", library: OfferLibrary | None = None,
+) -> Campaign:
     """Build and validate a campaign from plain data (as read from YAML or JSON).
 
-    Every problem is collected, then raised together as
-    :class:`CampaignValidationError` naming the source and the field.
+    ``strategy`` and ``offer`` are looked up in ``library`` (the shipped
+    library when not given); a retired offer is accepted here, since stored
+    campaigns keep theirs; new campaigns are checked with
+    :meth:`OfferLibrary.check_new`. Every problem is collected, then raised
+    together as :class:`CampaignValidationError` naming the source and the field.
     """
     col = _Collector(source, prefix)
     if not isinstance(data, Mapping):
@@ -310,7 +318,10 @@ def campaign_from_dict(data: Mapping[str, Any], source: str = "<campaign>", pref
     strategy_id, offer_id = data.get("strategy"), data.get("offer")
     if isinstance(strategy_id, str) and isinstance(offer_id, str):
         try:
-            find_offer(strategy_id, offer_id)
+            if library is None:
+                kw["offer_terms"] = find_offer(strategy_id, offer_id)
+            else:
+                kw["offer_terms"] = library.find(strategy_id, offer_id)
             kw["strategy"], kw["offer"] = strategy_id, offer_id
         except NotFound as exc:
             col.add("offer" if "offer" in str(exc) else "strategy", str(exc))
@@ -412,7 +423,7 @@ def campaign_to_dict(campaign: Campaign) -> dict[str, Any]:
     return out
 
 
-def load_campaigns_yaml(text: str, source: str = "<yaml>") -> list[Campaign]:
+def load_campaigns_yaml(text: str, source: str = "<yaml>", library: OfferLibrary | None = None) -> list[Campaign]:
     """Campaigns from YAML text: one mapping, or a list under ``campaigns:``.
 
     Raises :class:`CampaignValidationError` listing every invalid field of
@@ -432,7 +443,7 @@ def load_campaigns_yaml(text: str, source: str = "<yaml>") -> list[Campaign]:
         out: list[Campaign] = []
         for i, item in enumerate(items):
             try:
-                out.append(campaign_from_dict(item, source, prefix=f"campaigns[{i}]."))
+                out.append(campaign_from_dict(item, source, prefix=f"campaigns[{i}].", library=library))
             except CampaignValidationError as exc:
                 errors.extend(exc.errors)
         ids = [c.campaign_id for c in out]
@@ -441,7 +452,7 @@ def load_campaigns_yaml(text: str, source: str = "<yaml>") -> list[Campaign]:
         if errors:
             raise CampaignValidationError(errors)
         return out
-    return [campaign_from_dict(data, source)]
+    return [campaign_from_dict(data, source, library=library)]
 
 
 class _Dumper(yaml.SafeDumper):

@@ -13,10 +13,11 @@ usually the offer's eligibility narrowed further.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from tenure.domain.errors import NotFound
+from tenure.domain.errors import InputError, NotFound
 
 
 class Family(str, Enum):
@@ -213,3 +214,59 @@ def strategy(strategy_id: str) -> Strategy:
 def find_offer(strategy_id: str, offer_id: str) -> Offer:
     """The offer ``offer_id`` of strategy ``strategy_id``."""
     return strategy(strategy_id).offer(offer_id)
+
+
+OfferKey = tuple[str, str]
+"""(strategy id, offer id): how an offer is named in a campaign."""
+
+
+@dataclass(frozen=True)
+class OfferLibrary:
+    """The offers a campaign may name: the shipped ones and the operator's own.
+
+    ``retired`` offers stay known, so campaigns already using one still load
+    and plan, but :meth:`check_new` refuses them for a new campaign. The
+    store keeps the library; the domain only receives it.
+    """
+
+    offers: Mapping[OfferKey, Offer]
+    retired: frozenset[OfferKey] = frozenset()
+
+    @classmethod
+    def of(cls, entries: Iterable[tuple[str, Offer, bool]]) -> OfferLibrary:
+        """From ``(strategy_id, offer, active)`` triples."""
+        offers: dict[OfferKey, Offer] = {}
+        retired: set[OfferKey] = set()
+        for strategy_id, offer, active in entries:
+            key = (strategy_id, offer.offer_id)
+            offers[key] = offer
+            if not active:
+                retired.add(key)
+        return cls(offers, frozenset(retired))
+
+    def find(self, strategy_id: str, offer_id: str) -> Offer:
+        """The offer, retired or not; :class:`NotFound` naming the strategy or the offer."""
+        strategy(strategy_id)  # the kinds are fixed; only offers are added
+        try:
+            return self.offers[(strategy_id, offer_id)]
+        except KeyError:
+            raise NotFound(f"strategy {strategy_id} has no offer {offer_id!r}") from None
+
+    def is_retired(self, strategy_id: str, offer_id: str) -> bool:
+        return (strategy_id, offer_id) in self.retired
+
+    def check_new(self, strategy_id: str, offer_id: str) -> Offer:
+        """The offer, if a new campaign may use it (known and not retired)."""
+        offer = self.find(strategy_id, offer_id)
+        if self.is_retired(strategy_id, offer_id):
+            raise InputError(f"offer {strategy_id}/{offer_id} is retired; a new campaign cannot use it")
+        return offer
+
+
+def shipped_library() -> OfferLibrary:
+    """The library as shipped: every offer of :data:`STRATEGIES`, none retired.
+
+    >>> shipped_library().find("tenure_reward", "tenure_gift").unit_cost
+    30.0
+    """
+    return OfferLibrary.of((s.strategy_id, o, True) for s in STRATEGIES for o in s.offers)

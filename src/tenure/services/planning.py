@@ -146,6 +146,7 @@ def plan_month(
     scratch = _Scratch(backend)
     try:
         compiled = plan.resolve_targets(profiles, active, month, targets)
+        compiled = _with_offer_eligibility(profiles, active, compiled, last, warnings)
         # Materialised once: every campaign's branch of the pairs reads it.
         prepared = scratch.keep(
             plan.prepare_profiles(profiles, active, compiled, policy, history, month, settings)
@@ -178,10 +179,57 @@ def plan_month(
         # Read by the decisions and the report only: a view, not another copy of every pair.
         final = plan.final_pairs(arbitrated, winners)
         decided = plan.decisions(profiles, final, policy, month).to_pyarrow()
-        report = _report(final, active, limits, decided, settings)
+        report = _report(final, active, limits, decided, settings, month)
     finally:
         scratch.drop()
     return PlanResult(month=month, decisions=decided, warnings=warnings, **report)
+
+
+def _with_offer_eligibility(
+    profiles: ir.Table,
+    campaigns: Sequence[Campaign],
+    targets: Mapping[str, ir.BooleanValue],
+    month_end: dt.date,
+    warnings: list[str],
+) -> dict[str, ir.BooleanValue]:
+    """Each campaign's target narrowed by its offer's eligibility (the library's rule for who may get it).
+
+    An eligibility that cannot be evaluated on these profiles (a column they
+    lack) is left out with a warning in the report rather than failing the plan.
+    """
+    out = dict(targets)
+    for c in campaigns:
+        rule = c.offer_definition.eligibility.strip()
+        if not rule:
+            continue
+        try:
+            from tenure.analytics.rules import compile_expression
+            from tenure.domain.rules import parse
+
+            eligible = compile_expression(parse(rule), profiles, month_end)
+        except InputError as exc:
+            warnings.append(
+                f"campaign {c.campaign_id}: offer {c.strategy}/{c.offer} eligibility not applied ({exc})"
+            )
+            continue
+        out[c.campaign_id] = out[c.campaign_id] & eligible.fill_null(False)
+    return out
+
+
+def offer_summary(campaign: Campaign, month: str) -> dict[str, Any]:
+    """The offer a campaign makes, as the plan used it: cost, eligibility, how long it stands once made."""
+    o = campaign.offer_definition
+    _, last = plan.month_bounds(month)
+    return {
+        "strategy": campaign.strategy,
+        "offer": campaign.offer,
+        "name": o.name,
+        "unit_cost": campaign.offer_cost,
+        "eligibility": o.eligibility,
+        "validity_days": o.validity_days,
+        # A contact made on the month's last day keeps the offer open until then.
+        "valid_until": (last + dt.timedelta(days=o.validity_days)).isoformat(),
+    }
 
 
 def _report(
@@ -190,6 +238,7 @@ def _report(
     limits: Mapping[str, int | None],
     decided: pa.Table,
     settings: PlanSettings,
+    month: str,
 ) -> dict[str, Any]:
     by_outcome = _counts(final, "campaign_id", "outcome")
     by_channel = _counts(final.filter(final.outcome == "selected"), "campaign_id", "channel")
@@ -229,6 +278,7 @@ def _report(
                 "over_capacity": n["over_capacity"],
                 "suppressed": suppressed,
                 "channels": {ch: by_channel.get((c.campaign_id, ch), 0) for ch in c.channels},
+                "offer": offer_summary(c, month),
                 "preview": {
                     "matches": considered,
                     "after_policy": after_policy,

@@ -73,8 +73,25 @@ class ContactSuppression(Base):
     subscriber_id: Mapped[str] = mapped_column(String(64), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))
+    msisdn: Mapped[str | None] = mapped_column(String(32), nullable=True)  # as uploaded; shown masked by role
     added_by: Mapped[str] = mapped_column(String(64))
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CampaignPreview(Base):
+    """A campaign's preview for one month, cached per campaign version: reopening the page is instant."""
+
+    __tablename__ = "campaign_previews"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "version", "month", name="uq_campaign_previews_campaign_version_month"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    month: Mapped[str] = mapped_column(String(7))
+    result: Mapped[dict] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ContactRecord(Base):
@@ -143,4 +160,5 @@ class WorkOrderOutcome(Base):
 
 CAMPAIGN_TABLES = (
     CampaignRecord, StrategyOffer, ContactSuppression, WorkOrder, WorkOrderOutcome, ContactRecord,
+    CampaignPreview,
 )

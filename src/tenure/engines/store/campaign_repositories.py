@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
+from tenure.domain.triggers import CAMPAIGN_PREFIX as TRIGGER_PREFIX
 from tenure.engines.store.campaign_models import (
     CampaignRecord,
     ContactRecord,
@@ -84,6 +86,29 @@ class SuppressionRepository:
         self.session.flush()
         return entry
 
+    def page(self, kind: str | None = None, channel: str | None = None, subscriber_id: str | None = None,
+             limit: int = 200, offset: int = 0) -> Sequence[ContactSuppression]:
+        """Entries filtered in the query, newest first."""
+        q = select(ContactSuppression)
+        if kind is not None:
+            q = q.where(ContactSuppression.kind == kind)
+        if channel is not None:
+            q = q.where(ContactSuppression.channel == channel)
+        if subscriber_id is not None:
+            q = q.where(ContactSuppression.subscriber_id == subscriber_id)
+        q = q.order_by(ContactSuppression.added_at.desc(), ContactSuppression.id.desc()).limit(limit).offset(offset)
+        return self.session.scalars(q).all()
+
+    def counts(self) -> list[tuple[str, str, int]]:
+        """(kind, channel, entries) of every list that has entries."""
+        q = (select(ContactSuppression.kind, ContactSuppression.channel, func.count())
+             .group_by(ContactSuppression.kind, ContactSuppression.channel)
+             .order_by(ContactSuppression.kind, ContactSuppression.channel))
+        return [(k, c, int(n)) for k, c, n in self.session.execute(q).all()]
+
+    def get(self, entry_id: int) -> ContactSuppression | None:
+        return self.session.get(ContactSuppression, entry_id)
+
     def remove(self, entry: ContactSuppression) -> None:
         self.session.delete(entry)
         self.session.flush()
@@ -134,21 +159,43 @@ class WorkOrderRepository:
         return set(self.session.scalars(q).all())
 
     def delete_unworked(self, month: str) -> int:
-        """Remove the month's orders that have no outcome yet (a re-plan replaces them)."""
+        """Remove the month's plan orders that have no outcome yet (a re-plan replaces them).
+
+        A trigger's orders are not the plan's: they stay, worked or not.
+        """
         worked = select(WorkOrderOutcome.work_order_id)
         res = self.session.execute(
-            delete(WorkOrder).where(WorkOrder.month == month, WorkOrder.id.not_in(worked))
+            delete(WorkOrder).where(WorkOrder.month == month, WorkOrder.id.not_in(worked),
+                                    WorkOrder.campaign_id.not_like(f"{TRIGGER_PREFIX}%"))
         )
         return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+    def trigger_orders(self, month: str) -> dict[str, str]:
+        """subscriber -> campaign id (``trigger:<id>``) of the month's work orders created by triggers."""
+        q = select(WorkOrder.subscriber_id, WorkOrder.campaign_id).where(
+            WorkOrder.month == month, WorkOrder.campaign_id.like(f"{TRIGGER_PREFIX}%"))
+        return {s: c for s, c in self.session.execute(q).all()}
 
     def add_all(self, orders: Sequence[WorkOrder]) -> None:
         self.session.add_all(orders)
         self.session.flush()
 
-    def insert_many(self, rows: Sequence[dict], chunk: int = 5000) -> None:
-        """Insert plain rows in bulk (a month's plan can hold hundreds of thousands of orders)."""
+    def insert_many(self, rows: Sequence[dict], chunk: int = 5000, skip_taken: bool = False) -> None:
+        """Insert plain rows in bulk (a month's plan can hold hundreds of thousands of orders).
+
+        ``skip_taken``: a row whose (month, subscriber) already has an order — one committed
+        meanwhile by a trigger — is left out instead of failing the whole insert.
+        """
+        stmt: Any = insert(WorkOrder)
+        if skip_taken:
+            dialect = self.session.get_bind().dialect.name
+            if dialect in ("postgresql", "sqlite"):
+                from sqlalchemy.dialects import postgresql, sqlite
+
+                stmt = (postgresql if dialect == "postgresql" else sqlite).insert(WorkOrder).on_conflict_do_nothing(
+                    index_elements=["month", "subscriber_id"])
         for i in range(0, len(rows), chunk):
-            self.session.execute(insert(WorkOrder), list(rows[i:i + chunk]))
+            self.session.execute(stmt, list(rows[i:i + chunk]))
 
     def portfolio_owners(self, customer_ids: Iterable[str], chunk: int = 5000) -> dict[str, int]:
         """The owner of each customer that has one (the lowest user id when several own it)."""
