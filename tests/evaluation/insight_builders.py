@@ -127,3 +127,51 @@ def insight_warehouse(root: Path) -> Warehouse:
                                             "rule_id": [w[1] for w in WARNED_M2]})
         _write(wh, m, "output", **outputs)
     return wh
+
+
+PASSWORD = "correct-horse-battery"
+AM_ONE, AM_TWO = "am_one", "am_two"
+PORTFOLIO = {AM_ONE: ["K1", "K2"], AM_TWO: ["K4", "K5"]}
+# work orders of M3 per account manager: (assigned, done)
+WORK_ORDERS = {AM_ONE: (4, 3), AM_TWO: (2, 0)}
+# return visits: customer, due, status (one due in April does not count for March; cancelled never counts)
+VISITS = [("K1", dt.date(2026, 3, 10), "done"), ("K2", dt.date(2026, 3, 20), "open"),
+          ("K4", dt.date(2026, 3, 5), "done"), ("K4", dt.date(2026, 4, 2), "open"),
+          ("K5", dt.date(2026, 3, 6), "cancelled")]
+
+
+def insight_services(home: Path):  # type: ignore[no-untyped-def]
+    """The warehouse above plus a store with two account managers, their portfolios, work orders and visits,
+    and one user of every other role (``rm``, ``analyst``, ``owner_south`` for region ``south``, ``viewer``)."""
+    import uuid
+
+    from tenure.bootstrap import build
+    from tenure.config import Settings
+    from tenure.engines.store.campaign_models import WorkOrder
+    from tenure.engines.store.enterprise_models import ReturnVisitTask
+
+    insight_warehouse(home / "warehouse")
+    svc = build(Settings(home=home, environment="test", secret_key="test-secret-" + uuid.uuid4().hex))
+    for name, role in ((AM_ONE, "account_manager"), (AM_TWO, "account_manager"), ("rm", "retention_manager"),
+                       ("analyst", "analyst"), ("owner_south", "channel_owner"), ("viewer", "viewer")):
+        svc.users.add(None, name, role, password=PASSWORD, locale="en")
+    for am, customers in PORTFOLIO.items():
+        svc.users.assign(None, am, customers=customers)
+    svc.users.assign(None, "owner_south", regions=["south"])
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    with svc.uow() as uow:
+        ids = {u.name: u.id for u in uow.users.list()}
+        n = 0
+        for am, (assigned, done) in WORK_ORDERS.items():
+            for i in range(assigned):
+                n += 1
+                uow.session.add(WorkOrder(
+                    month=M3, campaign_id="care", subscriber_id=f"W{n}", customer_id=PORTFOLIO[am][0],
+                    channel="account_manager", assignee_id=ids[am], due_date=dt.date(2026, 3, 20),
+                    status="done" if i < done else "open", created_at=now))
+        for customer, due, status in VISITS:
+            uow.session.add(ReturnVisitTask(customer_id=customer, subject="fault", due_on=due, status=status,
+                                            open_key=None, assigned_to="", created_at=now,
+                                            done_on=due if status == "done" else None))
+        uow.commit()
+    return svc

@@ -997,3 +997,23 @@ def insight_service(services: Any) -> InsightService:
     s = services.settings
     return InsightService(services.warehouse, services.uow, threads=s.duckdb_threads,
                           memory_limit=s.duckdb_memory_limit, appraisal=load_appraisal_config(s.home))
+
+
+def read_report(service: InsightService, principal: Any, kind: str, month: str, region: str | None = None,
+                segment: str | None = None) -> dict[str, Any]:
+    """One report for ``principal``: the checks every interface (page, API, export) goes through.
+
+    The appraisal has its own rule (an account manager: their own row; administrators and
+    retention managers: everyone); every other report needs an insight role, and a channel
+    owner's reports are limited to their regions.
+    """
+    if kind == "appraisal":
+        return service.report(kind, month, Scope(region=region or None, segment=segment or None), principal)
+    return service.report(kind, month, scope_for(principal, region, segment))
+
+
+def may_read(principal: Any, kind: str) -> bool:
+    """Whether the menu offers ``kind`` to ``principal`` (the service checks again on read)."""
+    if kind == "appraisal":
+        return principal.role in (*APPRAISAL_ALL_ROLES, "account_manager")
+    return principal.role in INSIGHT_ROLES

@@ -3,6 +3,7 @@
 from tenure.interfaces.cli.commands import (
     campaigns,
     evaluation,
+    insight,
     key_accounts,
     load,
     model,
@@ -15,4 +16,4 @@ from tenure.interfaces.cli.commands import (
     web,
 )
 
-MODULES = [synth, load, month, rules, model, models, campaigns, key_accounts, evaluation, triggers, sla, web]
+MODULES = [synth, load, month, rules, model, models, campaigns, key_accounts, evaluation, insight, triggers, sla, web]
