@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -11,6 +11,7 @@ from tenure.domain.model import MONTH_PATTERN
 from tenure.interfaces.api.deps import CurrentUser, ServicesDep
 from tenure.services.auth import Principal
 from tenure.services.evaluation import EvaluationService
+from tenure.services.evaluation_breakdown import EvaluationBreakdown
 
 router = APIRouter(prefix="/api/v1/evaluation", tags=["evaluation"])
 
@@ -43,3 +44,36 @@ def snapshot_retention(user: CurrentUser, services: ServicesDep,
     """Retention of the core customers of ``month`` (拍照保有率) and the bundling rate by month."""
     check_evaluation_reader(user)
     return evaluation_service(services).snapshot_retention(month)
+
+
+BreakdownKind = Literal["segments", "channels", "executors", "strategies"]
+
+
+def breakdown_service(services) -> EvaluationBreakdown:  # type: ignore[no-untyped-def]
+    s = services.settings
+    return EvaluationBreakdown(services.warehouse, services.uow, threads=s.duckdb_threads,
+                               memory_limit=s.duckdb_memory_limit)
+
+
+def breakdown_scope(user: Principal, kind: str) -> int | None:
+    """Whose rows ``user`` may see in breakdown ``kind``: ``None`` for all; else the one executor id.
+
+    The evaluation roles see everything. An account manager sees only their own executor row (their
+    contact, success and kept-rate against the fair control) and no other breakdown: segment,
+    channel and strategy results describe the whole programme, not one portfolio.
+    """
+    if user.role in EVALUATION_ROLES:
+        return None
+    if user.role == "account_manager" and kind == "executors":
+        return user.user_id
+    raise PermissionDenied(f"{user.name} ({user.role}) may not see the {kind} evaluation")
+
+
+@router.get("/breakdown/{kind}")
+def breakdown(kind: BreakdownKind, user: CurrentUser, services: ServicesDep,
+              month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
+              horizon: Annotated[int, Query(ge=1, le=12)] = 1) -> dict:
+    """Segment, channel or executor evaluation of the plan of ``month``, followed ``horizon`` months on;
+    strategies per segment per yuan (``month`` omitted: every evaluable month pooled)."""
+    scope = breakdown_scope(user, kind)
+    return breakdown_service(services).breakdown(kind, month, horizon, assignee_id=scope)

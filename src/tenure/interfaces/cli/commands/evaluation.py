@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -109,6 +110,90 @@ def snapshot(
 ) -> None:
     """Retention of the core customers of MONTH (拍照保有率) and the bundling rate by month."""
     report(_service(with_store=False).snapshot_retention(month, months), as_json, _print_snapshot)
+
+
+HorizonOpt = Annotated[int, typer.Option("--horizon", min=1, max=12, help="Months after the plan to follow.")]
+XlsxOpt = Annotated[Path | None, typer.Option("--xlsx", help="Also write the table to this Excel file.")]
+
+
+def _breakdown(kind: str, month: str | None, horizon: int, as_json: bool, xlsx: Path | None,
+               min_treated: int | None = None) -> None:
+    from tenure.bootstrap import build
+    from tenure.services.evaluation_breakdown import EvaluationBreakdown, flat_rows, write_xlsx
+
+    settings = get_settings()
+    services = build(settings)
+    try:
+        kw = {} if min_treated is None else {"min_treated": min_treated}
+        svc = EvaluationBreakdown(services.warehouse, services.uow, threads=settings.duckdb_threads,
+                                  memory_limit=settings.duckdb_memory_limit, **kw)
+        doc = svc.breakdown(kind, month, horizon)
+    finally:
+        services.close()
+    if xlsx is not None:
+        write_xlsx(doc, xlsx)
+
+    def show(d: dict[str, Any]) -> None:
+        rows = flat_rows(d)
+        cols = [c for c in _BREAKDOWN_COLUMNS[kind] if any(c in r for r in rows)]
+        title = f"{kind.capitalize()} · plan {d.get('month') or ', '.join(d.get('months', []))} · +{d['horizon']}"
+        console.print(table(title, cols, [tuple(_cell(r.get(c)) for c in cols) for r in rows]))
+        console.print(f"[dim]{d['method']}[/dim]")
+        for r in d["rows"]:
+            for w in r.get("warnings", []):
+                console.print(f"[yellow]warning:[/yellow] {w}")
+
+    report(doc, as_json, show)
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+_BREAKDOWN_COLUMNS = {
+    "segments": ["segment_id", "treated_n", "control_n", "churn_rate.difference", "churn_rate.ci_low",
+                 "churn_rate.ci_high", "downgrade_rate.difference", "satisfaction.difference"],
+    "channels": ["channel", "selected_n", "reached_n", "acceptance_rate", "kept.treated_value",
+                 "kept.control_value", "kept.difference", "kept.ci_low", "kept.ci_high"],
+    "executors": ["executor", "orders", "contact_rate", "success_rate", "kept.treated_value", "kept.control_value",
+                  "kept.difference", "kept.ci_low", "kept.ci_high", "kept.raw_difference"],
+    "strategies": ["segment_id", "strategy", "channel", "treated_n", "incremental_kept", "cost", "kept_per_yuan",
+                   "per_yuan_ci_low", "per_yuan_ci_high", "evidence"],
+}
+
+
+@evaluate_app.command("segments")
+def segments(month: MonthOpt, horizon: HorizonOpt = 1, as_json: JsonOpt = False, xlsx: XlsxOpt = None) -> None:
+    """Churn, downgrade and satisfaction of treated against control, per segment of MONTH's plan."""
+    _breakdown("segments", month, horizon, as_json, xlsx)
+
+
+@evaluate_app.command("channels")
+def channels(month: MonthOpt, horizon: HorizonOpt = 1, as_json: JsonOpt = False, xlsx: XlsxOpt = None) -> None:
+    """Acceptance and kept-rate against the standardised control, per channel of MONTH's plan."""
+    _breakdown("channels", month, horizon, as_json, xlsx)
+
+
+@evaluate_app.command("executors")
+def executors(month: MonthOpt, horizon: HorizonOpt = 1, as_json: JsonOpt = False, xlsx: XlsxOpt = None) -> None:
+    """Contact, success and kept-rate per executor against the control of the same segment mix."""
+    _breakdown("executors", month, horizon, as_json, xlsx)
+
+
+@evaluate_app.command("strategies")
+def strategies(
+    month: Annotated[str | None, typer.Option("--month", help="One planned month; default: every evaluable "
+                                              "month pooled.")] = None,
+    horizon: HorizonOpt = 1, as_json: JsonOpt = False, xlsx: XlsxOpt = None,
+    min_treated: Annotated[int | None, typer.Option("--min-treated", help="Treated customers needed for "
+                                                    "sufficient evidence (default 200).")] = None,
+) -> None:
+    """Per segment: strategies and channels ranked by customers kept per yuan, with the evidence."""
+    _breakdown("strategies", month, horizon, as_json, xlsx, min_treated)
 
 
 def register(app: typer.Typer) -> None:
