@@ -110,6 +110,37 @@ class PointsService:
             return []
         return self.earn(principal, account_id, points, on, reference=f"spend {month}")
 
+    def accrue_spend(self, principal: Principal | None, account_id: str, spend_yuan: Decimal | str,
+                     card_grade: str | None, month: str, on: date) -> list[dict[str, Any]]:
+        """The month's spend points at the month's card grade, once per month (a rerun adds nothing).
+
+        The account's card grade follows the month's grading, in the same transaction as the points.
+        """
+        grade = loyalty.parse_card_grade(card_grade)
+        points = self.rules.spend_points(Decimal(str(spend_yuan)), grade)
+        reference = f"spend {month}"
+
+        def plan(es: Sequence[loyalty.LedgerEntry]) -> list[loyalty.LedgerEntry]:
+            if points <= 0 or any(e.reference == reference for e in es):
+                return []
+            return loyalty.plan_earn(es, account_id, points, on, self.rules, reference)
+
+        entries = self._post(principal, account_id, plan)
+        if entries:
+            with self.uow() as uow:
+                assert uow.session is not None
+                account = LoyaltyRepository(uow.session).account(account_id, lock=True)
+                if account is not None and account.card_grade != grade.value:
+                    account.card_grade = grade.value
+                    uow.commit()
+        return entries
+
+    def account_ids(self) -> list[tuple[str, str]]:
+        """(account_id, customer_id) of every points account, for the monthly accrual job."""
+        with self.uow() as uow:
+            assert uow.session is not None
+            return [(a.account_id, a.customer_id) for a in LoyaltyRepository(uow.session).all_accounts()]
+
     def earn_for_tenure(self, principal: Principal | None, account_id: str, tenure_years: int,
                         on: date | None = None) -> list[dict[str, Any]]:
         """The anniversary bonus for ``tenure_years`` full years (capped by the rules); once per year."""

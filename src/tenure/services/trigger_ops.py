@@ -169,7 +169,7 @@ class TriggerOpsService:
         for t in triggers:
             st = states.get(t.trigger_id) or {"paused": False}
             rows.append({
-                **t.to_dict(), "trigger_id": t.trigger_id, "paused": st["paused"],
+                **t.to_dict(), "trigger_id": t.trigger_id, "channel": t.channel, "paused": st["paused"],
                 "paused_by": st.get("paused_by"), "paused_at": st.get("paused_at"), "note": st.get("note", ""),
                 "hour": windows["hour"]["triggers"].get(t.trigger_id, _empty_counts()),
                 "today": windows["today"]["triggers"].get(t.trigger_id, _empty_counts()),

@@ -180,6 +180,9 @@ class LoyaltyRepository:
             q = q.with_for_update()
         return self.session.scalars(q).one_or_none()
 
+    def all_accounts(self) -> Sequence[LoyaltyAccount]:
+        return self.session.scalars(select(LoyaltyAccount).order_by(LoyaltyAccount.account_id)).all()
+
     def accounts_of(self, customer_id: str) -> Sequence[LoyaltyAccount]:
         q = select(LoyaltyAccount).where(LoyaltyAccount.customer_id == customer_id).order_by(LoyaltyAccount.account_id)
         return self.session.scalars(q).all()

@@ -27,6 +27,7 @@ from tenure.interfaces.api.events import router as events_api_router
 from tenure.interfaces.api.insight import router as insight_api_router
 from tenure.interfaces.api.routes import router as api_router
 from tenure.interfaces.api.rules import router as rules_api_router
+from tenure.interfaces.api.trigger_ops import router as trigger_ops_api_router
 from tenure.interfaces.web import i18n
 from tenure.interfaces.web.campaign_pages import router as campaign_pages_router
 from tenure.interfaces.web.enterprise_pages import router as enterprise_pages_router
@@ -35,6 +36,7 @@ from tenure.interfaces.web.insight_pages import router as insight_pages_router
 from tenure.interfaces.web.pages import SignInRequired, render_error
 from tenure.interfaces.web.pages import router as pages_router
 from tenure.interfaces.web.rules_pages import router as rules_pages_router
+from tenure.interfaces.web.trigger_pages import router as trigger_pages_router
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
@@ -106,6 +108,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(enterprise_pages_router)
     app.include_router(evaluation_api_router)
     app.include_router(evaluation_pages_router)
+    app.include_router(trigger_ops_api_router)
+    app.include_router(trigger_pages_router)
     app.include_router(insight_api_router)
     app.include_router(insight_pages_router)
 

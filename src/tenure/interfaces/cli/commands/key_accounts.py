@@ -14,8 +14,9 @@ from tenure.engines.store.unit_of_work import UnitOfWorkFactory
 from tenure.engines.warehouse import Warehouse
 from tenure.interfaces.cli.output import console, report, table
 from tenure.services.enterprise import KeyAccountServices, build_key_accounts
+from tenure.services.points_accrual import accrue_month
 
-ka_app = typer.Typer(help="Key accounts: return visits, escalation, opportunity discovery, compensation.",
+ka_app = typer.Typer(help="Key accounts: return visits, escalation, opportunity discovery, compensation, points.",
                      no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -74,6 +75,27 @@ def compensation(month: MonthOpt = None, as_json: JsonOpt = False) -> None:
         rows.append(["total", "", t["orders"], t["late_orders"], t["working_days_late"], t["compensation"]])
         console.print(table("SLA compensation", ["customer", "month", "orders", "late", "days late",
                                                  "compensation"], rows))
+
+    report(doc, as_json, render)
+
+
+@ka_app.command("points")
+def points(month: Annotated[str, typer.Option("--month", help="Month YYYY-MM whose spend earns points.")],
+           as_json: JsonOpt = False) -> None:
+    """Monthly points job: spend and anniversary points for every account, then expiry (a rerun adds nothing)."""
+    settings = get_settings()
+    with _services() as ka:
+        doc = accrue_month(ka.points, Warehouse(settings.warehouse_dir), month)
+
+    def render(d: dict[str, Any]) -> None:
+        console.print(table(f"Points {d['month']} (posted {d['posted_on']})",
+                            ["accounts", "spend accounts", "spend points", "anniversaries", "tenure points",
+                             "already accrued", "no usage", "expired", "refused"],
+                            [[d["accounts"], d["spend_accounts"], d["spend_points"], d["tenure_accounts"],
+                              d["tenure_points"], d["already_accrued"], d["no_usage"], d["expired_points"],
+                              len(d["refused"])]]))
+        for r in d["refused"]:
+            console.print(f"refused {r['account_id']}: {r['reason']}")
 
     report(doc, as_json, render)
 
