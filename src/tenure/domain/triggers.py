@@ -25,6 +25,9 @@ from tenure.domain.rules import ast, evaluate, parse
 ACTIONS: dict[str, str] = {"work_order": "account_manager", "outbound_call": "outbound_call", "sms": "sms"}
 """Trigger action -> the work-order channel it lands on."""
 
+CAMPAIGN_PREFIX = "trigger:"
+"""A trigger's work orders carry ``campaign_id`` = ``trigger:<trigger id>``; the monthly plan's never start so."""
+
 _KEYS = {"id", "name", "name_zh", "event_type", "condition", "action", "due_within_hours", "control_share",
          "enabled", "description"}
 
@@ -48,6 +51,11 @@ class Trigger:
     def channel(self) -> str:
         """The work-order channel of the action."""
         return ACTIONS[self.action]
+
+    @property
+    def campaign_id(self) -> str:
+        """The ``campaign_id`` of the work orders this trigger creates."""
+        return f"{CAMPAIGN_PREFIX}{self.trigger_id}"
 
     @cached_property
     def parsed(self) -> ast.Node | None:

@@ -1,12 +1,13 @@
 """The boundary between an event bus and the event intake.
 
-An adapter delivers raw payloads (bytes) to a handler, one at a time, and
-acknowledges a payload only after the handler has returned — the handler
-commits its unit of work before it returns, so delivery is at-least-once and
-the effects are exactly-once (the intake de-duplicates on the event id). A
-handler that raises leaves the payload unacknowledged: the bus redelivers it.
-A payload the handler calls a dead letter is also published to the bus's
-dead-letter destination before it is acknowledged.
+An adapter delivers raw payloads (bytes) to a handler in batches (whatever
+one pull brought, up to a configured size) and acknowledges the batch only
+after the handler has returned — the handler commits its unit of work before
+it returns, so delivery is at-least-once and the effects are exactly-once
+(the intake de-duplicates on the event id). A handler that raises leaves the
+whole batch unacknowledged: the bus redelivers it. A payload the handler
+calls a dead letter is also published to the bus's dead-letter destination
+before it is acknowledged.
 
 A new bus is one module implementing :class:`EventSource` (see
 ``docs/triggers.md`` for Kafka).
@@ -14,7 +15,7 @@ A new bus is one module implementing :class:`EventSource` (see
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,6 +31,14 @@ class HandledEvent(Protocol):
 
 
 Handler = Callable[[bytes], HandledEvent]
+"""One payload -> its outcome (committed before it returns)."""
+BatchHandler = Callable[[list[bytes]], Sequence[HandledEvent]]
+"""A batch of payloads -> one outcome per payload, in order (all committed before it returns)."""
+
+
+def one_by_one(handler: Handler) -> BatchHandler:
+    """A batch handler that calls ``handler`` on each payload in turn."""
+    return lambda payloads: [handler(p) for p in payloads]
 
 
 @dataclass
@@ -55,4 +64,9 @@ class EventSource(Protocol):
 
     def consume(self, handler: Handler, max_events: int | None = None, idle_timeout: float = 5.0) -> ConsumeReport:
         """Deliver payloads to ``handler`` until ``max_events`` were handled or none came for ``idle_timeout`` s."""
+        ...
+
+    def consume_batches(self, handler: BatchHandler, max_events: int | None = None,
+                        idle_timeout: float = 5.0) -> ConsumeReport:
+        """As :meth:`consume`, a batch of payloads per call; the batch is acknowledged after the call returns."""
         ...

@@ -5,6 +5,11 @@ Events are published on ``tenure.events.>`` into the stream ``TENURE_EVENTS``
 letters are kept). The consumer is durable: a restarted consumer resumes
 where the last one acknowledged, and a message delivered but not
 acknowledged (the process died mid-batch) comes back after ``ack_wait``.
+
+Each pull takes what the stream has, up to ``batch`` messages, waiting at
+most ``max_wait`` seconds to fill the batch once a first message is there
+(the bound on the latency batching adds); the batch goes to the handler in
+one call and is acknowledged after it returns.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from nats.js.errors import NotFoundError
 
 from tenure.domain.errors import TenureError
-from tenure.engines.events import ConsumeReport, Handler
+from tenure.engines.events import BatchHandler, ConsumeReport, Handler, one_by_one
 
 DEFAULT_URL = "nats://127.0.0.1:4222"
 
@@ -32,7 +37,8 @@ class NatsConfig:
     deadletter_subject: str = "tenure.deadletter"
     durable: str = "tenure-triggers"
     ack_wait: float = 30.0
-    batch: int = 50
+    batch: int = 500
+    max_wait: float = 0.1
     connect_timeout: float = 2.0
 
 
@@ -71,9 +77,13 @@ class NatsEventSource:
         self.cfg = cfg or NatsConfig()
 
     def consume(self, handler: Handler, max_events: int | None = None, idle_timeout: float = 5.0) -> ConsumeReport:
+        return self.consume_batches(one_by_one(handler), max_events, idle_timeout)
+
+    def consume_batches(self, handler: BatchHandler, max_events: int | None = None,
+                        idle_timeout: float = 5.0) -> ConsumeReport:
         return asyncio.run(self._consume(handler, max_events, idle_timeout))
 
-    async def _consume(self, handler: Handler, max_events: int | None, idle_timeout: float) -> ConsumeReport:
+    async def _consume(self, handler: BatchHandler, max_events: int | None, idle_timeout: float) -> ConsumeReport:
         cfg = self.cfg
         report = ConsumeReport()
         nc = await connect(cfg)
@@ -91,21 +101,29 @@ class NatsEventSource:
                     break
                 want = cfg.batch if max_events is None else min(cfg.batch, max_events - report.handled)
                 try:
-                    msgs = await sub.fetch(batch=want, timeout=max(0.1, min(1.0, left)))
+                    # The pull returns at once with what the stream holds; when it is empty it
+                    # waits for the first message and then at most max_wait to fill the batch.
+                    msgs = await sub.fetch(batch=want, timeout=max(0.01, min(cfg.max_wait, left)))
                 except (NatsTimeout, TimeoutError):
                     # nats-py raises its own timeout on an empty pull, but a plain
                     # asyncio timeout from inside the fetch when the machine is slow;
                     # both mean "nothing this time", not a broken consumer.
                     continue
                 idle_since = time.monotonic()
-                for msg in msgs:
-                    # The handler commits before it returns; if it raises, the message stays
-                    # unacknowledged and JetStream redelivers it after ack_wait.
-                    outcome = handler(msg.data)
+                # The handler commits before it returns; if it raises, the whole batch stays
+                # unacknowledged and JetStream redelivers it after ack_wait.
+                outcomes = handler([m.data for m in msgs])
+                if len(outcomes) != len(msgs):
+                    raise TenureError(f"the handler returned {len(outcomes)} outcomes for {len(msgs)} events")
+                for msg, outcome in zip(msgs, outcomes, strict=True):
                     if outcome.decision == "dead_letter":
                         await js.publish(cfg.deadletter_subject, msg.data,
                                          headers={"Tenure-Reason": outcome.reason[:1000].replace("\n", " ")})
-                    await msg.ack_sync()
+                for msg in msgs:
+                    await msg.ack()
+                # One round trip makes sure the server has every ack of the batch.
+                await nc.flush()
+                for outcome in outcomes:
                     report.count(outcome)
         finally:
             await nc.close()

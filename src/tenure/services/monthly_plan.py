@@ -8,6 +8,14 @@ one decision record per considered subscriber to the warehouse output area
 (table ``decisions``) and one work order per selected subscriber to the
 store. Re-planning a month replaces its plan: orders nobody has worked yet
 are replaced, orders with a recorded outcome are kept as they are.
+
+A subscriber has at most one work order a month (a unique key in the store).
+When a real-time trigger created one first, it stays (a re-plan never
+deletes a trigger's order) and the plan's ``selected`` decision for that
+subscriber becomes ``lost_arbitration`` with the trigger named in the
+reason; a trigger firing after the plan is suppressed the same way on its
+side. The decisions are written after the orders commit, so they say what
+the store holds.
 """
 
 from __future__ import annotations
@@ -125,6 +133,29 @@ def _warnings_by_subscriber(con: Any, wh: Warehouse, month: str, subscribers: se
     return out
 
 
+def yield_to_triggers(decisions: pa.Table, taken: dict[str, str], month: str) -> tuple[pa.Table, int]:
+    """The plan's decisions with ``selected`` turned into ``lost_arbitration`` where a trigger's work order
+    holds the subscriber this month (the store keeps one order per subscriber and month); and how many."""
+    if not taken or not decisions.num_rows:
+        return decisions, 0
+    subs = decisions["subscriber_id"]
+    hit = pc.and_(pc.equal(decisions["decision"], "selected"), pc.is_in(subs, pa.array(list(taken), pa.string())))
+    n = int(pc.sum(hit).as_py() or 0)
+    if not n:
+        return decisions, 0
+    why = pa.array([f"already has a work order in {month} from {taken.get(s)}" if s in taken else None
+                    for s in subs.to_pylist()], pa.string())
+    cols = {
+        "decision": pc.if_else(hit, "lost_arbitration", decisions["decision"]),
+        "channel": pc.if_else(hit, pa.scalar(None, decisions.schema.field("channel").type), decisions["channel"]),
+        "reason": pc.if_else(hit, why, decisions["reason"]),
+    }
+    for name, values in cols.items():
+        i = decisions.schema.get_field_index(name)
+        decisions = decisions.set_column(i, decisions.schema.field(name), values.cast(decisions.schema.field(name).type))
+    return decisions, n
+
+
 class MonthlyPlanService:
     """Plans a month and stores the plan (decisions in the warehouse, work orders in the store)."""
 
@@ -190,15 +221,15 @@ class MonthlyPlanService:
         finally:
             con.disconnect()
 
-        with self.warehouse.write_month(month, "output", meta={"step": "plan-month"}) as out:
-            out.write("decisions", decisions)
-
         due = min(first + dt.timedelta(days=cfg.due_days), last)
         now = dt.datetime.now(dt.UTC)
         with self.uow_factory() as uow:
             replaced = uow.work_orders.delete_unworked(month)
             kept = uow.work_orders.subscribers_with_outcomes(month)
-            todo = [r for r in selected.to_pylist() if r["subscriber_id"] not in kept]
+            # One work order per subscriber and month (a unique key): a trigger that acted first
+            # keeps its order, and the plan's decision for that subscriber says so.
+            taken = uow.work_orders.trigger_orders(month)
+            todo = [r for r in selected.to_pylist() if r["subscriber_id"] not in kept and r["subscriber_id"] not in taken]
             owners = uow.work_orders.portfolio_owners(
                 r["customer_id"] for r in todo if r["channel"] in ASSIGNED_CHANNELS)
             orders = [
@@ -213,13 +244,19 @@ class MonthlyPlanService:
                 }
                 for r in todo
             ]
-            uow.work_orders.insert_many(orders)
-            stored = {"work_orders": len(orders), "replaced": replaced, "kept_with_outcomes": len(kept),
+            # A trigger committing meanwhile wins the subscriber: that row is skipped, not a failed plan.
+            uow.work_orders.insert_many(orders, skip_taken=True)
+            taken = uow.work_orders.trigger_orders(month)
+            decisions, yielded = yield_to_triggers(decisions, taken, month)
+            stored = {"work_orders": len(orders) - sum(1 for o in orders if o["subscriber_id"] in taken),
+                      "replaced": replaced, "kept_with_outcomes": len(kept), "taken_by_triggers": yielded,
                       "unassigned": sum(1 for o in orders if o["channel"] in ASSIGNED_CHANNELS and o["assignee_id"] is None)}
             audit.record(uow, actor or "system", "plan.month", "plan", month, None,
                          {"campaigns": [c.campaign_id for c in campaigns], **stored,
                           "selected": selected.num_rows, "considered": decisions.num_rows})
             uow.commit()
+        with self.warehouse.write_month(month, "output", meta={"step": "plan-month"}) as out:
+            out.write("decisions", decisions)
         doc = result.to_dict()
         doc["stored"] = stored
         return doc

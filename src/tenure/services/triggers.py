@@ -195,7 +195,7 @@ def _order_row(event: Event, trigger: Trigger, profile: Mapping[str, Any] | None
                now: dt.datetime) -> dict[str, Any]:
     profile = profile or {}
     return {
-        "month": event.month, "campaign_id": f"trigger:{trigger.trigger_id}", "subscriber_id": event.subscriber_id,
+        "month": event.month, "campaign_id": trigger.campaign_id, "subscriber_id": event.subscriber_id,
         "customer_id": str(profile.get("customer_id") or event.subscriber_id), "channel": trigger.channel,
         "segment_id": profile.get("segment_id"), "msisdn": profile.get("msisdn"), "assignee_id": None,
         "due_date": due_at.date(), "expected_value": None,
@@ -387,27 +387,42 @@ PROFILE_COLUMNS = ("subscriber_id", "customer_id", "msisdn", "stage", "is_core",
 """Profile columns always read for the intake (the rest only when a trigger condition names them)."""
 
 
-def warehouse_profiles(warehouse: Any, triggers: Sequence[Trigger] = ()) -> ProfileLookup:
-    """A lookup over the latest month of ``profiles`` in the warehouse output (loaded on first use).
+def warehouse_profiles(warehouse: Any, triggers: Sequence[Trigger] = (), refresh_seconds: float = 60.0) -> ProfileLookup:
+    """A lookup over the latest month of ``profiles`` in the warehouse output, read once and cached.
 
     Only :data:`PROFILE_COLUMNS`, ``pref_*`` and the columns the triggers' conditions name are
-    held in memory, so a large operator's profiles fit.
+    read, and they stay Arrow columns with one dict from subscriber id to row position, so a
+    large operator's profiles fit and a lookup costs one dict hit. At most every
+    ``refresh_seconds`` the lookup checks whether a newer month has been profiled and then
+    reads that one instead (a long-running consumer follows the monthly cycle).
     """
-    cache: dict[str, dict[str, Any]] | None = None
     named = {w for t in triggers for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", t.condition)}
+    held: dict[str, Any] = {"month": None, "checked": None, "index": {}, "columns": {}}
+
+    def load(month: str) -> None:
+        path = warehouse.path("profiles", month, "output")
+        names = pq.ParquetFile(path).schema_arrow.names
+        keep = [c for c in names if c in PROFILE_COLUMNS or c.startswith("pref_") or c in named]
+        table = warehouse.read_arrow("profiles", month, "output", columns=keep)
+        ids = [str(v) for v in table.column("subscriber_id").to_pylist()]
+        held["index"] = dict(zip(ids, range(len(ids)), strict=True))
+        held["columns"] = {c: table.column(c) for c in keep}
 
     def lookup(subscriber_id: str) -> Mapping[str, Any] | None:
-        nonlocal cache
-        if cache is None:
-            cache = {}
+        clock = time.monotonic()
+        if held["checked"] is None or clock - held["checked"] >= refresh_seconds:
+            held["checked"] = clock
             months = warehouse.months("output", "profiles")
-            if months:
-                path = warehouse.path("profiles", months[-1], "output")
-                names = pq.ParquetFile(path).schema_arrow.names
-                keep = [c for c in names if c in PROFILE_COLUMNS or c.startswith("pref_") or c in named]
-                table = warehouse.read_arrow("profiles", months[-1], "output", columns=keep)
-                for row in table.to_pylist():
-                    cache[str(row["subscriber_id"])] = row
-        return cache.get(subscriber_id)
+            latest = months[-1] if months else None
+            if latest != held["month"]:
+                if latest is None:
+                    held["index"], held["columns"] = {}, {}
+                else:
+                    load(latest)
+                held["month"] = latest
+        i = held["index"].get(subscriber_id)
+        if i is None:
+            return None
+        return {c: col[i].as_py() for c, col in held["columns"].items()}
 
     return lookup

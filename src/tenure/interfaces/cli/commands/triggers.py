@@ -63,8 +63,8 @@ def consume(
     lookup = warehouse_profiles(services.warehouse, svc.triggers)
     source = NatsEventSource(NatsConfig(url=url, stream=stream, subject=subject, deadletter_subject=deadletter,
                                         durable=durable))
-    result = source.consume(lambda data: svc.process_event(data, lookup, source="nats"),
-                            max_events=max_events, idle_timeout=timeout)
+    result = source.consume_batches(lambda batch: svc.process_batch(batch, lookup, source="nats"),
+                                    max_events=max_events, idle_timeout=timeout)
     doc = result.to_dict()
 
     def render(d: dict[str, Any]) -> None:
