@@ -54,3 +54,24 @@ def heatmap(div_id: str, title: str, x: Sequence, y: Sequence, z: Sequence[Seque
     fig.update_xaxes(title=x_title, type="category")
     fig.update_yaxes(title=y_title, type="category", autorange="reversed")
     return render(_layout(fig, title), div_id)
+
+
+def intervals(div_id: str, title: str, x: Sequence, series: dict[str, tuple[Sequence, Sequence, Sequence]],
+              percent: bool = False, zero_line: bool = True) -> Markup:
+    """Point estimates with their confidence intervals as error bars: ``{name: (values, lows, highs)}``.
+
+    A missing value (``None``) leaves its point out; a missing bound draws the point without a bar.
+    """
+    traces = []
+    for name, (ys, lows, highs) in series.items():
+        up = [None if y is None or h is None else h - y for y, h in zip(ys, highs, strict=True)]
+        down = [None if y is None or lo is None else y - lo for y, lo in zip(ys, lows, strict=True)]
+        traces.append(go.Scatter(name=name, x=list(x), y=list(ys), mode="markers", marker={"size": 10},
+                                 error_y={"type": "data", "symmetric": False, "array": up, "arrayminus": down}))
+    fig = go.Figure(traces)
+    if zero_line:
+        fig.add_hline(y=0, line_dash="dot")
+    if percent:
+        fig.update_yaxes(tickformat=".1%")
+    fig.update_xaxes(type="category")
+    return render(_layout(fig, title), div_id)
