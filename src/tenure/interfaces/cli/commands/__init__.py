@@ -12,8 +12,9 @@ from tenure.interfaces.cli.commands import (
     rules,
     sla,
     synth,
+    trigger_ops,
     triggers,
     web,
 )
 
-MODULES = [synth, load, month, rules, model, models, campaigns, key_accounts, evaluation, insight, triggers, sla, web]
+MODULES = [synth, load, month, rules, model, models, campaigns, key_accounts, evaluation, insight, triggers, trigger_ops, sla, web]
