@@ -147,6 +147,9 @@ def test_kpis_follow_the_snapshot_and_match_the_evaluation_numbers(svc: InsightS
     old = EvaluationService(svc.warehouse).snapshot_retention(M1)
     assert [r["retention_rate"] for r in ret[1:]] == [r["retention_rate"] for r in old["retention"]]
     assert [r["kept_grade_rate"] for r in ret[1:]] == [r["kept_grade_rate"] for r in old["retention"]]
+    # The trends run from a year before the snapshot month to the last month loaded.
+    assert [r["month"] for r in _rows(doc, "bundling")] == [M1, M2, M3]
+    assert [r["month"] for r in _rows(doc, "satisfaction")] == [M2, M3]
     later = svc.kpis(M3, Scope())
     sat = {r["month"]: (r["answers"], r["avg_score"], r["top_box"]) for r in _rows(later, "satisfaction")}
     assert sat == {M2: (2, 7.5, 0.5), M3: (3, 9.0, pytest.approx(2 / 3))}

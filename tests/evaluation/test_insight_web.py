@@ -113,8 +113,9 @@ def test_api_roles_and_bad_input(services: Services) -> None:
         assert client.get("/api/v1/insight/revenue", params={"month": "2026-13"}).status_code == 422
         assert client.get("/api/v1/insight/nonsense", params={"month": M3}).status_code == 422
         assert client.get("/api/v1/insight/revenue", params={"month": "2025-01"}).status_code == 404
-    anonymous = TestClient(__import__("tenure.interfaces.web.app", fromlist=["create_app"]).create_app(
-        services.settings, services))
+    from tenure.interfaces.web.app import create_app
+
+    anonymous = TestClient(create_app(services.settings, services))
     assert anonymous.get("/api/v1/insight/revenue", params={"month": M3}).status_code == 401
 
 

@@ -287,9 +287,11 @@ class InsightService:
         """)
         return name
 
-    def _trend(self, month: str, *needs: tuple[str, str]) -> list[str]:
+    def _trend(self, month: str, *needs: tuple[str, str], forward: int = 0) -> list[str]:
+        """Loaded months from eleven before ``month`` to ``forward`` after it that hold every table needed."""
         first = month_add(month, -(TREND_MONTHS - 1))
-        return [m for m in month_range(first, month) if all(self._has(t, m, a) for t, a in needs)]
+        return [m for m in month_range(first, month_add(month, forward))
+                if all(self._has(t, m, a) for t, a in needs)]
 
     @staticmethod
     def _doc(kind: str, month: str, scope: Scope, summary: dict[str, Any], tables: list[dict[str, Any]],
@@ -364,9 +366,11 @@ class InsightService:
                 retention.append((later, h, base, int(kept), _rate(kept, base),
                                   int(kept_grade) if has_prof else None,
                                   _rate(kept_grade, base) if has_prof else None))
-            bundling = self._bundling_trend(con, month, scope)
+            # The KPI trends run from a year before the snapshot to as far as it is followed.
+            bundling = self._bundling_trend(con, month, scope, forward=TREND_MONTHS)
             satisfaction = []
-            for m in self._trend(month, ("satisfaction_surveys", "input"), ("subscribers", "input")):
+            for m in self._trend(month, ("satisfaction_surveys", "input"), ("subscribers", "input"),
+                                 forward=TREND_MONTHS):
                 p = self._pop(con, m, Scope(region=scope.region, allowed_regions=scope.allowed_regions,
                                             segment=scope.segment if self._has("profiles", m, "output") else None))
                 n, avg, top = con.execute(f"""
@@ -375,7 +379,7 @@ class InsightService:
                 """).fetchone()  # type: ignore[misc]
                 satisfaction.append((m, int(n), None if avg is None else round(float(avg), 4), _rate(top, n)))
             grades_rows = []
-            for m in self._trend(month, ("profiles", "output"), ("subscribers", "input")):
+            for m in self._trend(month, ("profiles", "output"), ("subscribers", "input"), forward=TREND_MONTHS):
                 p = self._pop(con, m, scope)
                 counts = dict(con.execute(f"select card_grade, count(*) from {p} where is_core and "
                                           "status <> 'churned' group by 1").fetchall())
@@ -383,7 +387,7 @@ class InsightService:
                                     int(sum(counts.values()))])
         finally:
             con.close()
-        notes = [] if satisfaction else ["no satisfaction survey loaded in the last 12 months"]
+        notes = [] if satisfaction else ["no satisfaction survey loaded from a year before the month onwards"]
         return self._doc("kpis", month, scope, {
             "core_customers": base,
             "retention_next": retention[1][4] if len(retention) > 1 else None,
@@ -405,9 +409,10 @@ class InsightService:
                 grades_rows),
         ], notes)
 
-    def _bundling_trend(self, con: duckdb.DuckDBPyConnection, month: str, scope: Scope) -> list[tuple]:
+    def _bundling_trend(self, con: duckdb.DuckDBPyConnection, month: str, scope: Scope,
+                        forward: int = 0) -> list[tuple]:
         out = []
-        for m in self._trend(month, ("subscribers", "input"), ("monthly_usage", "input")):
+        for m in self._trend(month, ("subscribers", "input"), ("monthly_usage", "input"), forward=forward):
             if scope.segment and not self._has("profiles", m, "output"):
                 continue
             p = self._pop(con, m, scope)
