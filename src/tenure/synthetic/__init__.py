@@ -11,6 +11,7 @@ defect injected with ``dirty``.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from tenure.domain.errors import InputError
 from tenure.domain.model import CHANNELS, CHURN_TYPES, TABLES, parse_month
 from tenure.synthetic.calendar import Window
 from tenure.synthetic.dirty import inject
-from tenure.synthetic.population import ARCHETYPES, CAUSES, Chunk, build_chunk
+from tenure.synthetic.population import ARCHETYPES, CAUSES, Chunk, Response, build_chunk
 from tenure.synthetic.tables import MonthState
 from tenure.synthetic.writer import MonthFiles
 
@@ -37,6 +38,10 @@ TABLE_INDEX = {name: i for i, name in enumerate(TABLES)}
 TRUTH_FILE = "subscriber_truth.parquet"
 DEFECTS_FILE = "defects.csv"
 DEFECT_COLUMNS = ("month", "table", "file", "line", "column", "kind", "value")
+# The arguments of the run, so treatment responses can regenerate the same operator.
+MANIFEST_FILE = "manifest.json"
+# Written by ``tenure.synthetic.response``; a fresh ``generate`` removes them.
+RESPONSE_FILES = ("responses.parquet", "treatment_effects.parquet")
 
 
 @dataclass
@@ -122,10 +127,14 @@ def generate(
     encoding: str = "utf-8",
     chunk_size: int = CHUNK_SIZE,
     on_step: Callable[[int, int], None] | None = None,
+    responses: dict[int, list[Response]] | None = None,
 ) -> GenerationReport:
     """Write a synthetic operator of ``subscribers`` (active at the first month) over ``months``.
 
     ``on_step(done, total)`` is called after each chunk-month, for progress bars.
+    ``responses`` (chunk index -> churn rewrites, from ``tenure.synthetic.response``)
+    regenerates the operator with the treated subscriptions' responses to care;
+    without it the operator is fresh and earlier response files are removed.
     """
     if subscribers < 1 or months < 1:
         raise InputError("subscribers and months must be at least 1")
@@ -146,6 +155,12 @@ def generate(
             shutil.rmtree(out / m)
     truth_dir = out / "ground_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
+    if responses is None:
+        for name in RESPONSE_FILES:
+            (truth_dir / name).unlink(missing_ok=True)
+    manifest = {"subscribers": subscribers, "months": months, "seed": seed, "end": end, "dirty": dirty,
+                "format": fmt, "encoding": encoding, "chunk_size": chunk_size}
+    (truth_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     report = GenerationReport(out=str(out), subscribers=subscribers, months=list(window.months), seed=seed,
                               format=fmt, encoding="gbk" if encoding.lower() in ("gbk", "gb18030") else "utf-8",
                               dirty=dirty, rows={name: 0 for name in TABLES})
@@ -174,6 +189,7 @@ def generate(
         for ci, size in enumerate(sizes):
             clock = time.perf_counter()
             chunk = build_chunk(seed, ci, size, window)
+            chunk.responses = list((responses or {}).get(ci, ()))
             spent["shared"] += time.perf_counter() - clock
             gt = ground_truth(chunk)
             if truth_writer is None:
@@ -203,4 +219,4 @@ def generate(
     return report
 
 
-__all__ = ["CHUNK_SIZE", "DEFAULT_END", "GenerationReport", "generate"]
+__all__ = ["CHUNK_SIZE", "DEFAULT_END", "MANIFEST_FILE", "GenerationReport", "generate"]

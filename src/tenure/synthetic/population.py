@@ -13,7 +13,7 @@ churn, so the signs predict churn but not perfectly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -134,6 +134,23 @@ class Groups:
     circuit_one_off: np.ndarray
 
 
+@dataclass(frozen=True)
+class Response:
+    """Churn fields of some subscriptions rewritten by their response to care, from month ``apply_t`` on.
+
+    ``pos`` are positions in the chunk; the other arrays hold the new values
+    (``churns`` False and ``churn_t`` NEVER for a subscription kept).
+    """
+
+    apply_t: int
+    pos: np.ndarray
+    churns: np.ndarray
+    churn_t: np.ndarray
+    churn_day: np.ndarray
+    churn_type: np.ndarray
+    churn_cause: np.ndarray
+
+
 @dataclass
 class Chunk:
     index: int
@@ -142,6 +159,32 @@ class Chunk:
     subs: Subscriptions
     groups: Groups
     cache: dict = field(default_factory=dict)  # Arrow columns that do not change from month to month
+    responses: list[Response] = field(default_factory=list)
+
+    def applied(self, t: int) -> tuple[int, ...]:
+        """Indices of the responses in force in month ``t``."""
+        return tuple(i for i, r in enumerate(self.responses) if r.apply_t <= t)
+
+    def subs_at(self, t: int) -> Subscriptions:
+        """The subscriptions as month ``t`` sees them: the drawn churn, rewritten by responses in force.
+
+        Responses are applied in the order they were added (plan month order),
+        so a later plan acts on the outcome left by an earlier one.
+        """
+        key = self.applied(t)
+        if not key:
+            return self.subs
+        cached = self.cache.get(("subs_at", key))
+        if cached is None:
+            s = self.subs
+            cols = {name: getattr(s, name).copy()
+                    for name in ("churns", "churn_t", "churn_day", "churn_type", "churn_cause")}
+            for i in key:
+                r = self.responses[i]
+                for name, values in cols.items():
+                    values[r.pos] = getattr(r, name)
+            cached = self.cache[("subs_at", key)] = replace(s, **cols)
+        return cached
 
 
 def _ids(prefix: str, chunk: int, local: np.ndarray, width: int) -> np.ndarray:
@@ -312,14 +355,20 @@ def make_subscriptions(rng: np.random.Generator, window: Window, cust: np.ndarra
     assert pref.shape[1] == len(CHANNELS)
 
     # Hidden response to care: most near 0, some persuadable (< 0), a few sleeping dogs (> 0).
+    # An effect is the change in the probability of leaving within three months
+    # of being treated (see ``tenure.synthetic.response``). Marketing care helps
+    # those a competitor courts or whose usage slides, does little for most and
+    # wakes customers quietly sitting on a contract, who then look around and leave.
     eff_m = rng.normal(0, 0.004, n)
-    pers_m = rng.random(n) < np.where(np.isin(cause, (COMPETITOR, USAGE_SLIDE)), 0.35, np.where(young, 0.14, 0.08))
-    eff_m = np.where(pers_m, -rng.uniform(0.05, 0.25, n), eff_m)
-    dog_m = ~pers_m & (rng.random(n) < np.where(cause == CONTRACT_END, 0.10, np.where(~postpaid, 0.04, 0.02)))
-    eff_m = np.where(dog_m, rng.uniform(0.03, 0.15, n), eff_m)
+    pers_m = rng.random(n) < np.where(np.isin(cause, (COMPETITOR, USAGE_SLIDE)), 0.45, np.where(young, 0.14, 0.08))
+    eff_m = np.where(pers_m, -rng.uniform(0.10, 0.45, n), eff_m)
+    dog_m = ~pers_m & (rng.random(n) < np.where(cause == CONTRACT_END, 0.10, np.where(
+        has_contract, 0.12, np.where(~postpaid, 0.04, 0.02))))
+    eff_m = np.where(dog_m, rng.uniform(0.05, 0.20, n), eff_m)
     eff_s = rng.normal(0, 0.004, n)
-    pers_s = rng.random(n) < np.where(cause == SERVICE, 0.40, np.where(arpu > 100, 0.15, 0.07))
-    eff_s = np.where(pers_s, -rng.uniform(0.05, 0.25, n), eff_s)
+    # Service care helps those with service problems and wakes a few who owe money.
+    pers_s = rng.random(n) < np.where(cause == SERVICE, 0.50, np.where(arpu > 100, 0.15, 0.07))
+    eff_s = np.where(pers_s, -rng.uniform(0.10, 0.45, n), eff_s)
     dog_s = ~pers_s & (rng.random(n) < np.where(cause == NON_PAYMENT, 0.06, 0.015))
     eff_s = np.where(dog_s, rng.uniform(0.03, 0.12, n), eff_s)
 

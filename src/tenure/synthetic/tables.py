@@ -98,7 +98,9 @@ class MonthState:
     def __init__(self, chunk: Chunk, t: int, seed: int) -> None:
         self.chunk, self.t, self.seed = chunk, t, seed
         rng = np.random.default_rng(np.random.SeedSequence([seed, chunk.index, t, 1]))
-        s, W = chunk.subs, chunk.window
+        # The churn fields as this month sees them (responses to care in force rewrite them).
+        self.subs = chunk.subs_at(t)
+        s, W = self.subs, chunk.window
         self.month = W.months[t]
         self.ms = ms = int(W.start(t))
         self.md = md = int(W.days(t))
@@ -167,7 +169,7 @@ class MonthState:
         """Subscriber ids at ``positions`` of the chunk (an Arrow take, no Python strings)."""
         cache = self.chunk.cache
         if "sub_ids" not in cache:
-            cache["sub_ids"] = _text(self.chunk.subs.ids)
+            cache["sub_ids"] = _text(self.subs.ids)
         return cache["sub_ids"].take(pa.array(positions, type=pa.int64()))
 
     def table_rng(self, name: str) -> np.random.Generator:
@@ -213,7 +215,7 @@ class MonthState:
         })
 
     def service_orders(self) -> pa.Table:
-        rng, s, t = self.table_rng("service_orders"), self.chunk.subs, self.t
+        rng, s, t = self.table_rng("service_orders"), self.subs, self.t
         idx = self.idx
         n = len(idx)
         ok = self.active_days > 0
@@ -255,7 +257,7 @@ class MonthState:
         })
 
     def channel_contacts(self) -> pa.Table:
-        rng, s = self.table_rng("channel_contacts"), self.chunk.subs
+        rng, s = self.table_rng("channel_contacts"), self.subs
         idx = self.idx
         lam_in = 0.35 + 1.2 * self.ep(SERVICE) + 0.4 * self.ep(COMPETITOR) + 0.3 * self.ep(NON_PAYMENT)
         n_in = np.where(self.active_days > 0, rng.poisson(lam_in), 0)
@@ -360,9 +362,10 @@ class MonthState:
 
     def _subscriber_statics(self) -> dict[str, pa.Array]:
         cache = self.chunk.cache
-        if "subscribers" not in cache:
-            s = self.chunk.subs
-            cache["subscribers"] = {
+        key = ("subscribers", self.chunk.applied(self.t))
+        if key not in cache:
+            s = self.subs
+            cache[key] = {
                 "msisdn": _text(s.msisdn),
                 "customer_id": _text(self.chunk.customers.ids[s.cust]),
                 "region": _text(cat.REGION_NAMES[s.region]), "city": _text(cat.CITY_NAMES[s.city]),
@@ -371,10 +374,10 @@ class MonthState:
                 "churn_type": pa.array(np.array(CHURN_TYPES, dtype=object)[np.maximum(s.churn_type, 0)], pa.string()),
                 "contract_end": _opt_days(s.contract_end), "renew_end": _opt_days(s.renew_end),
             }
-        return cache["subscribers"]
+        return cache[key]
 
     def subscribers(self) -> pa.Table:
-        s, t = self.chunk.subs, self.t
+        s, t = self.subs, self.t
         keep = np.flatnonzero(self.exists)
         k = pa.array(keep, type=pa.int64())
         st = {name: arr.take(k) for name, arr in self._subscriber_statics().items()}
@@ -413,7 +416,7 @@ class MonthState:
         })
 
     def group_members(self) -> pa.Table:
-        g, s, t = self.chunk.groups, self.chunk.subs, self.t
+        g, s, t = self.chunk.groups, self.subs, self.t
         sub = g.member_sub
         keep = np.flatnonzero(~(s.churns[sub] & (s.churn_t[sub] <= t)))
         return canonical_table("group_members", {

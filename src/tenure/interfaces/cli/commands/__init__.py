@@ -12,9 +12,10 @@ from tenure.interfaces.cli.commands import (
     rules,
     sla,
     synth,
+    treatment,
     trigger_ops,
     triggers,
     web,
 )
 
-MODULES = [synth, load, month, rules, model, models, campaigns, key_accounts, evaluation, insight, triggers, trigger_ops, sla, web]
+MODULES = [synth, load, month, rules, model, models, campaigns, key_accounts, evaluation, insight, triggers, trigger_ops, sla, web, treatment]
