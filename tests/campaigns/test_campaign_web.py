@@ -56,7 +56,10 @@ def test_campaign_pages_preview_and_approve(web) -> None:  # type: ignore[no-unt
     client, csrf = _sign_in(web["app"], analyst)
     page = client.get(f"/campaigns/{cid}")
     assert page.status_code == 200 and 'data-testid="preview"' in page.text
-    assert "Expected cost" in page.text and 'data-testid="move-approved"' not in page.text
+    assert 'hx-trigger="load"' in page.text and 'data-testid="move-approved"' not in page.text
+    # The preview loads beside the page (a submitted campaign's at once).
+    preview = client.get(f"/campaigns/{cid}/preview", params={"month": web["month"]})
+    assert preview.status_code == 200 and "Expected cost" in preview.text
     denied = client.post(f"/campaigns/{cid}/transition", data={"target": "approved", "csrf_token": csrf})
     assert denied.status_code == 403
     client, csrf = _sign_in(web["app"], manager)

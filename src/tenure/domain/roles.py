@@ -19,6 +19,7 @@ class Role(str, Enum):
     RETENTION_MANAGER = "retention_manager"
     CHANNEL_OWNER = "channel_owner"
     ACCOUNT_MANAGER = "account_manager"
+    COMMUNITY_MANAGER = "community_manager"
     VIEWER = "viewer"
 
 
@@ -53,6 +54,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ACCOUNT_MANAGER: frozenset({P.VIEW_DASHBOARD, P.VIEW_CUSTOMERS}),
     Role.VIEWER: frozenset({P.VIEW_DASHBOARD, P.VIEW_RULES}),
 }
+# A community manager (社区经理) works the community channel as an account manager works
+# theirs: the same permissions, only the customers assigned to them and their own queue.
+ROLE_PERMISSIONS[Role.COMMUNITY_MANAGER] = ROLE_PERMISSIONS[Role.ACCOUNT_MANAGER]
 
 
 def parse_role(text: str) -> Role:
@@ -92,6 +96,8 @@ def portfolio_scope(role: Role | str) -> str:
     """How far a role sees customers: ``all``, ``regions`` or ``customers`` (assigned only).
 
     >>> portfolio_scope("account_manager")
+    'customers'
+    >>> portfolio_scope("community_manager")
     'customers'
     """
     r = Role(role)

@@ -33,6 +33,10 @@ LIST_ROLES = frozenset({"administrator", "retention_manager", "channel_owner"})
 """Roles that may pull execution lists and record outcomes on any order."""
 REASSIGN_ROLES = frozenset({"administrator", "channel_owner"})
 """Roles that may move a work order to another person's queue."""
+QUEUE_ROLE_OF_CHANNEL: dict[str, str] = {"account_manager": "account_manager", "community_manager": "community_manager"}
+"""Staffed channels whose orders sit in one person's queue, and the role of that person."""
+QUEUE_ROLES = frozenset(QUEUE_ROLE_OF_CHANNEL.values())
+"""Roles with a queue of their own: they see only their own orders of their own portfolio's customers."""
 
 LIST_COLUMNS = ("work_order_id", "campaign_id", "subscriber_id", "customer_id", "msisdn", "segment_id",
                 "channel", "due_date", "reason", "status")
@@ -158,8 +162,8 @@ class ExecutionService:
             user = self._user(uow, actor)
             if user.role in LIST_ROLES:
                 orders = [o for o in uow.work_orders.queue(month=month, status=status, limit=limit * 4)
-                          if o.channel in ("account_manager", "community_manager")][:limit]
-            elif user.role == "account_manager":
+                          if o.channel in QUEUE_ROLE_OF_CHANNEL][:limit]
+            elif user.role in QUEUE_ROLES:
                 # The portfolio filter is part of the query, not applied afterwards.
                 orders = list(uow.work_orders.queue(assignee_id=user.id, customer_of=user.id, month=month,
                                                     status=status, limit=limit))
@@ -184,7 +188,7 @@ class ExecutionService:
     def _check_access(uow: UnitOfWork, user: User, o: WorkOrder) -> None:
         if user.role in LIST_ROLES:
             return
-        if user.role == "account_manager" and o.assignee_id == user.id and user.id in uow.assignments.owners_of(
+        if user.role in QUEUE_ROLES and o.assignee_id == user.id and user.id in uow.assignments.owners_of(
             o.customer_id
         ):
             return
@@ -197,11 +201,13 @@ class ExecutionService:
             if user.role not in REASSIGN_ROLES:
                 raise PermissionDenied(f"{actor} ({user.role}) may not reassign work orders")
             target = self._user(uow, to_user)
-            if target.role != "account_manager":
-                raise InputError(f"{to_user} is not an account manager")
             o = uow.work_orders.get(order_id, lock=True)
             if o is None:
                 raise NotFound(f"no work order {order_id}")
+            wanted = QUEUE_ROLE_OF_CHANNEL.get(o.channel, "account_manager")
+            if target.role != wanted:
+                raise InputError(f"{to_user} is not a {wanted.replace('_', ' ')}; "
+                                 f"a {o.channel} order goes to a {wanted.replace('_', ' ')}")
             before = {"assignee_id": o.assignee_id}
             if o.assignee_id != target.id:
                 o.assignee_id = target.id

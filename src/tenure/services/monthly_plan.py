@@ -230,15 +230,16 @@ class MonthlyPlanService:
             # keeps its order, and the plan's decision for that subscriber says so.
             taken = uow.work_orders.trigger_orders(month)
             todo = [r for r in selected.to_pylist() if r["subscriber_id"] not in kept and r["subscriber_id"] not in taken]
-            owners = uow.work_orders.portfolio_owners(
-                r["customer_id"] for r in todo if r["channel"] in ASSIGNED_CHANNELS)
+            # Each staffed channel's orders go to the customer's owner of that channel's role.
+            owners = {ch: uow.work_orders.portfolio_owners(
+                (r["customer_id"] for r in todo if r["channel"] == ch), role=ch) for ch in ASSIGNED_CHANNELS}
             orders = [
                 {
                     "month": month, "campaign_id": r["campaign_id"], "subscriber_id": r["subscriber_id"],
                     "customer_id": r["customer_id"], "channel": r["channel"],
                     "segment_id": sub_info.get(r["subscriber_id"], {}).get("segment_id"),
                     "msisdn": sub_info.get(r["subscriber_id"], {}).get("msisdn"),
-                    "assignee_id": owners.get(r["customer_id"]) if r["channel"] in ASSIGNED_CHANNELS else None,
+                    "assignee_id": owners[r["channel"]].get(r["customer_id"]) if r["channel"] in ASSIGNED_CHANNELS else None,
                     "due_date": due, "expected_value": r["expected_value"], "reason": r["reason"] or "",
                     "warnings": warnings.get(r["subscriber_id"]), "status": "open", "created_at": now,
                 }

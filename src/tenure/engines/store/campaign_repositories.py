@@ -18,7 +18,7 @@ from tenure.engines.store.campaign_models import (
     WorkOrder,
     WorkOrderOutcome,
 )
-from tenure.engines.store.models import PortfolioAssignment
+from tenure.engines.store.models import PortfolioAssignment, User
 
 
 class CampaignRepository:
@@ -197,14 +197,22 @@ class WorkOrderRepository:
         for i in range(0, len(rows), chunk):
             self.session.execute(stmt, list(rows[i:i + chunk]))
 
-    def portfolio_owners(self, customer_ids: Iterable[str], chunk: int = 5000) -> dict[str, int]:
-        """The owner of each customer that has one (the lowest user id when several own it)."""
+    def portfolio_owners(self, customer_ids: Iterable[str], chunk: int = 5000,
+                         role: str | None = None) -> dict[str, int]:
+        """The owner of each customer that has one (the lowest user id when several own it).
+
+        ``role`` counts only active owners of that role: an account-manager order goes to
+        the customer's account manager, a community-manager order to their community manager.
+        """
         ids = sorted(set(customer_ids))
         out: dict[str, int] = {}
         for i in range(0, len(ids), chunk):
             q = (select(PortfolioAssignment.customer_id, func.min(PortfolioAssignment.user_id))
                  .where(PortfolioAssignment.customer_id.in_(ids[i:i + chunk]))
                  .group_by(PortfolioAssignment.customer_id))
+            if role is not None:
+                q = q.join(User, User.id == PortfolioAssignment.user_id).where(
+                    User.role == role, User.active.is_(True))
             out.update({c: int(u) for c, u in self.session.execute(q).all()})
         return out
 

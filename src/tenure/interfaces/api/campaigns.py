@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from tenure.domain.model import MONTH_PATTERN
 from tenure.domain.outcomes import Outcome
 from tenure.interfaces.api.deps import CurrentUser, RowId, ServicesDep
+from tenure.services.campaign_preview import CampaignPreviewService
 from tenure.services.campaigns import CampaignService
+from tenure.services.contact_lists import ContactListService
 from tenure.services.execution import ExecutionService
 from tenure.services.weekly_report import check_reader, weekly_report
 
@@ -25,6 +27,39 @@ def campaign_service(services) -> CampaignService:  # type: ignore[no-untyped-de
 
 def execution_service(services) -> ExecutionService:  # type: ignore[no-untyped-def]
     return ExecutionService(services.uow, pii_roles=tuple(getattr(services.settings, "pii_roles", ["administrator"])))
+
+
+def contact_list_service(services) -> ContactListService:  # type: ignore[no-untyped-def]
+    return ContactListService(services.uow, pii_roles=tuple(getattr(services.settings, "pii_roles", ["administrator"])))
+
+
+def preview_service(services) -> CampaignPreviewService:  # type: ignore[no-untyped-def]
+    from tenure.services.monthly_plan import MonthlyPlanService
+
+    s = services.settings
+    return CampaignPreviewService(services.uow, MonthlyPlanService(
+        services.uow, services.warehouse, s.home, threads=s.duckdb_threads, memory_limit=s.duckdb_memory_limit))
+
+
+Name = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class OfferIn(BaseModel):
+    strategy_id: Name
+    offer_id: Name
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    name_zh: Annotated[str, Field(max_length=255)] = ""
+    description: Annotated[str, Field(max_length=2000)] = ""
+    unit_cost: Annotated[float, Field(ge=0, le=1_000_000)]
+    validity_days: Annotated[int, Field(ge=1, le=3660)] = 30
+    eligibility: Annotated[str, Field(max_length=2000)] = ""
+
+
+class ListEntryIn(BaseModel):
+    subscriber_id: Name
+    kind: Literal["do_not_disturb", "opt_out"]
+    channel: Annotated[str, Field(max_length=32)] = "*"
+    msisdn: Annotated[str | None, Field(max_length=32)] = None
 
 
 class TransitionIn(BaseModel):
@@ -53,6 +88,83 @@ def list_campaigns(user: CurrentUser, services: ServicesDep) -> list[dict]:
 @router.get("/campaigns/{campaign_id}")
 def get_campaign(campaign_id: str, user: CurrentUser, services: ServicesDep) -> dict:
     return campaign_service(services).get(campaign_id).to_dict()
+
+
+@router.get("/campaigns/{campaign_id}/preview")
+def campaign_preview(
+    campaign_id: str, user: CurrentUser, services: ServicesDep,
+    month: Annotated[str, Query(pattern=MONTH_PATTERN)], refresh: bool = False,
+) -> dict:
+    """The campaign planned alone for ``month``, cached per campaign version (``cached`` says which)."""
+    return preview_service(services).preview(user.name, campaign_id, month, refresh=refresh)
+
+
+@router.get("/offers")
+def offers(user: CurrentUser, services: ServicesDep, include_retired: bool = False) -> list[dict]:
+    """The strategy-offer library: shipped offers and the operator's own."""
+    return campaign_service(services).offers(include_retired=include_retired)
+
+
+@router.post("/offers", status_code=201)
+def add_offer(body: OfferIn, user: CurrentUser, services: ServicesDep) -> dict:
+    """Add an offer to a strategy kind (retention managers and administrators)."""
+    return campaign_service(services).add_offer(
+        user.name, body.strategy_id, body.offer_id, body.name, body.unit_cost, body.validity_days,
+        body.name_zh, body.description, body.eligibility)
+
+
+@router.post("/offers/{strategy_id}/{offer_id}/retire")
+def retire_offer(strategy_id: str, offer_id: str, user: CurrentUser, services: ServicesDep) -> dict:
+    """Retire an offer: no new campaign may use it; campaigns that have it keep it."""
+    return campaign_service(services).retire_offer(user.name, strategy_id, offer_id)
+
+
+@router.get("/contact-lists")
+def contact_lists(
+    user: CurrentUser, services: ServicesDep,
+    kind: Literal["do_not_disturb", "opt_out"] | None = None,
+    channel: Annotated[str | None, Query(max_length=32)] = None,
+    subscriber_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
+    """Do-not-disturb and opt-out entries (phone numbers masked by role) and the size of each list."""
+    svc = contact_list_service(services)
+    return {"lists": svc.overview(user.name),
+            "entries": svc.entries(user.name, kind, channel, subscriber_id, limit, offset)}
+
+
+@router.post("/contact-lists", status_code=201)
+def add_list_entry(body: ListEntryIn, user: CurrentUser, services: ServicesDep) -> dict:
+    added = contact_list_service(services).add(user.name, body.subscriber_id, body.channel, body.kind, body.msisdn)
+    return {"added": added}
+
+
+@router.delete("/contact-lists/{entry_id}")
+def remove_list_entry(entry_id: RowId, user: CurrentUser, services: ServicesDep) -> dict:
+    return contact_list_service(services).remove(user.name, entry_id)
+
+
+@router.post("/contact-lists/upload")
+async def upload_list(
+    request: Request, user: CurrentUser, services: ServicesDep,
+    kind: Literal["do_not_disturb", "opt_out"],
+    channel: Annotated[str, Query(max_length=32)] = "*",
+) -> dict:
+    """A CSV body (``subscriber_id`` column, optional ``msisdn``, ``channel``, ``kind``): good lines are
+    added, bad ones come back with line number and reason; a re-upload adds nothing twice."""
+    from tenure.domain.errors import InputError
+    from tenure.services.contact_lists import MAX_UPLOAD_BYTES
+
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_UPLOAD_BYTES:
+            raise InputError(f"the file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB; split it")
+    from starlette.concurrency import run_in_threadpool
+
+    result = await run_in_threadpool(contact_list_service(services).upload, user.name, body, kind, channel, "api")
+    return result.to_dict()
 
 
 @router.post("/campaigns/{campaign_id}/transition")

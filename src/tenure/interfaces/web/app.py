@@ -30,6 +30,7 @@ from tenure.interfaces.api.rules import router as rules_api_router
 from tenure.interfaces.api.trigger_ops import router as trigger_ops_api_router
 from tenure.interfaces.web import i18n
 from tenure.interfaces.web.campaign_pages import router as campaign_pages_router
+from tenure.interfaces.web.offer_list_pages import router as offer_list_pages_router
 from tenure.interfaces.web.enterprise_pages import router as enterprise_pages_router
 from tenure.interfaces.web.evaluation_pages import router as evaluation_pages_router
 from tenure.interfaces.web.insight_pages import router as insight_pages_router
@@ -103,6 +104,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(rules_pages_router)
     app.include_router(campaigns_api_router)
     app.include_router(campaign_pages_router)
+    app.include_router(offer_list_pages_router)
     app.include_router(enterprise_api_router)
     app.include_router(events_api_router)
     app.include_router(enterprise_pages_router)

@@ -8,16 +8,18 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
 from tenure.domain.campaigns import allowed_transitions
-from tenure.domain.errors import TenureError
+from tenure.domain.errors import EngineError, InputError, NotFound, TenureError
+from tenure.domain.model import MONTH_PATTERN
 from tenure.domain.outcomes import REASONS, Outcome
 from tenure.interfaces.api.campaigns import campaign_service, execution_service
 from tenure.interfaces.api.deps import RowId, ServicesDep
 from tenure.interfaces.web.pages import CsrfChecked, PageUser, render
+from tenure.services.campaign_preview import PREVIEW_ROLES, CampaignPreviewService
 from tenure.services.execution import LIST_ROLES
 from tenure.services.monthly_plan import MonthlyPlanService
 from tenure.services.weekly_report import check_reader, weekly_report
@@ -48,18 +50,28 @@ def campaigns(request: Request, user: PageUser, services: ServicesDep) -> HTMLRe
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 def campaign(request: Request, campaign_id: str, user: PageUser, services: ServicesDep,
              month: str | None = None) -> HTMLResponse:
+    """The campaign; its preview (latest profiled month) loads beside it, at once for drafts and submissions."""
     stored = campaign_service(services).get(campaign_id)
     months = _months(services)
     month = month if month in months else (months[0] if months else None)
-    preview, preview_error = None, None
-    if month is not None:
-        try:
-            preview = _planner(services).preview(stored.campaign, month)
-        except TenureError as exc:
-            preview_error = str(exc)
-    return render(request, "campaign.html", user, c=stored.to_dict(), preview=preview, preview_error=preview_error,
-                  month=month, months=months,
+    return render(request, "campaign.html", user, c=stored.to_dict(), month=month, months=months,
+                  can_preview=user.role in PREVIEW_ROLES,
+                  auto_preview=stored.campaign.status.value in ("draft", "submitted"),
                   moves=[m.value for m in allowed_transitions(stored.campaign.status, user.role)])
+
+
+@router.get("/campaigns/{campaign_id}/preview", response_class=HTMLResponse)
+def campaign_preview(request: Request, campaign_id: str, user: PageUser, services: ServicesDep,
+                     month: Annotated[str, Query(pattern=MONTH_PATTERN)], refresh: bool = False) -> HTMLResponse:
+    """The preview partial: read from the cache of (campaign version, month), computed when missing."""
+    preview, preview_error = None, None
+    try:
+        preview = CampaignPreviewService(services.uow, _planner(services)).preview(
+            user.name, campaign_id, month, refresh=refresh)
+    except (InputError, NotFound, EngineError) as exc:  # a month or campaign the planner cannot use
+        preview_error = str(exc)
+    return render(request, "partials/campaign_preview.html", user, preview=preview, preview_error=preview_error,
+                  month=month, campaign_id=campaign_id)
 
 
 @router.post("/campaigns/{campaign_id}/transition", dependencies=[CsrfChecked])

@@ -106,7 +106,7 @@ class Formatter:
 # listed so the catalogue (and its test) covers them.
 VALUE_LABELS: tuple[str, ...] = (
     "active", "suspended", "churned",
-    "administrator", "analyst", "retention_manager", "channel_owner", "account_manager", "viewer",
+    "administrator", "analyst", "retention_manager", "channel_owner", "account_manager", "community_manager", "viewer",
     "retention", "maintenance", "value_uplift", "prevention",
     "diamond", "gold", "silver", "none", "individual", "enterprise",
     "stage A", "stage B", "stage C", "stage D", "stage E",

@@ -92,6 +92,63 @@ def offers(
          for o in d])))
 
 
+@campaign_app.command("offer-add")
+def offer_add(
+    strategy_id: Annotated[str, typer.Argument(help="Strategy kind, e.g. bill_credit_promotion.")],
+    offer_id: Annotated[str, typer.Argument(help="New offer id (lower case, digits, _ or -).")],
+    name: Annotated[str, typer.Option("--name", help="Offer name.")],
+    unit_cost: Annotated[float, typer.Option("--unit-cost", help="Cost per accepted offer, yuan.")],
+    as_user: AsOpt,
+    validity_days: Annotated[int, typer.Option("--validity-days", help="Days the offer stands once made.")] = 30,
+    name_zh: Annotated[str, typer.Option("--name-zh", help="Chinese name.")] = "",
+    description: Annotated[str, typer.Option("--description")] = "",
+    eligibility: Annotated[str, typer.Option("--eligibility", help="Who may get it, in the rule language.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Add an offer to the strategy library (retention managers and administrators)."""
+    doc = _campaigns().add_offer(as_user, strategy_id, offer_id, name, unit_cost, validity_days, name_zh,
+                                 description, eligibility)
+    report(doc, as_json, lambda d: console.print(f"added {d['strategy_id']}/{d['offer_id']} ({d['unit_cost']} yuan)"))
+
+
+@campaign_app.command("offer-retire")
+def offer_retire(
+    strategy_id: Annotated[str, typer.Argument(help="Strategy kind.")],
+    offer_id: Annotated[str, typer.Argument(help="Offer id.")],
+    as_user: AsOpt,
+) -> None:
+    """Retire an offer: new campaigns may no longer use it; campaigns that have it keep it."""
+    doc = _campaigns().retire_offer(as_user, strategy_id, offer_id)
+    console.print(f"{doc['strategy_id']}/{doc['offer_id']}: {'active' if doc['active'] else 'retired'}")
+
+
+@campaign_app.command("list-upload")
+def list_upload(
+    file: Annotated[Path, typer.Argument(help="CSV: subscriber_id column, optional msisdn, channel, kind.",
+                                         exists=True, dir_okay=False)],
+    kind: Annotated[str, typer.Option("--kind", help="do_not_disturb or opt_out (for lines that leave it empty).")],
+    channel: Annotated[str, typer.Option("--channel", help="A channel, or * for every channel.")] = "*",
+    as_user: Annotated[str | None, typer.Option("--as", help="User recorded in the audit log.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a file of subscribers to a do-not-disturb or opt-out list; bad lines are listed with their reason."""
+    from tenure.services.contact_lists import ContactListService
+
+    svc = _services()
+    result = ContactListService(svc.uow, tuple(svc.settings.pii_roles)).upload(
+        as_user, file.read_bytes(), kind, channel, source=file.name).to_dict()
+
+    def _show(d: dict[str, Any]) -> None:
+        console.print(f"{d['lines']} line(s): {d['added']} added, {d['duplicates']} already listed, "
+                      f"{len(d['errors'])} bad")
+        for e in d["errors"]:
+            console.print(f"  line {e['line']}: {e['reason']}")
+
+    report(result, as_json, _show)
+    if result["errors"]:
+        raise typer.Exit(1)
+
+
 @campaign_app.command("suppress")
 def suppress(
     subscriber_id: Annotated[str, typer.Argument(help="Subscriber id.")],

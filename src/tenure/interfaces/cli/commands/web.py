@@ -60,7 +60,7 @@ def _user_doc(v) -> dict:  # type: ignore[no-untyped-def]
 def user_add(
     name: Annotated[str, typer.Argument(help="Sign-in name.")],
     role: Annotated[str, typer.Option("--role", help="administrator, analyst, retention_manager, channel_owner, "
-                                                     "account_manager or viewer.")],
+                                                     "account_manager, community_manager or viewer.")],
     password_file: Annotated[Path | None, typer.Option("--password-file", exists=True, dir_okay=False,
                                                        help="Read the password from this file.")] = None,
     display_name: Annotated[str, typer.Option("--display-name")] = "",
