@@ -144,3 +144,10 @@ def test_cli_prints_json_and_writes_excel(services: Services, home: Path, monkey
         assert r.exit_code == 0 and "Revenue by region" in r.stdout
     finally:
         get_settings.cache_clear()
+
+
+def test_pages_in_chinese(services: Services) -> None:
+    services.users.add(None, "analyst_zh", "analyst", password=PASSWORD, locale="zh_CN")
+    with _signed_in(services, "analyst_zh") as client:
+        html = client.get("/insight/arrears", params={"month": M3}).text
+        assert "洞察" in html and "欠费账龄" in html and "屡次欠费用户" in html
