@@ -196,35 +196,9 @@ def respond(out: Path, plan_month: str, arms: pa.Table, families: dict[str, str]
     before = _rewrites(previous, window) if previous is not None and previous.num_rows else {}
 
     ids = np.array(arms["subscriber_id"].to_pylist(), dtype=object)
-    chunk, pos = _position(ids)
-    n = len(ids)
-    sizes = chunk_sizes(man["subscribers"], man["chunk_size"])
-    if n and (chunk.max() >= len(sizes) or chunk.min() < 0):
-        raise InputError("the plan names subscribers that are not in this synthetic operator")
-    eff = np.zeros(n)
-    churn_before = np.full(n, NEVER, dtype="int64")
-    churn_ok = np.zeros(n, dtype=bool)  # leaving by choice (curable by care)
-    cause = np.zeros(n, dtype="int64")
     fam = np.array(arms["family"].to_pylist(), dtype=object)
-    for ci in sorted(set(chunk.tolist())):
-        c = build_chunk(man["seed"], ci, sizes[ci], window)
-        c.responses = before.get(ci, [])
-        s = c.subs_at(tm + 1)
-        m = chunk == ci
-        p = pos[m]
-        if p.max() >= len(s):
-            raise InputError("the plan names subscribers that are not in this synthetic operator")
-        eff[m] = np.where(fam[m] == "marketing", s.effect_marketing[p], s.effect_service[p])
-        churn_before[m] = np.where(s.churns[p], s.churn_t[p], NEVER)
-        churn_ok[m] = s.churns[p] & (s.churn_type[p] != NON_PAYMENT_TYPE)
-        cause[m] = np.maximum(s.churn_cause[p], 0)
-        del c
-
-    soon = (churn_before > tm) & (churn_before <= tm + FOLLOW_MONTHS)
-    can_keep = (eff < 0) & soon & churn_ok
-    can_wake = (eff > 0) & (churn_before > tm + FOLLOW_MONTHS)
-    prob = np.where(can_keep, np.minimum(1.0, -eff / BASE_RISK[cause]),
-                    np.where(can_wake, np.minimum(1.0, np.maximum(eff, 0)), 0.0))
+    n = len(ids)
+    eff, churn_before, can_keep, can_wake, prob = _potential(man, window, tm, ids, fam, before)
     u = uniforms(man["seed"], ids.tolist(), arms["campaign_id"].to_pylist(), plan_month)
     treated = np.array(arms["arm"].to_pylist(), dtype=object) == "treated"
     responded = treated & (can_keep | can_wake) & (u[:, 0] < prob)
@@ -241,12 +215,7 @@ def respond(out: Path, plan_month: str, arms: pa.Table, families: dict[str, str]
     def month_of(t: np.ndarray) -> list[str | None]:
         return [months[int(x)] if x != NEVER and 0 <= x < len(months) else None for x in t]
 
-    expected = {}
-    for h in HORIZONS:
-        by_h = tm + h
-        keep_e = np.where(can_keep & (churn_before <= by_h), -prob, 0.0)
-        wake_e = np.where(can_wake, prob * min(h, FOLLOW_MONTHS) / FOLLOW_MONTHS, 0.0)
-        expected[h] = keep_e + wake_e
+    expected = {h: _expected(tm, h, churn_before, can_keep, can_wake, prob) for h in HORIZONS}
     kind = np.where(can_keep, "keep", np.where(can_wake, "wake", None))
     table = pa.table({
         "plan_month": pa.array([plan_month] * n, pa.string()),
@@ -284,6 +253,75 @@ def respond(out: Path, plan_month: str, arms: pa.Table, families: dict[str, str]
         report.campaigns[r["campaign_id"]] = {k: r[k] for k in ("family", "treated_n", "kept", "woken",
                                                                 *[f"true_effect_{h}" for h in HORIZONS])}
     return report
+
+
+def _potential(man: dict, window: Window, tm: int, ids: np.ndarray, fam: np.ndarray,
+               before: dict[int, list[Response]]) -> tuple[np.ndarray, ...]:
+    """Per subscription: effect, churn month without treatment, whether it can be kept / woken, and how likely."""
+    chunk, pos = _position(ids)
+    n = len(ids)
+    sizes = chunk_sizes(man["subscribers"], man["chunk_size"])
+    if n and (chunk.max() >= len(sizes) or chunk.min() < 0):
+        raise InputError("the plan names subscribers that are not in this synthetic operator")
+    eff = np.zeros(n)
+    churn_before = np.full(n, NEVER, dtype="int64")
+    churn_ok = np.zeros(n, dtype=bool)  # leaving by choice (curable by care)
+    cause = np.zeros(n, dtype="int64")
+    for ci in sorted(set(chunk.tolist())):
+        c = build_chunk(man["seed"], ci, sizes[ci], window)
+        c.responses = before.get(ci, [])
+        s = c.subs_at(tm + 1)
+        m = chunk == ci
+        p = pos[m]
+        if p.max() >= len(s):
+            raise InputError("the plan names subscribers that are not in this synthetic operator")
+        eff[m] = np.where(fam[m] == "marketing", s.effect_marketing[p], s.effect_service[p])
+        churn_before[m] = np.where(s.churns[p], s.churn_t[p], NEVER)
+        churn_ok[m] = s.churns[p] & (s.churn_type[p] != NON_PAYMENT_TYPE)
+        cause[m] = np.maximum(s.churn_cause[p], 0)
+        del c
+    soon = (churn_before > tm) & (churn_before <= tm + FOLLOW_MONTHS)
+    can_keep = (eff < 0) & soon & churn_ok
+    can_wake = (eff > 0) & (churn_before > tm + FOLLOW_MONTHS)
+    prob = np.where(can_keep, np.minimum(1.0, -eff / BASE_RISK[cause]),
+                    np.where(can_wake, np.minimum(1.0, np.maximum(eff, 0)), 0.0))
+    return eff, churn_before, can_keep, can_wake, prob
+
+
+def _expected(tm: int, h: int, churn_before: np.ndarray, can_keep: np.ndarray, can_wake: np.ndarray,
+              prob: np.ndarray) -> np.ndarray:
+    """Expected change of "churned by month M+h" if treated (negative = kept)."""
+    keep_e = np.where(can_keep & (churn_before <= tm + h), -prob, 0.0)
+    wake_e = np.where(can_wake, prob * min(h, FOLLOW_MONTHS) / FOLLOW_MONTHS, 0.0)
+    return keep_e + wake_e
+
+
+def true_effects(out: Path, plan_month: str, subscriber_ids: list[str], family: str,
+                 horizon: int = FOLLOW_MONTHS) -> np.ndarray:
+    """The true expected effect on "churned by M+horizon" of treating each subscription in ``plan_month``.
+
+    Responses already applied for earlier plan months are in force; those of
+    ``plan_month`` and later are not (the effect of treating from scratch).
+    Cheap: nothing is regenerated. Negative = kept customers.
+    """
+    if family not in FAMILIES:
+        raise InputError(f"family must be one of {', '.join(FAMILIES)}")
+    out = Path(out)
+    man = read_manifest(out)
+    window = Window.ending(man["end"], man["months"])
+    months = list(window.months)
+    if plan_month not in months:
+        raise InputError(f"{plan_month} is not a month of the synthetic operator")
+    tm = months.index(plan_month)
+    prev = _read(out / "ground_truth" / RESPONSES_FILE, RESPONSE_SCHEMA)
+    before = {}
+    if prev is not None:
+        prev = prev.filter(pc.less(prev["plan_month"], plan_month))
+        before = _rewrites(prev, window) if prev.num_rows else {}
+    ids = np.array(subscriber_ids, dtype=object)
+    _, churn_before, can_keep, can_wake, prob = _potential(man, window, tm, ids,
+                                                           np.full(len(ids), family, dtype=object), before)
+    return _expected(tm, horizon, churn_before, can_keep, can_wake, prob)
 
 
 def _arms(arms: pa.Table, families: dict[str, str]) -> pa.Table:
@@ -344,4 +382,5 @@ def _effects(t: pa.Table, tm: int, months: list[str]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-__all__ = ["EFFECTS_FILE", "RESPONSES_FILE", "ResponseReport", "read_manifest", "respond", "stored_responses"]
+__all__ = ["EFFECTS_FILE", "RESPONSES_FILE", "ResponseReport", "read_manifest", "respond", "stored_responses",
+           "true_effects"]
