@@ -169,3 +169,37 @@ def test_standardisation_leaves_out_strata_without_control() -> None:
     assert s.comparison.difference == pytest.approx(0.1)
     e = pooled_effect([(Stratum(1, 10, 3, 10), None)])
     assert e.incremental_kept == pytest.approx(2) and e.cost is None and e.kept_per_yuan is None
+
+
+def test_plan_uses_measured_effects_once_evidence_suffices(planned: tuple[Services, dict[str, int]],
+                                                           tmp_path: Path) -> None:
+    import dataclasses
+
+    from tenure.domain.errors import ConfigurationError
+    from tenure.services.campaigns import CampaignService
+    from tenure.services.monthly_plan import MonthlyPlanService, load_plan_config
+
+    services, _ = planned
+    planner = MonthlyPlanService(services.uow, services.warehouse, tmp_path, threads=1)
+    camp = CampaignService(services.uow).get(CAMPAIGN).campaign
+    cfg = load_plan_config(tmp_path)  # shipped defaults: on, 200 treated
+    assert cfg.measured_effects and cfg.measured_min_treated == 200
+    (same,), sources = planner.with_measured_effects([camp], "2026-03", cfg)
+    assert same.measured_effects == () and [s["source"] for s in sources] == ["configured"]
+    lenient = dataclasses.replace(cfg, measured_min_treated=100)
+    (used,), sources = planner.with_measured_effects([camp], "2026-03", lenient)
+    assert used.measured_effects == (("B", 0.5),)
+    measured = [s for s in sources if s["source"] == "measured"]
+    assert measured == [{"campaign_id": CAMPAIGN, "strategy": STRATEGY, "segment_id": "B", "effect": 0.5,
+                         "source": "measured", "treated_n": 100, "kept_ci": measured[0]["kept_ci"],
+                         "months": [MONTH]}]
+    assert measured[0]["kept_ci"][0] > 0
+    (off,), _ = planner.with_measured_effects([camp], "2026-03", dataclasses.replace(lenient, measured_effects=False))
+    assert off.measured_effects == ()
+    (other,), _ = planner.with_measured_effects([dataclasses.replace(camp, target_segments=("A",))], "2026-03",
+                                                lenient)
+    assert other.measured_effects == ()  # B is not one of its target segments
+    (cfg_dir := tmp_path / "config").mkdir()
+    (cfg_dir / "capacity.yaml").write_text("measured_effects:\n  min_treated: 0\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError):
+        load_plan_config(tmp_path)

@@ -250,6 +250,15 @@ def max_channels(campaigns: Sequence[Campaign]) -> int:
     return max((len(c.channels) for c in campaigns), default=0)
 
 
+def expected_effect(rows: ir.Table, campaign: Campaign) -> ir.FloatingValue | float:
+    """The campaign's expected effect, or the effect measured for the row's segment where one exists."""
+    if not campaign.measured_effects:
+        return campaign.expected_effect
+    seg = rows.segment_id.cast("string")
+    return ibis.cases(*[(seg == s, ibis.literal(float(e), type="float64")) for s, e in campaign.measured_effects],
+                      else_=ibis.literal(float(campaign.expected_effect), type="float64"))
+
+
 def _campaign_pairs(
     t: ir.Table, index: int, campaign: Campaign, policy: ContactPolicy, first: dt.date,
     settings: PlanSettings, n_choices: int,
@@ -292,7 +301,7 @@ def _campaign_pairs(
         else_=ibis.null("string"),
     )
     cost = float(c.offer_cost)
-    ev = rows._risk * rows._value * settings.value_months * c.expected_effect - cost
+    ev = rows._risk * rows._value * settings.value_months * expected_effect(rows, c) - cost
     limit = int(c.budget // cost) if c.budget is not None and cost > 0 else None
     return rows.select(
         subscriber_id=rows.subscriber_id.cast("string"),

@@ -145,6 +145,9 @@ class Campaign:
     expected_effect: float = 0.10
     unit_cost: float | None = None  # overrides the library offer's cost
     status: Status = Status.DRAFT
+    # (segment, effect) measured on earlier campaigns of the same strategy; the planner uses them
+    # instead of expected_effect for those segments. Set at plan time, never stored with the campaign.
+    measured_effects: tuple[tuple[str, float], ...] = ()
     # The offer as the library held it when the campaign was read (the store's
     # library knows user-added offers); not part of the definition itself.
     offer_terms: Offer | None = field(default=None, compare=False, repr=False)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,9 @@ class PlanConfig:
     policy: ContactPolicy
     capacity: ChannelCapacity
     due_days: int = 10
+    measured_effects: bool = True  # use effects measured on earlier campaigns once the evidence suffices
+    measured_min_treated: int = 200
+    measured_horizon: int = 1
 
 
 def _merge(base: Any, override: Any) -> Any:
@@ -78,9 +81,15 @@ def load_plan_config(home: Path) -> PlanConfig:
         capacity = ChannelCapacity(daily={k: int(v) for k, v in (c.get("daily") or {}).items()},
                                    weekly={k: int(v) for k, v in (c.get("weekly") or {}).items()})
         due = int((data.get("work_orders") or {}).get("due_days", 10))
+        m = data.get("measured_effects") or {}
+        measured = {"measured_effects": bool(m.get("enabled", True)),
+                    "measured_min_treated": int(m.get("min_treated", 200)),
+                    "measured_horizon": int(m.get("horizon", 1))}
+        if measured["measured_min_treated"] < 1 or not 1 <= measured["measured_horizon"] <= 12:
+            raise ValueError("measured_effects: min_treated must be at least 1 and horizon 1 to 12")
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         raise ConfigurationError(f"capacity.yaml: {exc}") from exc
-    return PlanConfig(policy=policy, capacity=capacity, due_days=due)
+    return PlanConfig(policy=policy, capacity=capacity, due_days=due, **measured)
 
 
 def _history(uow: UnitOfWork, policy: ContactPolicy, first: dt.date) -> ContactHistory:
@@ -176,6 +185,44 @@ class MonthlyPlanService:
     def campaigns(self) -> list[Campaign]:
         return CampaignService(self.uow_factory).plannable()
 
+    def with_measured_effects(self, campaigns: list[Campaign], month: str,
+                              cfg: PlanConfig) -> tuple[list[Campaign], list[dict[str, Any]]]:
+        """Campaigns carrying the effects measured for their strategy per segment, and where each effect comes from.
+
+        A (strategy, segment) measured on plans before ``month`` with at least ``measured_min_treated``
+        treated and a kept interval clear of zero replaces the campaign's configured ``expected_effect``
+        for that segment (see :mod:`tenure.services.evaluation_breakdown`); every other segment keeps the
+        configured effect. Returns one source row per campaign and measured segment.
+        """
+        from tenure.domain.errors import TenureError
+        from tenure.services.evaluation_breakdown import EvaluationBreakdown
+
+        measured: dict[tuple[str, str], dict[str, Any]] = {}
+        note = None
+        if cfg.measured_effects and campaigns:
+            try:
+                measured = EvaluationBreakdown(
+                    self.warehouse, self.uow_factory, threads=self.threads, memory_limit=self.memory_limit,
+                    min_treated=cfg.measured_min_treated,
+                ).measured_effects(before=month, horizon=cfg.measured_horizon)
+            except TenureError as exc:  # the plan goes on with the configured effects
+                note = f"measured effects unavailable: {exc}"
+        out, sources = [], []
+        for c in campaigns:
+            mine = sorted((seg, r) for (strategy, seg), r in measured.items()
+                          if strategy == c.strategy and (not c.target_segments or seg in c.target_segments))
+            if mine:
+                c = replace(c, measured_effects=tuple((seg, float(r["effect"])) for seg, r in mine))
+            out.append(c)
+            sources.append({"campaign_id": c.campaign_id, "strategy": c.strategy, "segment_id": "*",
+                            "effect": c.expected_effect, "source": "configured",
+                            **({"note": note} if note else {})})
+            sources += [{"campaign_id": c.campaign_id, "strategy": c.strategy, "segment_id": seg,
+                         "effect": round(float(r["effect"]), 4), "source": "measured", "treated_n": r["treated_n"],
+                         "kept_ci": [r["kept_ci_low"], r["kept_ci_high"]], "months": r["months"]}
+                        for seg, r in mine]
+        return out, sources
+
     def preview(self, campaign: Campaign, month: str) -> dict[str, Any]:
         """What ``campaign`` alone would get in ``month`` (any status): see ``preview_campaign``."""
         from tenure.services.planning import preview_campaign
@@ -187,8 +234,10 @@ class MonthlyPlanService:
             first, _ = month_bounds(month)
             with self.uow_factory() as uow:
                 history = _history(uow, cfg.policy, first)
-            return preview_campaign(_profiles(con, self.warehouse, month), campaign, cfg.policy, cfg.capacity,
-                                    history, month, con=con)
+            (campaign,), sources = self.with_measured_effects([campaign], month, cfg)
+            doc = preview_campaign(_profiles(con, self.warehouse, month), campaign, cfg.policy, cfg.capacity,
+                                   history, month, con=con)
+            return {**doc, "expected_effects": sources}
         finally:
             con.disconnect()
 
@@ -200,6 +249,7 @@ class MonthlyPlanService:
         if not campaigns:
             raise InputError("no approved or running campaign; approve one first (tenure campaign approve)")
         first, last = month_bounds(month)
+        campaigns, effect_sources = self.with_measured_effects(campaigns, month, cfg)
         con = self._connect()
         try:
             with self.uow_factory() as uow:
@@ -260,4 +310,5 @@ class MonthlyPlanService:
             out.write("decisions", decisions)
         doc = result.to_dict()
         doc["stored"] = stored
+        doc["expected_effects"] = effect_sources
         return doc
