@@ -259,6 +259,11 @@ def expected_effect(rows: ir.Table, campaign: Campaign) -> ir.FloatingValue | fl
                       else_=ibis.literal(float(campaign.expected_effect), type="float64"))
 
 
+def uplift_column(strategy: str) -> str:
+    """The profile column with the predicted uplift for campaigns of ``strategy`` (added by the plan service)."""
+    return f"uplift__{strategy}"
+
+
 def _campaign_pairs(
     t: ir.Table, index: int, campaign: Campaign, policy: ContactPolicy, first: dt.date,
     settings: PlanSettings, n_choices: int,
@@ -302,6 +307,16 @@ def _campaign_pairs(
     )
     cost = float(c.offer_cost)
     ev = rows._risk * rows._value * settings.value_months * expected_effect(rows, c) - cost
+    # Expected customers kept per treated customer: risk × expected effect, or the predicted uplift
+    # (drop in churn probability, tenure.ml.uplift) for a campaign that targets by uplift.
+    if c.targeting == "uplift":
+        col = uplift_column(c.strategy)
+        if col not in rows.columns:
+            raise InputError(f"campaign {c.campaign_id} targets by uplift but the profiles carry no {col}")
+        kept = rows[col].cast("float64").fill_null(0.0)
+        ev = kept * rows._value * settings.value_months - cost
+    else:
+        kept = rows._risk * c.expected_effect
     limit = int(c.budget // cost) if c.budget is not None and cost > 0 else None
     return rows.select(
         subscriber_id=rows.subscriber_id.cast("string"),
@@ -315,6 +330,7 @@ def _campaign_pairs(
         budget_limit=ibis.literal(limit, type="int64"),
         cost=ibis.literal(cost, type="float64"),
         expected_value=ev.cast("float64"),
+        kept=kept.cast("float64"),
         status=status.cast("string"),
         contacts=rows._contacts.cast("int64"),
         last_refusal=rows._last_refusal.cast("date"),
@@ -439,7 +455,7 @@ def final_pairs(arbitrated: ir.Table, allocated: ir.Table) -> ir.Table:
     )
     cols = [
         "subscriber_id", "customer_id", "segment_id", "decile", "risk", "campaign_id", "priority",
-        "cost", "expected_value", "outcome", "winner", "contacts", "last_refusal",
+        "cost", "expected_value", "kept", "outcome", "winner", "contacts", "last_refusal",
     ]
     rest = arbitrated.filter(arbitrated.outcome != "won").mutate(
         channel=ibis.null("string"), pass_no=ibis.null("int64"), capacity_reason=ibis.null("string")

@@ -40,6 +40,9 @@ PREFERENCE_PROXY: dict[str, str] = {
     "community_manager": "store",
 }
 
+TARGETING: tuple[str, ...] = ("risk", "uplift")
+"""How the planner ranks a campaign's customers (the campaign's ``targeting`` field)."""
+
 MEASURES: tuple[str, ...] = (
     "churn_rate",
     "downgrade_rate",
@@ -145,6 +148,9 @@ class Campaign:
     expected_effect: float = 0.10
     unit_cost: float | None = None  # overrides the library offer's cost
     status: Status = Status.DRAFT
+    # How the planner ranks this campaign's customers: ``risk`` (churn probability × value ×
+    # expected effect − cost) or ``uplift`` (predicted uplift × value − cost, see tenure.ml.uplift).
+    targeting: str = "risk"
     # (segment, effect) measured on earlier campaigns of the same strategy; the planner uses them
     # instead of expected_effect for those segments. Set at plan time, never stored with the campaign.
     measured_effects: tuple[tuple[str, float], ...] = ()
@@ -195,7 +201,7 @@ class CampaignValidationError(InputError):
 _REQUIRED = ("campaign_id", "name", "strategy", "offer", "target_filter", "channels", "start_date", "end_date")
 _KNOWN = set(_REQUIRED) | {
     "goal", "target_segments", "script", "contact_rules", "measures", "budget", "priority",
-    "control_share", "expected_effect", "unit_cost", "status",
+    "control_share", "expected_effect", "unit_cost", "status", "targeting",
 }
 
 
@@ -361,6 +367,11 @@ def campaign_from_dict(
         col.add("end_date", "is before start_date")
 
     _parse_numbers(col, data, kw, _NUMBER_FIELDS)
+    if data.get("targeting") is not None:
+        if data["targeting"] in TARGETING:
+            kw["targeting"] = data["targeting"]
+        else:
+            col.add("targeting", f"unknown targeting {data['targeting']!r}; one of {', '.join(TARGETING)}")
     if data.get("status") is not None:
         try:
             kw["status"] = Status(data["status"])
@@ -423,6 +434,8 @@ def campaign_to_dict(campaign: Campaign) -> dict[str, Any]:
     }
     if c.unit_cost is not None:
         out["unit_cost"] = c.unit_cost
+    if c.targeting != "risk":
+        out["targeting"] = c.targeting
     return out
 
 

@@ -223,6 +223,22 @@ class MonthlyPlanService:
                         for seg, r in mine]
         return out, sources
 
+    def _with_uplift(self, con: Any, profiles: ibis.Table, campaigns: list[Campaign], month: str) -> ibis.Table:
+        """``profiles`` with the predicted uplift of each strategy an uplift-targeted campaign uses."""
+        from tenure.analytics.planning import uplift_column
+        from tenure.services.uplift import UpliftService
+
+        strategies = sorted({c.strategy for c in campaigns if c.targeting == "uplift"})
+        for strategy in strategies:
+            scores = UpliftService(self.warehouse, self.uow_factory, self.home, threads=self.threads).score_month(
+                month, strategy)
+            col = uplift_column(strategy)
+            s = con.create_table(f"_uplift_{month[:4]}{month[5:]}_{len(strategy)}_{abs(hash(strategy)) % 10**8}",
+                                 pa.table({"_us": scores["subscriber_id"].tolist(), col: scores["uplift"].tolist()}),
+                                 temp=True, overwrite=True)
+            profiles = profiles.left_join(s, profiles.subscriber_id == s._us).drop("_us")
+        return profiles
+
     def preview(self, campaign: Campaign, month: str) -> dict[str, Any]:
         """What ``campaign`` alone would get in ``month`` (any status): see ``preview_campaign``."""
         from tenure.services.planning import preview_campaign
@@ -235,7 +251,7 @@ class MonthlyPlanService:
             with self.uow_factory() as uow:
                 history = _history(uow, cfg.policy, first)
             (campaign,), sources = self.with_measured_effects([campaign], month, cfg)
-            doc = preview_campaign(_profiles(con, self.warehouse, month), campaign, cfg.policy, cfg.capacity,
+            doc = preview_campaign(self._with_uplift(con, _profiles(con, self.warehouse, month), [campaign], month), campaign, cfg.policy, cfg.capacity,
                                    history, month, con=con)
             return {**doc, "expected_effects": sources}
         finally:
@@ -254,7 +270,7 @@ class MonthlyPlanService:
         try:
             with self.uow_factory() as uow:
                 history = _history(uow, cfg.policy, first)
-            profiles = _profiles(con, self.warehouse, month)
+            profiles = self._with_uplift(con, _profiles(con, self.warehouse, month), campaigns, month)
             result = plan_month(profiles, campaigns, cfg.policy, cfg.capacity, history, month, con=con)
             decisions = result.decisions
             selected = decisions.filter(pc.equal(decisions["decision"], "selected"))

@@ -250,6 +250,9 @@ def _report(
         .to_pylist()
     )
     base_rate = {r["campaign_id"]: r["rate"] for r in base_rows}
+    chosen = final.filter(final.outcome == "selected")
+    kept_rows = chosen.group_by("campaign_id").aggregate(kept=chosen.kept.sum()).to_pyarrow().to_pylist()
+    expected_kept = {r["campaign_id"]: r["kept"] for r in kept_rows}
 
     reports: list[dict[str, Any]] = []
     expected_cost = 0.0
@@ -288,6 +291,9 @@ def _report(
                     "control_size": n["control"],
                     "base_rate": None if rate is None else round(float(rate), 4),
                     "minimum_detectable_effect": None if mde is None else round(mde, 4),
+                    # Risk: churn probability × expected effect; uplift: the model's predicted uplift.
+                    "targeting": c.targeting,
+                    "expected_kept": round(float(expected_kept.get(c.campaign_id) or 0.0), 1),
                 },
             }
         )

@@ -259,16 +259,22 @@ class TriggerService:
         received = self.now()
         for raw in raws:
             doc, reason = _decode(raw)
-            problems = [reason] if reason else event_problems(doc)
-            if not problems and len(doc["subscriber_id"]) > SUBSCRIBER_ID_MAX:
+            problems = [reason] if reason else []
+            event: Event | None = None
+            if not problems:
+                try:
+                    event = parse_event(doc)  # validates; the reasons are listed only for a bad one
+                except InputError:
+                    problems = event_problems(doc)
+            if event is not None and len(event.subscriber_id) > SUBSCRIBER_ID_MAX:
                 problems = [f"subscriber_id is longer than {SUBSCRIBER_ID_MAX} characters"]
-            if problems:
+            if problems or event is None:
                 eid = doc.get("event_id") if isinstance(doc, Mapping) and isinstance(doc.get("event_id"), str) else None
                 letters.append({"event_id": eid, "payload": _payload_text(raw)[:100_000],
                                 "reason": "; ".join(problems), "source": source, "received_at": received})
                 slots.append(Decision(eid, "dead_letter", reason="; ".join(problems), problems=problems))
             else:
-                slots.append(parse_event(doc))
+                slots.append(event)
         profiles: dict[str, Mapping[str, Any] | None] = {}
         for e in slots:
             if isinstance(e, Event) and e.subscriber_id not in profiles:
@@ -342,14 +348,17 @@ class TriggerService:
                     orders.append((order, trigger.action, d, row))
             if orders:
                 self._assign(uow, [(o, action) for o, action, _, _ in orders])
-                ids = s.scalars(insert(WorkOrder).returning(WorkOrder.id, sort_by_parameter_order=True),
-                                [o for o, _, _, _ in orders]).all()
-                for (_, _, d, row), order_id in zip(orders, ids, strict=True):
-                    d.work_order_id = row["work_order_id"] = int(order_id)
+                # Core inserts (one multi-row statement per chunk, not the ORM's row-at-a-time); the
+                # new ids are matched back on (month, subscriber), the store's unique key.
+                wo = WorkOrder.__table__
+                ids = {(m, sub): i for i, m, sub in s.execute(
+                    insert(wo).returning(wo.c.id, wo.c.month, wo.c.subscriber_id), [o for o, _, _, _ in orders])}
+                for o, _, d, row in orders:
+                    d.work_order_id = row["work_order_id"] = int(ids[(o["month"], o["subscriber_id"])])
             if rows:
-                s.execute(insert(ProcessedEvent), rows)
+                s.execute(insert(ProcessedEvent.__table__), rows)
             if letters:
-                s.execute(insert(DeadLetter), letters)
+                s.execute(insert(DeadLetter.__table__), letters)
             uow.commit()
         out: list[Decision] = []
         emitted: set[str] = set()
