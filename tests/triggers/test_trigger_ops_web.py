@@ -36,6 +36,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Any:
         users[role] = unique(role[:6] + "_")
         svc.users.add(None, users[role], role, password=PASSWORD, locale="en")
         tokens[role] = svc.auth.create_token(None, users[role], "ops")[1]
+    users["analyst_zh"] = unique("zh_")
+    svc.users.add(None, users["analyst_zh"], "analyst", password=PASSWORD, locale="zh_CN")
     app = create_app(settings, svc)
     yield {"app": app, "services": svc, "users": users, "tokens": tokens, "subs": subs}
     svc.close()
@@ -150,3 +152,9 @@ def test_api_status_pause_and_replay(env: Any) -> None:
     assert ok.status_code == 200 and ok.json()["decision"]["decision"] in ("selected", "control")
     assert api(env, "POST", path).json()["already_replayed"] is True
     assert api(env, "POST", "/api/v1/events/dead-letters/99999999/replay").status_code == 404
+
+
+def test_the_page_speaks_chinese(env: Any) -> None:
+    zh, _ = signed_in(env, "analyst_zh")
+    page = zh.get("/triggers").text
+    assert "触发器" in page and "死信" in page and "核心客户投诉" in page and "Dead letters" not in page
