@@ -76,7 +76,7 @@ def _offer_of(row: StrategyOffer) -> Offer:
                  row.eligibility or "", int(row.validity_days))
 
 
-def _stored(rec: CampaignRecord, library: OfferLibrary | None = None) -> StoredCampaign:
+def _stored(rec: CampaignRecord, library: OfferLibrary) -> StoredCampaign:
     data = dict(rec.definition)
     data["status"] = rec.status
     return StoredCampaign(
@@ -164,7 +164,7 @@ class CampaignService:
                     )
                 before = {**rec.definition, "status": rec.status, "version": rec.version}
                 if _definition(campaign) == rec.definition:
-                    return _stored(rec)
+                    return _stored(rec, offer_library(uow))
                 rec.definition = _definition(campaign)
                 rec.name = campaign.name
                 rec.version += 1
@@ -215,7 +215,7 @@ class CampaignService:
             audit.record(uow, actor, f"campaign.{dst.value}", "campaign", campaign_id, before,
                          {"status": rec.status, "version": rec.version})
             uow.commit()
-            return _stored(rec)
+            return _stored(rec, offer_library(uow))
 
     def submit(self, actor: str, campaign_id: str) -> StoredCampaign:
         return self.transition(actor, campaign_id, Status.SUBMITTED)
