@@ -269,6 +269,10 @@ def load_directory(
     return report
 
 
+class _Refused(Exception):
+    """Raised inside the month writer to drop the staged version of a refused month."""
+
+
 def _load_month(
     settings: Settings,
     warehouse: Warehouse,
@@ -277,50 +281,59 @@ def _load_month(
     share: float,
     say: Callable[[str], None],
 ) -> MonthLoad:
+    """Check each table and stage it in the month's new version as soon as it is checked.
+
+    Only one table's rows are in memory at a time (plus the id columns other
+    tables refer to), so a month's peak memory follows its largest table, not
+    the sum of its tables. A refused month's staged version is dropped whole:
+    the warehouse stays exactly as it was.
+    """
     result = MonthLoad(mi.month, str(mi.folder), ignored_files=[str(p) for p in mi.ignored])
     quarantine_dir = settings.home / "quarantine" / mi.month
     known: dict[str, pa.Array] = {}
     set_aside: dict[str, pa.Array] = {}
-    loaded: dict[str, pa.Table] = {}
-    for name, spec in TABLES.items():
-        path = mi.files.get(name)
-        if path is None:
-            continue
-        say(f"{mi.month} {name}: reading {path.name}")
-        src = read_source(path, encoding, allow_empty=spec.allow_empty)
-        checked = check_table(spec, src, mi.month, known, set_aside)
-        good = checked.loaded()
-        for ref in REFERENCED:
-            table, column = ref.split(".")
-            if table == name:
-                known[ref] = good.column(column).combine_chunks()
-                set_aside[ref] = (
-                    checked.typed.column(column).filter(pa.array(checked.bad)).drop_null()
-                )
-        loaded[name] = good.sort_by([(k, "ascending") for k in spec.key]).cast(arrow_schema(name))
-        entry = _record(name, src, checked, good.num_rows, quarantine_dir)
-        result.tables.append(entry)
-        say(f"{mi.month} {name}: {entry.loaded:,} loaded, {entry.quarantined:,} quarantined")
     previous = warehouse.version(mi.month)
-    if previous is not None:
-        result.carried_over = [t for t in TABLES if t not in loaded and warehouse.has(t, mi.month)]
-    refused = [
-        t for t in result.tables if is_bad_share_refused(t.quarantined - t.knock_on, t.read, share)
-    ]
-    if refused:
-        result.refused = _refusal_message(mi.month, refused, share)
+    try:
+        # The warehouse adds "version" and "tables" (row counts) itself; the summary goes beside them.
+        meta: dict[str, Any] = {"kind": "load", "max_bad_share": share}
+        with warehouse.write_month(mi.month, "input", meta=meta) as writer:
+            for name, spec in TABLES.items():
+                path = mi.files.get(name)
+                if path is None:
+                    continue
+                say(f"{mi.month} {name}: reading {path.name}")
+                src = read_source(path, encoding, allow_empty=spec.allow_empty)
+                checked = check_table(spec, src, mi.month, known, set_aside)
+                good = checked.loaded()
+                for ref in REFERENCED:
+                    table, column = ref.split(".")
+                    if table == name:
+                        known[ref] = good.column(column).combine_chunks()
+                        set_aside[ref] = (
+                            checked.typed.column(column).filter(pa.array(checked.bad)).drop_null()
+                        )
+                entry = _record(name, src, checked, good.num_rows, quarantine_dir)
+                del src, checked
+                writer.write(name, good.sort_by([(k, "ascending") for k in spec.key]).cast(arrow_schema(name)))
+                del good
+                result.tables.append(entry)
+                say(f"{mi.month} {name}: {entry.loaded:,} loaded, {entry.quarantined:,} quarantined")
+            if previous is not None:
+                result.carried_over = [t for t in TABLES if t not in writer.written and warehouse.has(t, mi.month)]
+            refused = [
+                t for t in result.tables if is_bad_share_refused(t.quarantined - t.knock_on, t.read, share)
+            ]
+            if refused:
+                result.refused = _refusal_message(mi.month, refused, share)
+                raise _Refused
+            meta["summary"] = {
+                k: v for k, v in result.to_dict().items() if k not in ("published", "version", "refused")
+            }
+    except _Refused:
         return result
-    # The warehouse adds "version" and "tables" (row counts) itself; the summary goes beside them.
-    summary = {
-        k: v for k, v in result.to_dict().items() if k not in ("published", "version", "refused")
-    }
-    meta = {"kind": "load", "max_bad_share": share, "summary": summary}
-    with warehouse.write_month(mi.month, "input", meta=meta) as writer:
-        for name, table in loaded.items():
-            writer.write(name, table)
     result.published = True
     result.version = warehouse.version(mi.month)
-    say(f"{mi.month}: published {len(loaded)} tables")
+    say(f"{mi.month}: published {len(result.tables)} tables")
     return result
 
 
