@@ -316,7 +316,7 @@ def _campaign_pairs(
         kept = rows[col].cast("float64").fill_null(0.0)
         ev = kept * rows._value * settings.value_months - cost
     else:
-        kept = rows._risk * c.expected_effect
+        kept = rows._risk * expected_effect(rows, c)
     limit = int(c.budget // cost) if c.budget is not None and cost > 0 else None
     return rows.select(
         subscriber_id=rows.subscriber_id.cast("string"),

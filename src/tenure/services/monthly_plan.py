@@ -251,7 +251,8 @@ class MonthlyPlanService:
             with self.uow_factory() as uow:
                 history = _history(uow, cfg.policy, first)
             (campaign,), sources = self.with_measured_effects([campaign], month, cfg)
-            doc = preview_campaign(self._with_uplift(con, _profiles(con, self.warehouse, month), [campaign], month), campaign, cfg.policy, cfg.capacity,
+            profiles = self._with_uplift(con, _profiles(con, self.warehouse, month), [campaign], month)
+            doc = preview_campaign(profiles, campaign, cfg.policy, cfg.capacity,
                                    history, month, con=con)
             return {**doc, "expected_effects": sources}
         finally:
