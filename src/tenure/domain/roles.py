@@ -36,6 +36,10 @@ class Permission(str, Enum):
     MANAGE_ASSIGNMENTS = "manage_assignments"
     MANAGE_TOKENS = "manage_tokens"
     VIEW_AUDIT = "view_audit"
+    VIEW_MODELS = "view_models"  # the model registry, calibration and drift pages
+    MANAGE_MODELS = "manage_models"  # promote a model version for scoring
+    RAISE_WARNINGS = "raise_warnings"  # a manual early warning on a visible customer
+    WITHDRAW_WARNINGS = "withdraw_warnings"  # withdraw anyone's manual warning (authors may always)
 
 
 P = Permission
@@ -43,15 +47,17 @@ P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(Permission),
     Role.ANALYST: frozenset(
-        {P.VIEW_DASHBOARD, P.VIEW_CUSTOMERS, P.VIEW_ALL_CUSTOMERS, P.VIEW_RULES, P.EDIT_RULES}
+        {P.VIEW_DASHBOARD, P.VIEW_CUSTOMERS, P.VIEW_ALL_CUSTOMERS, P.VIEW_RULES, P.EDIT_RULES,
+         P.VIEW_MODELS, P.MANAGE_MODELS}
     ),
     Role.RETENTION_MANAGER: frozenset(
-        {P.VIEW_DASHBOARD, P.VIEW_CUSTOMERS, P.VIEW_ALL_CUSTOMERS, P.VIEW_RULES, P.MANAGE_ASSIGNMENTS}
+        {P.VIEW_DASHBOARD, P.VIEW_CUSTOMERS, P.VIEW_ALL_CUSTOMERS, P.VIEW_RULES, P.MANAGE_ASSIGNMENTS,
+         P.VIEW_MODELS, P.RAISE_WARNINGS, P.WITHDRAW_WARNINGS}
     ),
     # A channel owner sees the customers of the regions assigned to them.
-    Role.CHANNEL_OWNER: frozenset({P.VIEW_DASHBOARD, P.VIEW_CUSTOMERS, P.VIEW_RULES}),
+    Role.CHANNEL_OWNER: frozenset({P.VIEW_DASHBOARD, P.VIEW_CUSTOMERS, P.VIEW_RULES, P.RAISE_WARNINGS}),
     # An account manager sees only the customers assigned to them.
-    Role.ACCOUNT_MANAGER: frozenset({P.VIEW_DASHBOARD, P.VIEW_CUSTOMERS}),
+    Role.ACCOUNT_MANAGER: frozenset({P.VIEW_DASHBOARD, P.VIEW_CUSTOMERS, P.RAISE_WARNINGS}),
     Role.VIEWER: frozenset({P.VIEW_DASHBOARD, P.VIEW_RULES}),
 }
 # A community manager (社区经理) works the community channel as an account manager works

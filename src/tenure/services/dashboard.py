@@ -154,4 +154,8 @@ class DashboardService:
                     group by 1 order by 3 desc, 1 limit 10""", rargs).fetchall()]
             out["warned_subscribers"] = int(_one(
                 con, f"select count(distinct subscriber_id) from read_parquet({w}) {scope}", rargs)[0])
+        # Model drift of the month's run (services/scoring.py): PSI of the score and of each feature.
+        drift = wh.metadata(month, "output").get("run_summary", {}).get("drift")
+        if drift:
+            out["drift"] = drift
         return out

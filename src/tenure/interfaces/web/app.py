@@ -20,6 +20,7 @@ from tenure.bootstrap import Services, build
 from tenure.config import Settings
 from tenure.domain.errors import TenureError
 from tenure.interfaces.api.campaigns import router as campaigns_api_router
+from tenure.interfaces.api.early_warning import router as early_warning_api_router
 from tenure.interfaces.api.enterprise import router as enterprise_api_router
 from tenure.interfaces.api.errors import error_body, status_for
 from tenure.interfaces.api.evaluation import router as evaluation_api_router
@@ -34,6 +35,7 @@ from tenure.interfaces.web.offer_list_pages import router as offer_list_pages_ro
 from tenure.interfaces.web.enterprise_pages import router as enterprise_pages_router
 from tenure.interfaces.web.evaluation_pages import router as evaluation_pages_router
 from tenure.interfaces.web.insight_pages import router as insight_pages_router
+from tenure.interfaces.web.model_pages import router as model_pages_router
 from tenure.interfaces.web.pages import SignInRequired, render_error
 from tenure.interfaces.web.pages import router as pages_router
 from tenure.interfaces.web.rules_pages import router as rules_pages_router
@@ -114,6 +116,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(trigger_pages_router)
     app.include_router(insight_api_router)
     app.include_router(insight_pages_router)
+    app.include_router(early_warning_api_router)
+    app.include_router(model_pages_router)
 
     def _is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/")

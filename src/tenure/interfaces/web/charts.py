@@ -56,6 +56,50 @@ def heatmap(div_id: str, title: str, x: Sequence, y: Sequence, z: Sequence[Seque
     return render(_layout(fig, title), div_id)
 
 
+def calibration(div_id: str, title: str, predicted: Sequence, observed: Sequence, counts: Sequence,
+                x_title: str, y_title: str, diagonal: str) -> Markup:
+    """Observed rate against mean predicted probability per bin, with the perfect-calibration diagonal."""
+    fig = go.Figure([
+        go.Scatter(name=diagonal, x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#7f8c8d"}),
+        go.Scatter(name=y_title, x=list(predicted), y=list(observed), mode="lines+markers",
+                   text=[f"n={c}" for c in counts], marker={"size": [6 + min(14, (c or 0) ** 0.5 / 3) for c in counts]}),
+    ])
+    fig.update_xaxes(title=x_title, range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(title=y_title, range=[0, 1], tickformat=".0%")
+    return render(_layout(fig, title, height=340), div_id)
+
+
+def gains(div_id: str, title: str, deciles: Sequence, lift: Sequence, cumulative: Sequence,
+          lift_name: str, gain_name: str, x_title: str) -> Markup:
+    """Lift per risk decile (bars) and the cumulative share of leavers caught (line, right axis)."""
+    fig = go.Figure([
+        go.Bar(name=lift_name, x=list(deciles), y=list(lift), yaxis="y"),
+        go.Scatter(name=gain_name, x=list(deciles), y=list(cumulative), mode="lines+markers", yaxis="y2"),
+    ])
+    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "tickformat": ".0%"})
+    fig.add_hline(y=1, line_dash="dot", line_color="#7f8c8d")
+    fig.update_xaxes(title=x_title, type="category")
+    return render(_layout(fig, title, height=340), div_id)
+
+
+def psi(div_id: str, title: str, names: Sequence, values: Sequence, threshold: float, threshold_name: str,
+        horizontal: bool = True) -> Markup:
+    """Population stability index per feature (or per month) with the warning threshold marked."""
+    colours = ["#c0392b" if (v or 0) > threshold else "#1f5f8b" for v in values]
+    if horizontal:
+        fig = go.Figure([go.Bar(x=list(values), y=list(names), orientation="h", marker_color=colours, name="PSI")])
+        fig.add_vline(x=threshold, line_dash="dash", line_color="#c0392b", annotation_text=threshold_name)
+        fig.update_yaxes(type="category", autorange="reversed")
+        height = max(240, 22 * len(names) + 80)
+    else:
+        fig = go.Figure([go.Bar(x=list(names), y=list(values), marker_color=colours, name="PSI")])
+        fig.add_hline(y=threshold, line_dash="dash", line_color="#c0392b", annotation_text=threshold_name)
+        fig.update_xaxes(type="category")
+        height = 300
+    fig.update_layout(showlegend=False)
+    return render(_layout(fig, title, height=height), div_id)
+
+
 def intervals(div_id: str, title: str, x: Sequence, series: dict[str, tuple[Sequence, Sequence, Sequence]],
               percent: bool = False, zero_line: bool = True) -> Markup:
     """Point estimates with their confidence intervals as error bars: ``{name: (values, lows, highs)}``.

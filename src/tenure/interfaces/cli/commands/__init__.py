@@ -7,6 +7,7 @@ from tenure.interfaces.cli.commands import (
     key_accounts,
     load,
     model,
+    model_calibration,
     models,
     month,
     rules,
@@ -18,4 +19,4 @@ from tenure.interfaces.cli.commands import (
     web,
 )
 
-MODULES = [synth, load, month, rules, model, models, campaigns, key_accounts, evaluation, insight, triggers, trigger_ops, sla, web, treatment]
+MODULES = [synth, load, month, rules, model, models, model_calibration, campaigns, key_accounts, evaluation, insight, triggers, trigger_ops, sla, web, treatment]

@@ -33,6 +33,12 @@ def _render_summary(doc: dict[str, Any]) -> None:
     console.print(table(f"Loss in key-account terms ({loss['basis']})",
                         ["", "consumer", "business", "yearly value", "key accounts"], rows))
     console.print(table("Timings (s)", ["step", "seconds"], [[k, v] for k, v in doc["timings"].items()]))
+    drift = doc.get("drift") or {}
+    if drift.get("warning"):
+        console.print(f"[bold red]Drift warning[/bold red]: {drift.get('message', '')}; features above "
+                      f"{drift.get('threshold')}: {', '.join(drift.get('drifted_features', [])[:10]) or 'none'}"
+                      f"{' …' if len(drift.get('drifted_features', [])) > 10 else ''}",
+                      highlight=False)
 
 
 def _render_customer(doc: dict[str, Any]) -> None:
