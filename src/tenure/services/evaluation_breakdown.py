@@ -358,7 +358,7 @@ class EvaluationBreakdown(EvaluationService):
                         "kept": kept.to_dict(), "warnings": warnings})
         return {"kind": "executors", "month": month, "horizon": horizon, "followed_month": later, "alpha": self.alpha,
                 "method": "kept-rate of the executor's customers vs control standardised to their campaign × "
-                          "segment mix (direct standardisation); raw = the same strata's control unweighted",
+                          "segment mix (direct standardisation); raw = every control customer of the same campaigns",
                 "min_sample": self.min_sample, "rows": out}
 
     # -- 4. strategies -------------------------------------------------------------------

@@ -110,8 +110,9 @@ def intervals(div_id: str, title: str, x: Sequence, series: dict[str, tuple[Sequ
     for name, (ys, lows, highs) in series.items():
         up = [None if y is None or h is None else h - y for y, h in zip(ys, highs, strict=True)]
         down = [None if y is None or lo is None else y - lo for y, lo in zip(ys, lows, strict=True)]
-        traces.append(go.Scatter(name=name, x=list(x), y=list(ys), mode="markers", marker={"size": 10},
-                                 error_y={"type": "data", "symmetric": False, "array": up, "arrayminus": down}))
+        bars = ({"error_y": {"type": "data", "symmetric": False, "array": up, "arrayminus": down}}
+                if any(v is not None for v in up + down) else {})
+        traces.append(go.Scatter(name=name, x=list(x), y=list(ys), mode="markers", marker={"size": 10}, **bars))
     fig = go.Figure(traces)
     if zero_line:
         fig.add_hline(y=0, line_dash="dot")

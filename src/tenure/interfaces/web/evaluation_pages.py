@@ -106,18 +106,19 @@ def _breakdown_charts(doc: dict[str, Any], _: Any) -> list[Markup]:
     out: list[Markup] = []
     if kind == "segments" and rows:
         x = [r["segment_id"] for r in rows]
-        for metric, title, pct in (("churn_rate", "Churn rate: treated − control (95% CI)", True),
-                                   ("downgrade_rate", "Downgrade rate: treated − control (95% CI)", True),
-                                   ("satisfaction", "Satisfaction: treated − control (95% CI)", False)):
+        for metric, label, title, pct in (
+                ("churn_rate", "Churn rate", "Churn rate: treated − control (95% CI)", True),
+                ("downgrade_rate", "Downgrade rate", "Downgrade rate: treated − control (95% CI)", True),
+                ("satisfaction", "Satisfaction", "Satisfaction: treated − control (95% CI)", False)):
             items = [next((m for m in r["metrics"] if m["metric"] == metric), {}) for r in rows]
             if any(m.get("difference") is not None for m in items):
-                out.append(charts.intervals(f"breakdown-{metric}", _(title), x, {_(metric): series(items)}, pct))
+                out.append(charts.intervals(f"breakdown-{metric}", _(title), x, {_(label): series(items)}, pct))
     elif kind == "channels" and rows:
         x = [r["channel"] for r in rows]
         out.append(charts.intervals("breakdown-kept", _("Kept-rate: treated − standardised control (95% CI)"), x,
-                                    {_("kept_rate"): series([r["kept"] for r in rows])}, True))
+                                    {_("Kept-rate"): series([r["kept"] for r in rows])}, True))
         out.append(charts.intervals("breakdown-acceptance", _("Acceptance rate of those reached (95% CI)"), x,
-                                    {_("acceptance_rate"): ([r["acceptance_rate"] for r in rows],
+                                    {_("Acceptance rate"): ([r["acceptance_rate"] for r in rows],
                                                             [r["acceptance_ci_low"] for r in rows],
                                                             [r["acceptance_ci_high"] for r in rows])},
                                     True, zero_line=False))
@@ -129,16 +130,16 @@ def _breakdown_charts(doc: dict[str, Any], _: Any) -> list[Markup]:
                                     {_("same segment mix"): series(kept),
                                      _("raw (whole control)"): (raw, [None] * len(raw), [None] * len(raw))}, True))
         out.append(charts.intervals("breakdown-rates", _("Contact and success rates (95% CI)"), x, {
-            _("contact_rate"): ([r["contact_rate"] for r in rows], [r["contact_ci_low"] for r in rows],
+            _("Contact rate"): ([r["contact_rate"] for r in rows], [r["contact_ci_low"] for r in rows],
                                 [r["contact_ci_high"] for r in rows]),
-            _("success_rate"): ([r["success_rate"] for r in rows], [r["success_ci_low"] for r in rows],
+            _("Success rate"): ([r["success_rate"] for r in rows], [r["success_ci_low"] for r in rows],
                                 [r["success_ci_high"] for r in rows])}, True, zero_line=False))
     elif kind == "strategies":
         itt = [r for r in rows if r["channel"] is None]
         if itt:
             x = [f"{r['segment_id']} · {r['strategy']}" for r in itt]
             out.append(charts.intervals("breakdown-per-yuan", _("Customers kept per yuan (95% CI)"), x,
-                                        {_("kept_per_yuan"): ([r["kept_per_yuan"] for r in itt],
+                                        {_("Customers kept per yuan"): ([r["kept_per_yuan"] for r in itt],
                                                               [r["per_yuan_ci_low"] for r in itt],
                                                               [r["per_yuan_ci_high"] for r in itt])}))
     return out
