@@ -348,7 +348,8 @@ class InsightService:
             con.execute(f"create temp table core as select subscriber_id, {rank.format(c='card_grade')} g0 "
                         f"from {pop} where is_core and status <> 'churned'")
             base = int(con.execute("select count(*) from core").fetchone()[0])  # type: ignore[index]
-            retention = [(month, 0, base, base, 1.0 if base else None, base, 1.0 if base else None)]
+            retention: list[tuple[str, int, int, int, float | None, int | None, float | None]] = [
+                (month, 0, base, base, 1.0 if base else None, base, 1.0 if base else None)]
             for h in range(1, TREND_MONTHS + 1):
                 later = month_add(month, h)
                 if not self._has("subscribers", later):

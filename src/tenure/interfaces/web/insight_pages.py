@@ -6,6 +6,7 @@ tables and an Excel download of exactly the tables shown.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -106,7 +107,8 @@ def _charts(kind: str, doc: dict[str, Any], gettext: Any) -> list[Markup]:
             continue
         labels = {c["key"]: c["label"] for c in table_of(doc, name)["columns"]}
         xs = [r[x] for r in rows]
-        series = {gettext(labels.get(y, y)): [r.get(y) for r in rows] for y in ys if y in labels}
+        series: dict[str, Sequence[Any]] = {str(gettext(labels.get(y, y))): [r.get(y) for r in rows]
+                                            for y in ys if y in labels}
         div = f"insight-{kind}-{i}"
         if how == "pie":
             out.append(charts.pie(div, gettext(title), xs, next(iter(series.values()))))
