@@ -187,6 +187,18 @@ def test_dashboard_page_shows_the_drift_warning(app, trained: tuple[Services, st
     assert 'data-testid="dashboard-drift-warning"' not in analyst.get("/dashboard", params={"month": "2026-07"}).text
 
 
+def test_a_daily_run_keeps_the_months_run_summary(trained: tuple[Services, str]) -> None:
+    services, _ident = trained
+    from datetime import date
+
+    from tenure.services import daily
+
+    wh = Warehouse(services.settings.warehouse_dir)
+    daily._store(wh, "2026-08", date(2026, 8, 3), daily.SCHEMA.empty_table())
+    assert wh.has("daily_warnings", "2026-08", "output")
+    assert wh.metadata("2026-08", "output")["run_summary"]["drift"]["drifted_features"] == ["complaints_3m"]
+
+
 def test_run_summary_prints_the_drift_warning() -> None:
     from tenure.interfaces.cli.commands.month import _render_summary
     from tenure.interfaces.cli.output import console

@@ -220,7 +220,10 @@ def _store(wh: Warehouse, month: str, day: dt.date, table: pa.Table) -> None:
         old = pq.read_table(wh.path("daily_warnings", month, "output"))
         old = old.filter(pc.not_equal(old.column("day"), pa.scalar(day, pa.date32())))
         table = pa.concat_tables([old.cast(SCHEMA), table])
-    with wh.write_month(month, "output") as out:
+    # Keep the month's run summary (drift, scoring) that tenure run-month recorded with the version.
+    meta = ({k: v for k, v in wh.metadata(month, "output").items() if k not in ("version", "tables")}
+            if wh.version(month, "output") else {})
+    with wh.write_month(month, "output", meta=meta) as out:
         out.write("daily_warnings", table)
 
 
