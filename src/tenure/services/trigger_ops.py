@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from tenure.domain.errors import InputError, NotFound, PermissionDenied
@@ -45,6 +45,8 @@ OPERATE_ROLES = frozenset({"administrator", "retention_manager"})
 
 LATENCY_WINDOW = 1000
 """Latency percentiles are read over this many latest events (replays excluded)."""
+ID_BOUND_MARGIN = dt.timedelta(minutes=10)
+"""Longest time a batch may hold its processed_at stamp before inserting (see ``_first_id_since``)."""
 REPLAY_SOURCE = "replay"
 PAYLOAD_MAX = 100_000
 
@@ -162,7 +164,7 @@ class TriggerOpsService:
             s = uow.session
             assert s is not None
             states = {r.trigger_id: self._state(r, changed=False) for r in s.scalars(select(TriggerState)).all()}
-            windows = {"hour": self._counts(s, hour_start), "today": self._counts(s, day_start)}
+            windows = self._windows(s, hour_start, day_start)
             latency = self._latency(s, latency_window)
             dead = self._dead_letter_counts(s, hour_start, day_start)
         rows = []
@@ -181,14 +183,56 @@ class TriggerOpsService:
                 "latency_window": latency_window, "dead_letters": dead}
 
     @staticmethod
-    def _counts(s: Any, since: dt.datetime) -> dict[str, Any]:
+    def _first_id_since(s: Any, since: dt.datetime) -> int | None:
+        """An id below which no event was processed at or after ``since`` (None: no event at all).
+
+        ``processed_events`` has no index on ``processed_at``, but ids grow with it: a row is
+        stamped when its batch starts and gets its id when the batch inserts, moments later. A
+        binary search over the primary key for ``since − ID_BOUND_MARGIN`` therefore bounds the
+        counts to a key range, so their cost follows the window, not the whole history.
+        """
+        lo, hi = s.execute(select(func.min(ProcessedEvent.id), func.max(ProcessedEvent.id))).one()
+        if lo is None:
+            return None
+        target = since - ID_BOUND_MARGIN
+
+        def recent_from(i: int) -> bool:  # the first row at or after id i was processed after the target
+            t = s.scalar(select(ProcessedEvent.processed_at).where(ProcessedEvent.id >= i)
+                         .order_by(ProcessedEvent.id).limit(1))
+            return t is None or _aware(t) >= target  # type: ignore[operator]
+
+        if recent_from(lo):
+            return lo
+        hi += 1  # recent_from(hi) holds (no row): the answer is in (lo, hi]
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if recent_from(mid):
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+    @classmethod
+    def _windows(cls, s: Any, hour_start: dt.datetime, day_start: dt.datetime) -> dict[str, dict[str, Any]]:
+        """Counts of the last hour and of today, in one grouped pass over the key range since the earlier."""
+        since = min(hour_start, day_start)
+        first = cls._first_id_since(s, since)
+        out = {"hour": cls._tally([]), "today": cls._tally([])}
+        if first is None:
+            return out
+        in_hour = case((ProcessedEvent.processed_at >= hour_start, 1), else_=0)
+        in_day = case((ProcessedEvent.processed_at >= day_start, 1), else_=0)
         rows = s.execute(
-            select(ProcessedEvent.trigger_id, ProcessedEvent.decision, ProcessedEvent.reason,
+            select(in_hour, in_day, ProcessedEvent.trigger_id, ProcessedEvent.decision, ProcessedEvent.reason,
                    ProcessedEvent.event_type, func.count())
-            .where(ProcessedEvent.processed_at >= since)
-            .group_by(ProcessedEvent.trigger_id, ProcessedEvent.decision, ProcessedEvent.reason,
+            .where(ProcessedEvent.id >= first, ProcessedEvent.processed_at >= since)
+            .group_by(in_hour, in_day, ProcessedEvent.trigger_id, ProcessedEvent.decision, ProcessedEvent.reason,
                       ProcessedEvent.event_type)
         ).all()
+        return {"hour": cls._tally([r[2:] for r in rows if r[0]]), "today": cls._tally([r[2:] for r in rows if r[1]])}
+
+    @staticmethod
+    def _tally(rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
         per: dict[str, dict[str, Any]] = {}
         totals = _empty_counts()
         no_match_by_type: dict[str, int] = {}
