@@ -42,7 +42,7 @@ campaign_id: {CAMPAIGN}
 name: Keep segment B
 strategy: {STRATEGY}
 offer: tenure_gift
-target_filter: tenure_months >= 0
+target_filter: value_level >= 0
 channels: [outbound_call, sms]
 start_date: '2026-01-01'
 end_date: '2026-12-31'
@@ -84,7 +84,8 @@ def breakdown_warehouse(root: Path) -> Warehouse:
            profiles=pa.table({"subscriber_id": subs, "segment_id": [s[1] for s in subs],
                               "value_level": [3] * n, "card_grade": ["gold"] * n, "is_core": [True] * n}))
     _write(wh, MONTH, "input",
-           subscribers=pa.table({"subscriber_id": subs, "customer_id": subs, "status": ["active"] * n}),
+           subscribers=pa.table({"subscriber_id": subs, "customer_id": subs, "status": ["active"] * n,
+                                 "msisdn": [f"1380000{i:04d}" for i in range(n)]}),
            monthly_usage=pa.table({"month": [MONTH] * n, "subscriber_id": subs, "revenue": [50.0] * n,
                                    "mou": [100.0] * n, "bundle_broadband": [False] * n, "bundle_tv": [False] * n}))
     alive = [s for s in subs if s not in CHURNED]
@@ -92,7 +93,8 @@ def breakdown_warehouse(root: Path) -> Warehouse:
     surveys = [("TA050", 8), ("TA051", 6), ("CA050", 5), ("CA051", 7), ("CA052", 6), ("TA000", 1)]
     _write(wh, LATER, "input",
            subscribers=pa.table({"subscriber_id": subs, "customer_id": subs,
-                                 "status": ["churned" if s in CHURNED else "active" for s in subs]}),
+                                 "status": ["churned" if s in CHURNED else "active" for s in subs],
+                                 "msisdn": [f"1380000{i:04d}" for i in range(n)]}),
            monthly_usage=pa.table({"month": [LATER] * len(alive), "subscriber_id": alive,
                                    "revenue": [50.0] * len(alive), "mou": [100.0] * len(alive),
                                    "bundle_broadband": [False] * len(alive), "bundle_tv": [False] * len(alive)}),
@@ -100,8 +102,12 @@ def breakdown_warehouse(root: Path) -> Warehouse:
                "survey_id": [f"S{i}" for i in range(len(surveys))], "subscriber_id": [s for s, _ in surveys],
                "surveyed_on": [dt.date(2026, 2, 10)] * len(surveys), "score": [v for _, v in surveys],
                "topic": ["overall"] * len(surveys)}))
+    # Profiles of 2026-02 carry what the planner reads, so the month can be previewed and planned.
     _write(wh, LATER, "output", profiles=pa.table({
-        "subscriber_id": alive, "segment_id": [s[1] for s in alive],
+        "subscriber_id": alive, "customer_id": alive, "region": ["fuzhou"] * len(alive),
+        "current_value": [100.0] * len(alive), "churn_probability": [0.3] * len(alive),
+        "warning_count": [0] * len(alive), "pref_hotline": [5] * len(alive), "pref_sms": [5] * len(alive),
+        "segment_id": [s[1] for s in alive],
         "value_level": [2 if s in fell else 3 for s in alive],
         "card_grade": ["gold"] * len(alive), "is_core": [True] * len(alive)}))
     return wh

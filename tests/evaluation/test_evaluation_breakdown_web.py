@@ -24,6 +24,8 @@ PASSWORD = "correct-horse-battery"
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     home: Path = tmp_path_factory.mktemp("breakdown-web")
     breakdown_warehouse(home / "warehouse")
+    (home / "config").mkdir()
+    (home / "config" / "capacity.yaml").write_text("measured_effects:\n  min_treated: 100\n", encoding="utf-8")
     svc = build(Settings(home=home, environment="test", secret_key="test-secret-" + uuid.uuid4().hex))
     store_plan(svc, PASSWORD)
     yield svc
@@ -103,3 +105,10 @@ def test_viewer_may_not_see_breakdowns(services: Services) -> None:
     with _client(services, name) as client:
         assert client.get("/evaluation/executors").status_code == 403
         assert client.get("/evaluation/executors.xlsx", params={"month": MONTH}).status_code == 403
+
+
+def test_campaign_preview_says_which_effect_it_used(services: Services) -> None:
+    with _analyst(services) as client:
+        html = client.get("/campaigns/keep-b/preview", params={"month": "2026-02"}).text
+        assert 'data-testid="preview-effects"' in html
+        assert "B 50.0% (measured, n=100)" in html and "other segments 10.0% (configured)" in html
