@@ -378,7 +378,7 @@ class TriggerService:
     def _assign(uow: UnitOfWork, orders: list[tuple[dict[str, Any], str]]) -> None:
         """Work orders of the ``work_order`` action go to the customer's account manager (one query)."""
         customers = {o["customer_id"] for o, action in orders if action == "work_order"}
-        owners = uow.work_orders.portfolio_owners(customers) if customers else {}
+        owners = uow.work_orders.portfolio_owners(customers, role="account_manager") if customers else {}
         for o, action in orders:
             o["assignee_id"] = owners.get(o["customer_id"]) if action == "work_order" else None
 
