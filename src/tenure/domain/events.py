@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from tenure.domain.errors import InputError
@@ -35,10 +36,10 @@ class Event:
     occurred_at: dt.datetime
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def month(self) -> str:
-        """The ``YYYY-MM`` month the event happened in."""
-        return self.occurred_at.strftime("%Y-%m")
+        """The ``YYYY-MM`` month the event happened in (computed once: the intake asks often)."""
+        return f"{self.occurred_at.year:04d}-{self.occurred_at.month:02d}"
 
     def rule_row(self) -> dict[str, Any]:
         """The event's attributes as rule-language columns ``event_<attr>``."""

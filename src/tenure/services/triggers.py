@@ -348,11 +348,16 @@ class TriggerService:
                     orders.append((order, trigger.action, d, row))
             if orders:
                 self._assign(uow, [(o, action) for o, action, _, _ in orders])
-                # Core inserts (one multi-row statement per chunk, not the ORM's row-at-a-time); the
-                # new ids are matched back on (month, subscriber), the store's unique key.
-                wo = WorkOrder.__table__
-                ids = {(m, sub): i for i, m, sub in s.execute(
-                    insert(wo).returning(wo.c.id, wo.c.month, wo.c.subscriber_id), [o for o, _, _, _ in orders])}
+                # A Core executemany (the ORM would insert row by row, and RETURNING over many rows
+                # is several times slower on PostgreSQL); the new ids are read back on
+                # (month, subscriber), the store's unique key, in one query.
+                s.execute(insert(WorkOrder.__table__), [o for o, _, _, _ in orders])
+                ids: dict[tuple[str, str], int] = {}
+                for subs in _chunks(o["subscriber_id"] for o, _, _, _ in orders):
+                    ids.update({(m, sub): i for i, m, sub in s.execute(
+                        select(WorkOrder.id, WorkOrder.month, WorkOrder.subscriber_id).where(
+                            WorkOrder.subscriber_id.in_(subs),
+                            WorkOrder.month.in_({o["month"] for o, _, _, _ in orders})))})
                 for o, _, d, row in orders:
                     d.work_order_id = row["work_order_id"] = int(ids[(o["month"], o["subscriber_id"])])
             if rows:
