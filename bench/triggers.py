@@ -13,8 +13,8 @@ that is not held out becomes a work order (the heaviest mix).
 
 Latency is from the publisher's clock stamp in the event to the commit of its
 batch (same machine, same clock). CPU is user+system seconds of the consumer
-process, the publisher process and the nats-server (read from /proc), over the
-run. Prints one JSON document; the stream (and a PostgreSQL schema) is deleted
+process, the publisher process, the nats-server and (PostgreSQL) the server
+processes of the bench's own connections (read from /proc), over the run. Prints one JSON document; the stream (and a PostgreSQL schema) is deleted
 afterwards.
 """
 
@@ -33,7 +33,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from tenure.domain.triggers import Trigger
 from tenure.engines.events_nats import NatsConfig, NatsEventSource, connect, ensure_stream
@@ -120,6 +120,16 @@ def main() -> None:
             c.execute(text(f'create schema "{schema}"'))
         engine = make_engine(args.store, schema=schema)
     migrate(engine)
+    backends: set[int] = set()  # PostgreSQL server processes serving this bench (their CPU is counted)
+    if schema is not None:
+        @event.listens_for(engine, "connect")
+        def _backend(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("select pg_backend_pid()")
+            backends.add(int(cur.fetchone()[0]))
+            cur.close()
+
+        engine.dispose()  # so the bench's connections are opened with the listener in place
     trigger = Trigger("bench", "Complaint", "投诉", "complaint", "event_severity >= 3 and risk_decile >= 5",
                       "outbound_call", 2.0, 0.1)
     svc = TriggerService(UnitOfWorkFactory(engine), [trigger])
@@ -147,13 +157,17 @@ def main() -> None:
     done: Any = mp.get_context("spawn").Queue()
     pub = mp.get_context("spawn").Process(
         target=_publish, args=(cfg, f"bench{tag}.events.complaint", tag, args.events, args.rate, done))
+    with engine.connect():
+        pass
     cpu0, nats0 = time.process_time(), _cpu_of(nats_pid) if nats_pid else float("nan")
+    pg0 = {b: _cpu_of(b) for b in backends}
     started = time.perf_counter()
     pub.start()
     report = NatsEventSource(cfg).consume_batches(handler, max_events=args.events, idle_timeout=30.0)
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu0
     nats_cpu = (_cpu_of(nats_pid) - nats0) if nats_pid else float("nan")
+    pg_cpu = sum(_cpu_of(b) - pg0.get(b, 0.0) for b in backends) if backends else None
     published = done.get(timeout=60)
     pub.join()
     load_after = os.getloadavg()
@@ -178,7 +192,8 @@ def main() -> None:
                        "max": round(max(latencies, default=0.0) * 1000, 1)},
         "mean_batch": round(statistics.fmean(batches), 1) if batches else 0,
         "cpu_seconds": {"consumer": round(cpu, 1), "publisher": round(published["cpu"], 1),
-                        "nats_server": round(nats_cpu, 1)},
+                        "nats_server": round(nats_cpu, 1),
+                        **({"postgresql_backend": round(pg_cpu, 1)} if pg_cpu is not None else {})},
         "cpu_per_1000_events_consumer": round(cpu / max(report.handled, 1) * 1000, 3),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
