@@ -1,15 +1,17 @@
-"""Moments of truth: act on one event at a time, exactly once.
+"""Moments of truth: act on events as they arrive, exactly once.
 
-``process_event`` validates the event, and in ONE unit of work: checks the
-event id has not been processed (``processed_events`` is unique on it),
+``process_batch`` validates a batch of events (one pull from the bus), and
+in ONE unit of work: finds which event ids were processed before
+(``processed_events`` is unique on them), and for each new event, in order,
 finds the first enabled trigger whose condition holds, holds the subscriber
 out when the (subscriber, trigger) draw falls in the control share, applies
 the contact policy (do-not-disturb / opt-out, contact cap, cool-down after a
 refusal, one work order per subscriber and month), writes the decision and
-creates the work order. A redelivered event therefore never creates a second
-work order: either the first delivery's transaction committed (and the
-redelivery finds its row) or it did not (and nothing of it exists).
-Invalid events become dead letters with their reasons.
+creates the work order; then commits once. A redelivered event therefore
+never creates a second work order: either the first delivery's transaction
+committed (and the redelivery finds its row) or it did not (and nothing of
+it exists). Invalid events become dead letters with their reasons.
+``process_event`` is a batch of one.
 """
 
 from __future__ import annotations
