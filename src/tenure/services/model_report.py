@@ -130,7 +130,7 @@ def heldout_report(settings: Settings, ident: str, month: str, bins: int = 10, s
                              sorted(judged, key=lambda r: -abs(r["gap"]))), None),
         "max_gap_all_bins": max((abs(r["gap"]) for r in table if r["count"]), default=None),
         "mean_gap": metrics.expected_calibration_error(y, p, bins),
-        "within_tolerance": all(r["within"] for r in judged),
+        "within_tolerance": all(r["within"] for r in judged) if judged else None,
         "deciles": decile_table(y, p),
     }
     if save:

@@ -76,7 +76,7 @@ def gains(div_id: str, title: str, deciles: Sequence, lift: Sequence, cumulative
         go.Bar(name=lift_name, x=list(deciles), y=list(lift), yaxis="y"),
         go.Scatter(name=gain_name, x=list(deciles), y=list(cumulative), mode="lines+markers", yaxis="y2"),
     ])
-    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "tickformat": ".0%"})
+    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1.05], "dtick": 0.25, "tickformat": ".0%"})
     fig.add_hline(y=1, line_dash="dot", line_color="#7f8c8d")
     fig.update_xaxes(title=x_title, type="category")
     return render(_layout(fig, title, height=340), div_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from tenure.domain.errors import InputError, NotFound, TenureError
+from tenure.domain.errors import InputError, PermissionDenied
 from tenure.domain.roles import Permission
 from tenure.interfaces.api.deps import RowId, ServicesDep
 from tenure.interfaces.api.early_warning import ModelName, ModelVersion, warning_service
@@ -37,8 +37,9 @@ def _model_charts(doc: dict[str, Any], fmt: Formatter) -> dict[str, Markup]:
     out: dict[str, Markup] = {}
     card = doc["card"]
     report = doc["reports"][-1] if doc["reports"] else None
-    calib = [r for r in (report or card["metrics"])["calibration"] if r["count"]] if (
-        report or card["metrics"].get("calibration")) else []
+    # the newest held-out report if there is one, else the card's validation month
+    source = report or card["metrics"]
+    calib = [r for r in source.get("calibration") or [] if r["count"]]
     if calib:
         month = report["month"] if report else card["metrics"].get("validation_month")
         out["calibration"] = charts.calibration(
@@ -134,9 +135,7 @@ def withdraw_warning(request: Request, customer_id: CustomerKey, warning_id: Row
                      services: ServicesDep) -> Response:
     try:
         warning_service(services).withdraw(user, customer_id, warning_id)
-    except NotFound:
-        raise
-    except TenureError as exc:
+    except PermissionDenied as exc:
         return _warnings_partial(request, user, services, customer_id, error=str(exc), status_code=403)
     if request.headers.get("HX-Request"):
         return _warnings_partial(request, user, services, customer_id)

@@ -15,6 +15,10 @@ def _pct(v: Any) -> str:
     return "" if v is None else f"{100 * v:.1f}%"
 
 
+def _verdict(within: bool | None) -> str:
+    return "no bin large enough to judge" if within is None else ("yes" if within else "NO")
+
+
 def _render(doc: dict[str, Any]) -> None:
     console.print(f"[bold]{doc['model_id']}[/bold] on {doc['month']} (held out; training window "
                   f"{'–'.join(doc['training_window'] or [])}; labels read up to {doc['labels_until']})", highlight=False)
@@ -30,7 +34,7 @@ def _render(doc: dict[str, Any]) -> None:
     gap = doc["max_gap"]
     console.print(f"  max gap {_pct(gap)} (bin {doc['max_gap_bin']}, bins of {doc['min_bin']}+ customers; "
                   f"all bins {_pct(doc['max_gap_all_bins'])}); count-weighted mean gap {_pct(doc['mean_gap'])}; "
-                  f"within {_pct(doc['tolerance'])} or 2 standard errors: {'yes' if doc['within_tolerance'] else 'NO'}",
+                  f"within {_pct(doc['tolerance'])} or 2 standard errors: {_verdict(doc['within_tolerance'])}",
                   highlight=False)
     d = [[r["decile"], f"{r['count']:,}", r["positives"], _pct(r["rate"]),
           "" if r["lift"] is None else f"{r['lift']:.2f}", _pct(r["cumulative_gain"])] for r in doc["deciles"]]
