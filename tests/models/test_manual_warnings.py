@@ -108,6 +108,9 @@ def test_account_manager_raises_by_api_and_it_joins_the_daily_warnings(app, serv
     listed = client.get(f"/api/v1/customers/{mine}/warnings").json()
     sources = {(w["source"], w["reason"]) for w in listed["warnings"]}
     assert ("manual", "competitor_offer") in sources and ("daily", "port_out_inquiry") in sources
+    rules = [w for w in listed["warnings"] if w["source"] == "rule"]
+    assert rules and all(w["reason"] in ("spend_decline_3m", "other_op_ip_spend") for w in rules)
+    assert [w["source"] for w in listed["warnings"]][-len(rules):] == ["rule"] * len(rules)
     assert listed["open_manual"] == 1
 
     # audited, with who and what

@@ -8,8 +8,8 @@ or by someone allowed to withdraw warnings (a retention manager).
 
 :meth:`WarningService.for_customer` is the customer's warning list: manual
 warnings next to the daily warnings of ``tenure run-day`` (warehouse table
-``daily_warnings``), in one row format with ``source``. The monthly rule
-warnings stay where they are (the customer 360 document's ``warnings``).
+``daily_warnings``) and the month's rule warnings (read model), in one row
+format with ``source`` (``manual``, ``daily``, ``rule``).
 
 Portfolio isolation is in the query: the customer's subscriptions are read
 from the read model with the caller's visibility predicate, so a customer
@@ -69,6 +69,10 @@ class WarningService:
     # -- the portfolio ------------------------------------------------------------------------
     def visible_subscribers(self, principal: Principal, customer_id: str) -> list[str]:
         """The customer's subscription ids, read through the caller's portfolio filter; NotFound otherwise."""
+        return self._visible(principal, customer_id)[0]
+
+    def _visible(self, principal: Principal, customer_id: str) -> tuple[list[str], list[dict[str, Any]]]:
+        """Subscription ids and the month's rule warnings of a customer inside the caller's portfolio."""
         if not customer_id or "\x00" in customer_id or len(customer_id) > 64:
             raise NotFound(f"no customer {customer_id!r}")
         pred, params = visibility(principal, "customer_id", "region")
@@ -77,9 +81,20 @@ class WarningService:
                 raise NotFound(f"no customer {customer_id!r}")
             rows = cur.execute(f"select subscriber_id from subscribers where customer_id = ? and {pred} "
                                "order by subscriber_id", [customer_id, *params]).fetchall()
-        if not rows:
-            raise NotFound(f"no customer {customer_id!r}")
-        return [r[0] for r in rows]
+            if not rows:
+                raise NotFound(f"no customer {customer_id!r}")
+            rules: list[dict[str, Any]] = []
+            if cur.has("warnings"):
+                res = cur.execute("select subscriber_id, rule_id, family, severity, reason_en, reason_zh "
+                                  "from warnings where customer_id = ? order by subscriber_id, rule_id", [customer_id])
+                for sub, rule, family, severity, en, zh in res.fetchall():
+                    rules.append({
+                        "source": "rule", "id": None, "customer_id": customer_id, "subscriber_id": sub,
+                        "day": cur.output_month, "reason": rule, "reason_en": en, "reason_zh": zh,
+                        "family": family, "severity": severity, "detail": "", "status": mw.OPEN,
+                        "raised_by": "run-month", "raised_at": None, "withdrawn_by": None, "withdrawn_at": None,
+                    })
+        return [r[0] for r in rows], rules
 
     # -- changes ------------------------------------------------------------------------------
     def raise_warning(self, principal: Principal, customer_id: str, reason: str, severity: int | str,
@@ -139,8 +154,12 @@ class WarningService:
 
     # -- reading ------------------------------------------------------------------------------
     def for_customer(self, principal: Principal, customer_id: str, include_withdrawn: bool = True) -> dict[str, Any]:
-        """The customer's manual and daily warnings, newest first, in one row format."""
-        subs = self.visible_subscribers(principal, customer_id)
+        """The customer's manual, daily and monthly rule warnings in one row format, open first, newest first.
+
+        ``severity`` keeps each source's scale: manual and daily 1 = most urgent; rule warnings
+        the rule's own severity (higher = more severe), as in the customer 360 document.
+        """
+        subs, rules = self._visible(principal, customer_id)
         with self.uow_factory() as uow:
             s = uow.session
             assert s is not None
@@ -152,6 +171,7 @@ class WarningService:
         # open first, then newest day, then most urgent (stable sorts, last key first)
         rows = sorted(manual + daily, key=lambda r: int(r["severity"] or 9))
         rows.sort(key=lambda r: str(r["day"]), reverse=True)
+        rows += sorted(rules, key=lambda r: -int(r["severity"] or 0))
         rows.sort(key=lambda r: r["status"] != mw.OPEN)
         return {
             "customer_id": customer_id,
