@@ -22,8 +22,10 @@ from tenure.services.treatment_response import respond_to_plan
 from tenure.synthetic import generate
 
 END = "2026-06"
-HELPS = "care-courted-bill-credit"  # marketing care for those a competitor courts: persuadables among them
-NOTHING = "care-quiet-usage"  # service care for quiet subscribers: almost nobody would leave anyway
+PLAN_MONTHS = ("2026-02", "2026-03")
+BROAD = "broad-bill-credit"  # marketing care for everyone else: persuadables, sleeping dogs and the indifferent
+NOTHING = "care-quiet-usage"  # service care for quiet long-standing subscribers: almost nobody would leave anyway
+STRATEGY = "bill_credit_promotion"
 
 
 @dataclass
@@ -48,7 +50,7 @@ def _campaign(cid: str, strategy: str, offer: str, target: str, channels: list[s
     return yaml.safe_dump(data, sort_keys=False)
 
 
-def run_operator(home: Path, subscribers: int = 8000, seed: int = 11, plan_months: tuple[str, ...] = ("2026-03",),
+def run_operator(home: Path, subscribers: int = 8000, seed: int = 11, plan_months: tuple[str, ...] = PLAN_MONTHS,
                  campaigns: list[str] | None = None) -> ResponseRun:
     """Generate, load, run and plan each of ``plan_months``, respond, reload; run the month after each."""
     settings = Settings(home=home, environment="test", secret_key="test-secret-" + uuid.uuid4().hex)
@@ -64,8 +66,9 @@ def run_operator(home: Path, subscribers: int = 8000, seed: int = 11, plan_month
         uow.commit()
     cs = CampaignService(svc.uow)
     for text in campaigns or [
-        _campaign(HELPS, "bill_credit_promotion", "bill_credit_20", "other_op_cs_calls_3m > 0 or warning_count >= 2", ["outbound_call", "sms"]),
-        _campaign(NOTHING, "usage_care", "quota_reminder", "warning_count = 0", ["sms"]),
+        _campaign(BROAD, STRATEGY, "bill_credit_20", "warning_count >= 0", ["sms"], priority=1),
+        _campaign(NOTHING, "usage_care", "quota_reminder", "warning_count = 0 and tenure_months >= 36", ["sms"],
+                  priority=9),
     ]:
         [c] = cs.import_yaml(name, text)
         cs.submit(name, c.campaign.campaign_id)

@@ -28,20 +28,17 @@ from tenure.services.planning import plan_month
 from tenure.services.uplift import UpliftService
 from tenure.synthetic.response import true_effects
 
-from .response_builders import ResponseRun, _campaign, run_operator
+from .response_builders import BROAD, PLAN_MONTHS, STRATEGY, ResponseRun, _campaign
 
 pytestmark = pytest.mark.slow
-STRATEGY = "bill_credit_promotion"
-BROAD = _campaign("broad-bill-credit", STRATEGY, "bill_credit_20", "warning_count >= 0", ["sms"])
-TRAIN, TEST = "2026-02", "2026-03"
+DEFINITION = _campaign(BROAD, STRATEGY, "bill_credit_20", "warning_count >= 0", ["sms"])
+TRAIN, TEST = PLAN_MONTHS
 COST = 20.0
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> ResponseRun:
-    r = run_operator(tmp_path_factory.mktemp("uplift-home"), plan_months=(TRAIN, TEST), campaigns=[BROAD])
-    yield r
-    r.services.close()
+def run(response_run: ResponseRun) -> ResponseRun:
+    return response_run
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +48,7 @@ def trained(run: ResponseRun) -> dict:
 
 
 def _select(run: ResponseRun, targeting: str, budget_customers: int) -> tuple[list[str], dict]:
-    c = campaign_from_dict({**yaml.safe_load(BROAD), "campaign_id": f"x-{targeting}", "targeting": targeting,
+    c = campaign_from_dict({**yaml.safe_load(DEFINITION), "campaign_id": f"x-{targeting}", "targeting": targeting,
                             "control_share": 0.0, "budget": budget_customers * COST, "status": "approved"})
     planner = MonthlyPlanService(run.services.uow, run.services.warehouse, run.settings.home)
     cfg = load_plan_config(run.settings.home)
@@ -70,7 +67,7 @@ def test_models_are_trained_on_earlier_plans_and_scored_on_a_held_out_one(run: R
     assert trained["test_months"] == [TEST]
     assert {m["learner"] for m in trained["models"]} == {"two_model", "transformed_outcome"}
     n_test = sum(1 for r in run.services.warehouse.read_arrow("decisions", TEST, "output").to_pylist()
-                 if r["decision"] in ("selected", "over_capacity", "control"))
+                 if r["decision"] in ("selected", "over_capacity", "control") and r["campaign_id"] == BROAD)
     for m in trained["models"]:
         assert m["train_months"] == [TRAIN] and m["test_rows"] == n_test and m["train_rows"] > 3000
         assert np.isfinite(m["qini"]) and np.isfinite(m["uplift_at_k"])
@@ -101,10 +98,10 @@ def test_uplift_campaign_without_a_model_is_refused(run: ResponseRun) -> None:
         svc.load("retention_call", "no_such_learner")
     with pytest.raises(InputError):
         svc.train(strategy="Bad Name")
-    c = campaign_from_dict({**yaml.safe_load(BROAD), "campaign_id": "x", "targeting": "uplift"})
+    c = campaign_from_dict({**yaml.safe_load(DEFINITION), "campaign_id": "x", "targeting": "uplift"})
     assert c.targeting == "uplift"
     with pytest.raises(InputError, match="targeting"):
-        campaign_from_dict({**yaml.safe_load(BROAD), "campaign_id": "x", "targeting": "luck"})
+        campaign_from_dict({**yaml.safe_load(DEFINITION), "campaign_id": "x", "targeting": "luck"})
 
 
 def test_cli_uplift_show_and_respond_rerun(run: ResponseRun, trained: dict, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,7 +125,7 @@ def test_cli_uplift_show_and_respond_rerun(run: ResponseRun, trained: dict, monk
                                      "--json"])
         assert r.exit_code == 0, r.output
         doc = json.loads(r.stdout)
-        assert doc["plan_month"] == TEST and doc["reloaded"] == [] and "broad-bill-credit" in doc["campaigns"]
+        assert doc["plan_month"] == TEST and doc["reloaded"] == [] and BROAD in doc["campaigns"]
         assert (run.data / "ground_truth" / "responses.parquet").read_bytes() == before
     finally:
         get_settings.cache_clear()
