@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     max_bad_row_share: float = Field(default=0.01, ge=0, le=1)
+    load_chunk_bytes: int = Field(
+        default=128 << 20, ge=1, description="Larger load files are read and checked in pieces of about this size."
+    )
     https_only_cookies: bool = False
     session_max_age_seconds: int = 8 * 3600
     login_max_failures: int = 5

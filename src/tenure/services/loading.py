@@ -25,11 +25,9 @@ from tenure.config import Settings
 from tenure.domain.errors import LoadError
 from tenure.domain.model import MONTH_RE, TABLES, parse_month
 from tenure.domain.validation import is_bad_share_refused
-from tenure.engines.schema import arrow_schema
-from tenure.engines.sources import SourceTable, read_source
 from tenure.engines.warehouse import Warehouse
-from tenure.services.loading_checks import CheckedTable, check_table
-from tenure.services.loading_quarantine import quarantine_rows, top_reasons, write_quarantine
+from tenure.services.loading_chunks import SortLimits, TableOutcome, load_table
+from tenure.services.loading_quarantine import most_frequent
 
 SUFFIXES = (".csv", ".parquet")
 TOP_REASONS = 5
@@ -247,12 +245,15 @@ def load_directory(
     encoding: str | None = None,
     max_bad_share: float | None = None,
     on_progress: Callable[[str], None] | None = None,
+    chunk_bytes: int | None = None,
 ) -> LoadReport:
     """Validate and load every month found under ``source`` (or just ``month``).
 
     Months are loaded in order, each published on its own: a refused month
     raises :class:`LoadRefused` (a LoadError) after the months before it were
     published. Whole-file problems raise LoadError before anything is written.
+    Files larger than ``chunk_bytes`` (default ``settings.load_chunk_bytes``)
+    are read and checked in pieces of about that size (see loading_chunks).
     """
     share = settings.max_bad_row_share if max_bad_share is None else float(max_bad_share)
     if not 0 <= share <= 1:
@@ -262,7 +263,7 @@ def load_directory(
     warehouse = Warehouse(settings.warehouse_dir)
     say = on_progress or (lambda _msg: None)
     for mi in months:
-        result = _load_month(settings, warehouse, mi, encoding, share, say)
+        result = _load_month(settings, warehouse, mi, encoding, share, say, chunk_bytes)
         report.months.append(result)
         if result.refused:
             raise LoadRefused(result.refused, report)
@@ -280,12 +281,13 @@ def _load_month(
     encoding: str | None,
     share: float,
     say: Callable[[str], None],
+    chunk_bytes: int | None = None,
 ) -> MonthLoad:
     """Check each table and stage it in the month's new version as soon as it is checked.
 
-    Only one table's rows are in memory at a time (plus the id columns other
-    tables refer to), so a month's peak memory follows its largest table, not
-    the sum of its tables. A refused month's staged version is dropped whole:
+    Only one piece of one table is in memory at a time (plus the id columns
+    other tables refer to), so a month's peak memory follows the piece size
+    (``Settings.load_chunk_bytes``), not the size of its files. A refused month's staged version is dropped whole:
     the warehouse stays exactly as it was.
     """
     result = MonthLoad(mi.month, str(mi.folder), ignored_files=[str(p) for p in mi.ignored])
@@ -293,6 +295,10 @@ def _load_month(
     known: dict[str, pa.Array] = {}
     set_aside: dict[str, pa.Array] = {}
     previous = warehouse.version(mi.month)
+    chunk_bytes = settings.load_chunk_bytes if chunk_bytes is None else chunk_bytes
+    limits = SortLimits(
+        memory_limit=f"{max(256, 4 * chunk_bytes >> 20)}MB", threads=settings.duckdb_threads
+    )
     try:
         # The warehouse adds "version" and "tables" (row counts) itself; the summary goes beside them.
         meta: dict[str, Any] = {"kind": "load", "max_bad_share": share}
@@ -302,20 +308,23 @@ def _load_month(
                 if path is None:
                     continue
                 say(f"{mi.month} {name}: reading {path.name}")
-                src = read_source(path, encoding, allow_empty=spec.allow_empty)
-                checked = check_table(spec, src, mi.month, known, set_aside)
-                good = checked.loaded()
-                for ref in REFERENCED:
-                    table, column = ref.split(".")
-                    if table == name:
-                        known[ref] = good.column(column).combine_chunks()
-                        set_aside[ref] = (
-                            checked.typed.column(column).filter(pa.array(checked.bad)).drop_null()
-                        )
-                entry = _record(name, src, checked, good.num_rows, quarantine_dir)
-                del src, checked
-                writer.write(name, good.sort_by([(k, "ascending") for k in spec.key]).cast(arrow_schema(name)))
-                del good
+                out = load_table(
+                    spec,
+                    path,
+                    mi.month,
+                    encoding,
+                    known,
+                    set_aside,
+                    REFERENCED,
+                    writer,
+                    quarantine_dir / f"{name}.csv",
+                    chunk_bytes,
+                    settings.home,
+                    limits,
+                )
+                known.update(out.known)
+                set_aside.update(out.set_aside)
+                entry = _entry(name, out)
                 result.tables.append(entry)
                 say(f"{mi.month} {name}: {entry.loaded:,} loaded, {entry.quarantined:,} quarantined")
             if previous is not None:
@@ -337,27 +346,19 @@ def _load_month(
     return result
 
 
-def _record(
-    name: str, src: SourceTable, checked: CheckedTable, n_loaded: int, quarantine_dir: Path
-) -> TableLoad:
-    rows = quarantine_rows(src, checked)
-    target = quarantine_dir / f"{name}.csv"
-    if rows.num_rows:
-        write_quarantine(rows, target)
-    elif target.exists():
-        target.unlink()  # a clean reload must not leave an old quarantine behind
+def _entry(name: str, out: TableOutcome) -> TableLoad:
     return TableLoad(
         table=name,
-        source_file=str(src.path),
-        format=src.format,
-        encoding=src.encoding,
-        read=src.read,
-        loaded=n_loaded,
-        quarantined=rows.num_rows,
-        top_reasons=top_reasons(src, checked, TOP_REASONS),
-        quarantine_file=str(target) if rows.num_rows else None,
-        ignored_columns=checked.extra_columns,
-        knock_on=int(checked.knock_on_only.sum()),
+        source_file=out.source_file,
+        format=out.format,
+        encoding=out.encoding,
+        read=out.read,
+        loaded=out.loaded,
+        quarantined=out.quarantined,
+        top_reasons=most_frequent(out.reasons, TOP_REASONS),
+        quarantine_file=out.quarantine_file,
+        ignored_columns=out.ignored_columns,
+        knock_on=out.knock_on,
     )
 
 

@@ -107,12 +107,17 @@ def check_table(
     month: str,
     known: dict[str, pa.Array],
     set_aside: dict[str, pa.Array] | None = None,
+    duplicates: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> CheckedTable:
     """Type and check every row of ``src`` as table ``spec`` loaded for ``month``.
 
     ``known`` maps ``"table.column"`` to the values loaded this month, for
     references; ``set_aside`` to the values of rows quarantined this month.
-    references. Raises LoadError when required columns are missing.
+    ``duplicates``, when ``src`` is one piece of a larger file, gives the
+    duplicate keys of the whole file: the lines of later occurrences (sorted)
+    and the line of each one's first occurrence (see :func:`key_text`);
+    without it, duplicates are found within ``src``.
+    Raises LoadError when required columns are missing.
     """
     missing = [c for c in spec.required_columns if c not in src.columns]
     if missing:
@@ -120,7 +125,6 @@ def check_table(
             f"{src.path}: missing required column(s) {', '.join(missing)} for table {spec.name}; "
             "add them to the header (columns are listed in docs/data-model.md)"
         )
-    n = src.data.num_rows
     schema = arrow_schema(spec)
     problems: list[Problem] = []
     texts: dict[str, pa.Array] = {}
@@ -128,12 +132,7 @@ def check_table(
     ok: dict[str, np.ndarray] = {}
 
     for col in spec.columns:
-        if col.name in src.columns:
-            raw = src.data.column(col.name).combine_chunks()
-            text = pc.utf8_trim_whitespace(raw)
-            text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-        else:
-            text = pa.nulls(n, pa.string())
+        text = _text(src, col.name)
         present = _np(pc.is_valid(text))
         texts[col.name] = text
         if col.required:
@@ -177,7 +176,7 @@ def check_table(
         problems.extend(_month_rule(spec, texts, ok, month))
     problems.extend(_cross_rules(spec, texts, values, ok))
     problems.extend(_reference_rules(spec, values, ok, known, set_aside or {}))
-    dup = _duplicate_rule(spec, texts, src.lines)
+    dup = _duplicate_rule(spec, texts, src.lines, duplicates)
     if dup is not None:
         problems.append(dup)
 
@@ -188,6 +187,29 @@ def check_table(
     problems = [p for p in problems if p.mask.any()]
     extra = [c for c in src.columns if c not in spec.column_names]
     return CheckedTable(typed, problems, extra)
+
+
+def _text(src: SourceTable, name: str) -> pa.Array:
+    """A column's values trimmed, an empty value null (all null when the column is absent)."""
+    if name not in src.columns:
+        return pa.nulls(src.data.num_rows, pa.string())
+    raw = src.data.column(name).combine_chunks()
+    text = pc.utf8_trim_whitespace(raw)
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def key_text(spec: TableSpec, src: SourceTable) -> tuple[pa.Array, np.ndarray]:
+    """Each row's key as one text (parts joined by U+001F) and a mask of complete keys.
+
+    Exactly what the duplicate-key check compares, for finding duplicates
+    across the pieces of a file.
+    """
+    parts = [_text(src, k) for k in spec.key]
+    complete = np.ones(src.data.num_rows, dtype=bool)
+    for p in parts:
+        complete &= _np(pc.is_valid(p))
+    key = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\x1f")
+    return key, complete
 
 
 def _nullable(schema: pa.Schema) -> pa.Schema:
@@ -431,8 +453,13 @@ def _reference_rules(
 
 
 def _duplicate_rule(
-    spec: TableSpec, texts: dict[str, pa.Array], lines: np.ndarray
+    spec: TableSpec,
+    texts: dict[str, pa.Array],
+    lines: np.ndarray,
+    duplicates: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Problem | None:
+    if duplicates is not None:
+        return _known_duplicates(spec, lines, *duplicates)
     parts = [texts[k] for k in spec.key]
     complete = np.ones(len(parts[0]), dtype=bool)
     for p in parts:
@@ -451,6 +478,27 @@ def _duplicate_rule(
     if not dup.any():
         return None
     first_line = pa.array(np.where(dup, lines[np.maximum(first, 0)], 0)).cast(pa.string())
+    return Problem(
+        ",".join(spec.key),
+        "duplicate key",
+        dup,
+        first_line,
+        "duplicate key, first seen at line ",
+        "",
+    )
+
+
+def _known_duplicates(
+    spec: TableSpec, lines: np.ndarray, dup_lines: np.ndarray, first_lines: np.ndarray
+) -> Problem | None:
+    """The duplicate-key problem of one piece, from the duplicates found in the whole file."""
+    if len(dup_lines) == 0 or len(lines) == 0:
+        return None
+    at = np.minimum(np.searchsorted(dup_lines, lines), len(dup_lines) - 1)
+    dup = dup_lines[at] == lines
+    if not dup.any():
+        return None
+    first_line = pa.array(np.where(dup, first_lines[at], 0)).cast(pa.string())
     return Problem(
         ",".join(spec.key),
         "duplicate key",

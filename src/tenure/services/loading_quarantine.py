@@ -89,14 +89,24 @@ def quarantine_rows(src: SourceTable, checked: CheckedTable) -> pa.Table:
     return pa.concat_tables(parts).sort_by("line")
 
 
-def top_reasons(src: SourceTable, checked: CheckedTable, k: int) -> list[tuple[str, int]]:
-    """The most frequent reasons (grouped by rule, not by value), most frequent first."""
+def reason_counts(src: SourceTable, checked: CheckedTable) -> Counter[str]:
+    """Rows per reason, grouped by rule (not by value)."""
     counts: Counter[str] = Counter()
     for p in checked.problems:
         counts[p.label] += int(p.mask.sum())
-    for r in src.bad_records:
+    for _ in src.bad_records:
         counts["wrong number of fields"] += 1
+    return counts
+
+
+def most_frequent(counts: Counter[str], k: int) -> list[tuple[str, int]]:
+    """The ``k`` most frequent reasons, most frequent first (ties by name)."""
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+def top_reasons(src: SourceTable, checked: CheckedTable, k: int) -> list[tuple[str, int]]:
+    """The most frequent reasons (grouped by rule, not by value), most frequent first."""
+    return most_frequent(reason_counts(src, checked), k)
 
 
 def write_quarantine(rows: pa.Table, path: Path) -> None:
@@ -107,3 +117,59 @@ def write_quarantine(rows: pa.Table, path: Path) -> None:
         fh.write(codecs.BOM_UTF8)
         pacsv.write_csv(rows, fh, pacsv.WriteOptions(include_header=True))
     os.replace(tmp, path)
+
+
+class QuarantineSink:
+    """Collects a table's rejected rows piece by piece, on disk, then writes the quarantine file.
+
+    Pieces come in file order, each ordered by line, so the file is ordered
+    by line as a whole. The ``extra_fields`` column is written only when some
+    record of the whole file had more fields than the header, as for a file
+    read at once.
+    """
+
+    def __init__(self, work_dir: Path, columns: list[str]) -> None:
+        self.path = Path(work_dir) / "quarantine.arrow"
+        self.columns = list(columns)
+        fields = [pa.field(h, pa.int64() if h == "line" else pa.string()) for h in HEAD]
+        fields += [pa.field(c, pa.string()) for c in self.columns]
+        fields.append(pa.field("extra_fields", pa.string()))
+        self.schema = pa.schema(fields)
+        self.rows = 0
+        self.extra_needed = False
+        self._writer: pa.ipc.RecordBatchFileWriter | None = None
+
+    def add(self, rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+        if "extra_fields" in rows.column_names:
+            self.extra_needed = True
+        else:
+            rows = rows.append_column("extra_fields", pa.nulls(rows.num_rows, pa.string()))
+        rows = rows.select(self.schema.names).cast(self.schema)
+        if self._writer is None:
+            self._writer = pa.ipc.new_file(str(self.path), self.schema)
+        self._writer.write_table(rows)
+        self.rows += rows.num_rows
+
+    def finish(self, target: Path) -> int:
+        """Write ``target`` (or remove an old one when nothing was rejected); rows written."""
+        if self._writer is None:
+            if target.exists():
+                target.unlink()  # a clean reload must not leave an old quarantine behind
+            return 0
+        self._writer.close()
+        self._writer = None
+        names = self.schema.names if self.extra_needed else self.schema.names[:-1]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        with pa.memory_map(str(self.path)) as source, open(tmp, "wb") as fh:
+            stored = pa.ipc.open_file(source)
+            fh.write(codecs.BOM_UTF8)
+            schema = pa.schema([stored.schema.field(n) for n in names])
+            with pacsv.CSVWriter(fh, schema) as out:
+                for i in range(stored.num_record_batches):
+                    out.write_batch(stored.get_batch(i).select(names))
+        os.replace(tmp, target)
+        self.path.unlink()
+        return self.rows
