@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pyarrow.compute as pc
@@ -274,3 +275,37 @@ def test_preview_is_cached_per_campaign_version_and_month(env) -> None:  # type:
     assert part.status_code == 200 and "from the cache" in part.text and len(calls) == 3
     api = client.get(f"/api/v1/campaigns/{cid}/preview", params={"month": env["month"]}).json()
     assert api["cached"] is True and api["preview"] == third["preview"]
+
+
+def test_offer_and_list_commands(tenure_home, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from tenure.interfaces.cli.main import app
+
+    runner = CliRunner()
+
+    def cli(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, list(args))
+
+    assert cli("user", "add", "rm_cli", "--role", "retention_manager", "--no-password").exit_code == 0
+    assert cli("user", "add", "an_cli", "--role", "analyst", "--no-password").exit_code == 0
+    r = cli("campaign", "offer-add", "spend_reward", "cli-voucher", "--name", "CLI voucher", "--unit-cost", "11",
+            "--validity-days", "20", "--as", "rm_cli", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["source"] == "user"
+    denied = cli("campaign", "offer-add", "spend_reward", "cli-other", "--name", "X", "--unit-cost", "1",
+                 "--as", "an_cli")
+    assert denied.exit_code != 0
+    offers = json.loads(cli("campaign", "offers", "--json").output)
+    assert {"cli-voucher"} <= {o["offer_id"] for o in offers}
+    assert cli("campaign", "offer-retire", "spend_reward", "cli-voucher", "--as", "rm_cli").exit_code == 0
+    assert "cli-voucher" not in {o["offer_id"] for o in json.loads(cli("campaign", "offers", "--json").output)}
+
+    f = tmp_path / "optout.csv"
+    f.write_text("subscriber_id,channel\nS1,sms\nS2,\n,\nS 3,\n", encoding="utf-8")
+    r = cli("campaign", "list-upload", str(f), "--kind", "opt_out", "--json")
+    assert r.exit_code == 1  # a bad line is reported and fails the command; the good ones are kept
+    doc = json.loads(r.output)
+    assert (doc["added"], [e["line"] for e in doc["errors"]]) == (2, [5])
+    again = json.loads(cli("campaign", "list-upload", str(f), "--kind", "opt_out", "--json").output)
+    assert (again["added"], again["duplicates"]) == (0, 2)
