@@ -99,7 +99,7 @@ class SuppressionRepository:
         q = q.order_by(ContactSuppression.added_at.desc(), ContactSuppression.id.desc()).limit(limit).offset(offset)
         return self.session.scalars(q).all()
 
-    def counts(self) -> list[tuple[str, str, int]]:
+    def counts(self) -> Sequence[tuple[str, str, int]]:
         """(kind, channel, entries) of every list that has entries."""
         q = (select(ContactSuppression.kind, ContactSuppression.channel, func.count())
              .group_by(ContactSuppression.kind, ContactSuppression.channel)
