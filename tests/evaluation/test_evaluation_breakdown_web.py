@@ -91,6 +91,7 @@ def test_account_manager_sees_only_their_own_executor_row(services: Services) ->
         assert [r["executor"] for r in doc["rows"]] == ["mgr_hard"]
         html = client.get("/evaluation/executors", params={"month": MONTH}).text
         assert html.count('data-testid="executor-row"') == 1 and "mgr_easy" not in html
+        assert 'data-testid="nav-my-evaluation"' in html and 'data-testid="evaluation-tabs"' not in html
         x = client.get("/evaluation/executors.xlsx", params={"month": MONTH})
         names = [c.value for c in load_workbook(io.BytesIO(x.content))["executors"]["B"]]
         assert "mgr_easy" not in names and "mgr_hard" in names
@@ -112,3 +113,12 @@ def test_campaign_preview_says_which_effect_it_used(services: Services) -> None:
         html = client.get("/campaigns/keep-b/preview", params={"month": "2026-02"}).text
         assert 'data-testid="preview-effects"' in html
         assert "B 50.0% (measured, n=100)" in html and "other segments 10.0% (configured)" in html
+
+
+def test_community_manager_sees_only_an_own_row(services: Services) -> None:
+    name = f"community_{uuid.uuid4().hex[:6]}"
+    services.users.add(None, name, "community_manager", password=PASSWORD, locale="en")
+    with _client(services, name) as client:
+        doc = client.get("/api/v1/evaluation/breakdown/executors", params={"month": MONTH}).json()
+        assert doc["rows"] == []  # no order of theirs this month; nobody else's either
+        assert client.get("/api/v1/evaluation/breakdown/segments", params={"month": MONTH}).status_code == 403

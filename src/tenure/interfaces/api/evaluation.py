@@ -58,13 +58,16 @@ def breakdown_service(services) -> EvaluationBreakdown:  # type: ignore[no-untyp
 def breakdown_scope(user: Principal, kind: str) -> int | None:
     """Whose rows ``user`` may see in breakdown ``kind``: ``None`` for all; else the one executor id.
 
-    The evaluation roles see everything. An account manager sees only their own executor row (their
-    contact, success and kept-rate against the fair control) and no other breakdown: segment,
-    channel and strategy results describe the whole programme, not one portfolio.
+    The evaluation roles see everything. A person with a queue of their own (account manager,
+    community manager) sees only their own executor row (their contact, success and kept-rate
+    against the fair control) and no other breakdown: segment, channel and strategy results
+    describe the whole programme, not one portfolio.
     """
+    from tenure.services.execution import QUEUE_ROLES
+
     if user.role in EVALUATION_ROLES:
         return None
-    if user.role == "account_manager" and kind == "executors":
+    if user.role in QUEUE_ROLES and kind == "executors":
         return user.user_id
     raise PermissionDenied(f"{user.name} ({user.role}) may not see the {kind} evaluation")
 
