@@ -27,7 +27,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import yaml
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -146,6 +146,11 @@ class _BatchState:
         state = cls({}, {}, {}, {})
         if not events:
             return state
+        if s.get_bind().dialect.name == "postgresql":
+            # The client prepares a statement run often; PostgreSQL may then keep a generic plan
+            # made while the tables were small (a sequential scan) as they grow to millions of
+            # rows: each batch's IN (...) lookups would scan the whole table. Plan them each time.
+            s.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         for ids in _chunks(e.event_id for e in events):
             for r in s.scalars(select(ProcessedEvent).where(ProcessedEvent.event_id.in_(ids))):
                 due = _aware(r.due_at)
