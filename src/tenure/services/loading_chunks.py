@@ -250,12 +250,10 @@ class _Loader:
         rows = 0
         try:
             con.register("staged", ds.dataset(staging, format="parquet"))
-            reader = con.sql(
-                f"SELECT {cols} FROM staged ORDER BY {order}, {LINE}"
-            ).to_arrow_reader(64 * 1024)
-            with pq.ParquetWriter(
-                tmp, schema, compression="zstd", write_statistics=True
-            ) as out:
+            reader = con.sql(f"SELECT {cols} FROM staged ORDER BY {order}, {LINE}").to_arrow_reader(
+                64 * 1024
+            )
+            with pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True) as out:
                 pending: list[pa.RecordBatch] = []
                 size = 0
                 for batch in reader:
@@ -263,14 +261,14 @@ class _Loader:
                     size += batch.num_rows
                     while size >= ROW_GROUP:
                         table = pa.Table.from_batches(pending)
-                        out.write_table(table.slice(0, ROW_GROUP).cast(schema), row_group_size=ROW_GROUP)
+                        out.write_table(
+                            table.slice(0, ROW_GROUP).cast(schema), row_group_size=ROW_GROUP
+                        )
                         rest = table.slice(ROW_GROUP)
                         pending, size = rest.to_batches(), rest.num_rows
                         rows += ROW_GROUP
                 if size or rows == 0:
-                    table = (
-                        pa.Table.from_batches(pending) if pending else schema.empty_table()
-                    )
+                    table = pa.Table.from_batches(pending) if pending else schema.empty_table()
                     out.write_table(table.cast(schema), row_group_size=ROW_GROUP)
                     rows += size
         finally:
