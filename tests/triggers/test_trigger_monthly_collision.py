@@ -15,6 +15,7 @@ from tenure.engines.store.campaign_models import WorkOrder, WorkOrderOutcome
 from tenure.engines.store.unit_of_work import UnitOfWorkFactory
 from tenure.services.monthly_plan import MonthlyPlanService, yield_to_triggers
 from tenure.services.triggers import TriggerService
+from tests.support.store import postgres_engine_in_own_schema
 
 from .conftest import NOW, complaint_trigger, core_profile, event, unique
 
@@ -72,8 +73,9 @@ def test_plan_after_a_trigger_keeps_the_trigger_order_and_skips_the_subscriber(s
 
 
 @pytest.fixture
-def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    yield request.getfixturevalue("trigger_postgres_engine")
+def pg_engine() -> Iterator[Engine]:
+    """A schema of this test alone: it commits for real, and other tests count what is committed."""
+    yield from postgres_engine_in_own_schema("tenure_trgcol")
 
 
 @pytest.mark.postgres
