@@ -46,6 +46,7 @@ from tenure.services.loading_quarantine import QuarantineSink, quarantine_rows, 
 
 ROW_GROUP = 1_000_000  # as MonthWriter.write, so a table written in pieces is the same file
 LINE = "__line"
+SORT_BATCH = 64 * 1024  # rows per batch read back from the DuckDB sort
 
 
 @dataclass
@@ -251,7 +252,7 @@ class _Loader:
         try:
             con.register("staged", ds.dataset(staging, format="parquet"))
             reader = con.sql(f"SELECT {cols} FROM staged ORDER BY {order}, {LINE}").to_arrow_reader(
-                64 * 1024
+                SORT_BATCH
             )
             with pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True) as out:
                 pending: list[pa.RecordBatch] = []
@@ -262,14 +263,15 @@ class _Loader:
                     while size >= ROW_GROUP:
                         table = pa.Table.from_batches(pending)
                         out.write_table(
-                            table.slice(0, ROW_GROUP).cast(schema), row_group_size=ROW_GROUP
+                            table.slice(0, ROW_GROUP).cast(schema).combine_chunks(),
+                            row_group_size=ROW_GROUP,
                         )
                         rest = table.slice(ROW_GROUP)
                         pending, size = rest.to_batches(), rest.num_rows
                         rows += ROW_GROUP
                 if size or rows == 0:
                     table = pa.Table.from_batches(pending) if pending else schema.empty_table()
-                    out.write_table(table.cast(schema), row_group_size=ROW_GROUP)
+                    out.write_table(table.cast(schema).combine_chunks(), row_group_size=ROW_GROUP)
                     rows += size
         finally:
             con.close()
