@@ -15,7 +15,9 @@ one call and is acknowledged after it returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import nats
@@ -86,6 +88,11 @@ class NatsEventSource:
     async def _consume(self, handler: BatchHandler, max_events: int | None, idle_timeout: float) -> ConsumeReport:
         cfg = self.cfg
         report = ConsumeReport()
+        loop = asyncio.get_running_loop()
+        # The handler runs in a thread of its own, so the next batch is pulled from the server
+        # while this one waits on the store (its queries and commit).
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tenure-events")
+        ahead: asyncio.Task | None = None
         nc = await connect(cfg)
         try:
             js = nc.jetstream()
@@ -94,25 +101,37 @@ class NatsEventSource:
                 cfg.subject, durable=cfg.durable, stream=cfg.stream,
                 config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=cfg.ack_wait),
             )
-            idle_since = time.monotonic()
-            while max_events is None or report.handled < max_events:
-                left = idle_timeout - (time.monotonic() - idle_since)
-                if left <= 0:
-                    break
-                want = cfg.batch if max_events is None else min(cfg.batch, max_events - report.handled)
+
+            async def pull(want: int, wait: float) -> list:  # type: ignore[type-arg]
                 try:
                     # The pull returns at once with what the stream holds; when it is empty it
                     # waits for the first message and then at most max_wait to fill the batch.
-                    msgs = await sub.fetch(batch=want, timeout=max(0.01, min(cfg.max_wait, left)))
+                    return await sub.fetch(batch=want, timeout=max(0.01, min(cfg.max_wait, wait)))
                 except (NatsTimeout, TimeoutError):
                     # nats-py raises its own timeout on an empty pull, but a plain
                     # asyncio timeout from inside the fetch when the machine is slow;
                     # both mean "nothing this time", not a broken consumer.
+                    return []
+
+            idle_since = time.monotonic()
+            while max_events is None or report.handled < max_events:
+                if ahead is not None:  # pulled while the last batch was handled: handle it first
+                    msgs, ahead = await ahead, None
+                else:
+                    left = idle_timeout - (time.monotonic() - idle_since)
+                    if left <= 0:
+                        break
+                    want = cfg.batch if max_events is None else min(cfg.batch, max_events - report.handled)
+                    msgs = await pull(want, left)
+                if not msgs:
                     continue
                 idle_since = time.monotonic()
-                # The handler commits before it returns; if it raises, the whole batch stays
-                # unacknowledged and JetStream redelivers it after ack_wait.
-                outcomes = handler([m.data for m in msgs])
+                more = None if max_events is None else max_events - report.handled - len(msgs)
+                if more is None or more > 0:
+                    ahead = asyncio.ensure_future(pull(min(cfg.batch, more or cfg.batch), cfg.max_wait))
+                # The handler commits before it returns; if it raises, the whole batch (and the
+                # one pulled ahead) stays unacknowledged and JetStream redelivers it after ack_wait.
+                outcomes = await loop.run_in_executor(worker, handler, [m.data for m in msgs])
                 if len(outcomes) != len(msgs):
                     raise TenureError(f"the handler returned {len(outcomes)} outcomes for {len(msgs)} events")
                 for msg, outcome in zip(msgs, outcomes, strict=True):
@@ -126,6 +145,11 @@ class NatsEventSource:
                 for outcome in outcomes:
                     report.count(outcome)
         finally:
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(BaseException):
+                    await ahead
+            worker.shutdown(wait=True)
             await nc.close()
         return report
 
