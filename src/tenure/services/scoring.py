@@ -122,6 +122,23 @@ def _batches(path: Path, columns: list[str]) -> Any:
         yield batch.to_pandas()
 
 
+def _take(batch: pa.RecordBatch, rows: np.ndarray) -> pd.DataFrame:
+    """``batch.to_pandas().iloc[rows]`` without converting the other rows.
+
+    pandas types follow the whole batch, as the full conversion would: an
+    integer column with a null anywhere in the batch is float, a boolean one
+    object, even if the taken rows have none.
+    """
+    frame = batch.take(pa.array(rows)).to_pandas()
+    for name, col in zip(batch.schema.names, batch.columns, strict=True):
+        if col.null_count and not frame[name].hasnans:
+            if pa.types.is_integer(col.type):
+                frame[name] = frame[name].astype("float64")
+            elif pa.types.is_boolean(col.type):
+                frame[name] = frame[name].astype(object)
+    return frame
+
+
 def score_features(settings: Settings, features_path: Path) -> ScoringResult | None:
     """Scores, reasons and drift for the features file; None without a promoted churn model."""
     churn = models.promoted(settings, "churn")
@@ -206,11 +223,13 @@ def _reasons(path: Path, names: list[str], model: Any, acted: np.ndarray, sid: n
     wanted = np.sort(acted)
     parts = []
     start = 0
-    for frame in _batches(path, ["subscriber_id", *names]):
-        end = start + len(frame)
+    # Only the acted-on rows (1-5 %) are turned into pandas; the rest of each
+    # batch is skipped in Arrow.
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=["subscriber_id", *names]):
+        end = start + batch.num_rows
         lo, hi = np.searchsorted(wanted, [start, end])
         if hi > lo:
-            rows = frame.iloc[wanted[lo:hi] - start].reset_index(drop=True)
+            rows = _take(batch, wanted[lo:hi] - start)
             contrib = model.contributions(rows[names])
             parts.append(top_reasons(contrib, rows[names], rows.subscriber_id.to_numpy(), top))
         start = end
