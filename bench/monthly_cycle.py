@@ -4,7 +4,9 @@
 
 Prepares (or reuses) a warehouse of N subscribers x 6 months from the
 synthetic operator (generate, then load), then runs, each in its own child
-process so that peak memory is its own (the child's ru_maxrss):
+process so that peak memory and CPU seconds are its own (the child's
+ru_maxrss, and user + system time of all its threads: on a shared machine
+the steadier figure than wall time):
 
 * ``features``: the features step of the cycle on DuckDB (history + ~70
   features, streamed to Parquet);
@@ -34,6 +36,12 @@ END = "2026-06"
 
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _cpu_s() -> float:
+    """User + system CPU seconds of this process, all threads (the engine's included)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return round(r.ru_utime + r.ru_stime, 1)
 
 
 def _settings(home: Path):
@@ -126,7 +134,7 @@ def phase_features(args: argparse.Namespace) -> dict:
     cols = len(eng.read_parquet([out], "f").columns)
     eng.close()
     return {"seconds": round(seconds, 2), "rows": rows, "columns": cols, "buckets": n,
-            "peak_rss_mib": round(_peak_mib(), 1)}
+            "peak_rss_mib": round(_peak_mib(), 1), "cpu_s": _cpu_s()}
 
 
 def phase_cycle(args: argparse.Namespace) -> dict:
@@ -135,7 +143,8 @@ def phase_cycle(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     summary = run_month(_settings(Path(args.home)), END, engine="duckdb", buckets=args.buckets)
     return {"seconds": round(time.perf_counter() - started, 2), "subscribers": summary.subscribers,
-            "warnings": summary.warnings, "steps": summary.timings, "peak_rss_mib": round(_peak_mib(), 1)}
+            "warnings": summary.warnings, "steps": summary.timings, "peak_rss_mib": round(_peak_mib(), 1),
+            "cpu_s": _cpu_s()}
 
 
 def phase_pandas(args: argparse.Namespace) -> dict:
@@ -188,7 +197,7 @@ def phase_pandas(args: argparse.Namespace) -> dict:
     out = Path(args.home) / "bench_pandas.parquet"
     f.reset_index().to_parquet(out)
     return {"seconds": round(time.perf_counter() - started, 2), "rows": len(f), "features": f.shape[1],
-            "peak_rss_mib": round(_peak_mib(), 1)}
+            "peak_rss_mib": round(_peak_mib(), 1), "cpu_s": _cpu_s()}
 
 
 PHASES = {"prepare": phase_prepare, "replicate": phase_replicate, "features": phase_features, "cycle": phase_cycle, "pandas": phase_pandas}
@@ -238,12 +247,13 @@ def main() -> None:
     if "prepare" in results:
         r = results["prepare"]
         print("prepare: " + ", ".join(f"{k} {v}" for k, v in r.items()))
-    print(f"{'step':<34}{'seconds':>10}{'peak MiB':>12}")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"{'step':<34}{'seconds':>10}{'CPU s':>8}{'peak MiB':>12}")
     names = {"features": "features, DuckDB ({columns} cols)", "pandas": "core features, pandas ({features} feats)",
              "cycle": "whole cycle, DuckDB"}
     for phase in args.only.split(","):
         r = results[phase]
-        print(f"{names[phase].format(**r):<34}{r['seconds']:>10.2f}{r['peak_rss_mib']:>12.0f}")
+        print(f"{names[phase].format(**r):<34}{r['seconds']:>10.2f}{r['cpu_s']:>8.1f}{r['peak_rss_mib']:>12.0f}")
     if "features" in results and "pandas" in results:
         f, pd_ = results["features"], results["pandas"]
         print(f"pandas / DuckDB features: time x{pd_['seconds'] / f['seconds']:.2f}, "
