@@ -1,0 +1,41 @@
+"""How the engine writes a wide result to Parquet: strings dictionary-encoded, numbers plain, values unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tenure.config import Settings
+from tenure.engines.compute import connect, dictionary_columns
+
+
+def test_only_string_columns_get_a_dictionary() -> None:
+    schema = pa.schema([("subscriber_id", pa.string()), ("arpu_m0", pa.float64()), ("complaints_m0", pa.int64()),
+                        ("short_history", pa.bool_()), ("note", pa.large_string())])
+    assert dictionary_columns(schema) == ["subscriber_id", "note"]
+
+
+def test_written_values_are_those_of_the_expressions(tmp_path: Path) -> None:
+    eng = connect(Settings(home=tmp_path, environment="test"), "duckdb")
+    try:
+        rows = 250
+        data = pa.table({
+            "subscriber_id": [f"S{i:05d}" for i in range(rows)],
+            "region": [("north", "south")[i % 2] for i in range(rows)],
+            "arpu_m0": [None if i % 7 == 0 else i * 1.25 for i in range(rows)],
+            "complaints_m0": [i % 3 for i in range(rows)],
+        })
+        t = eng.from_arrow(data, "history")
+        halves = [t.filter(t.complaints_m0 == k) for k in range(3)]  # three "buckets", one file
+        path = tmp_path / "features.parquet"
+        assert eng.write_parquet(halves, path, chunk_size=40) == rows
+        back = pq.read_table(path).sort_by("subscriber_id")
+        assert back.to_pylist() == data.sort_by("subscriber_id").to_pylist()
+        meta = pq.ParquetFile(path).metadata.row_group(0)
+        encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+        assert any("DICTIONARY" in e for e in encodings["region"])
+        assert not any("DICTIONARY" in e for e in encodings["arpu_m0"])
+    finally:
+        eng.close()
