@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -18,7 +19,7 @@ def service(store: UnitOfWorkFactory, **kw: object) -> TriggerService:
     return TriggerService(store, [complaint_trigger(**kw)], now=lambda: NOW)
 
 
-def count(store: UnitOfWorkFactory, model: type, *where: object) -> int:
+def count(store: UnitOfWorkFactory, model: type, *where: Any) -> int:
     with store() as uow:
         assert uow.session is not None
         return int(uow.session.scalar(select(func.count()).select_from(model).where(*where)) or 0)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 
 from tenure.engines.store.campaign_models import WorkOrder, WorkOrderOutcome
 from tenure.engines.store.unit_of_work import UnitOfWorkFactory
@@ -137,7 +137,7 @@ def test_monthly_plan_and_trigger_share_one_order_per_subscriber(plan_home) -> N
     # A trigger for a subscriber whose plan order is not there (as before the plan ran): it acts.
     with svc.uow() as uow:
         assert uow.session is not None
-        uow.session.execute(WorkOrder.__table__.delete().where(WorkOrder.subscriber_id == before_plan))
+        uow.session.execute(delete(WorkOrder).where(WorkOrder.subscriber_id == before_plan))
         order_id = uow.session.scalar(select(WorkOrder.id).where(WorkOrder.subscriber_id == worked))
         uow.session.add(WorkOrderOutcome(work_order_id=order_id, attempt=1, reached=True, response="accepted",
                                          contact_date=dt.date(2026, 11, 3), source="api", recorded_by="t",

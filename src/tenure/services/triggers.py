@@ -23,11 +23,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow.parquet as pq
 import yaml
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -51,6 +51,10 @@ SUBSCRIBER_ID_MAX = 64
 """The store keeps subscriber ids of up to 64 characters; a longer one is a dead letter, not a failed batch."""
 _CHUNK = 900
 """Ids per IN (...) list of the batch lookups."""
+# The tables themselves, for Core bulk inserts (the ORM would insert a batch row by row).
+_WORK_ORDERS = cast(Table, WorkOrder.__table__)
+_PROCESSED_EVENTS = cast(Table, ProcessedEvent.__table__)
+_DEAD_LETTERS = cast(Table, DeadLetter.__table__)
 
 
 @dataclass
@@ -351,14 +355,14 @@ class TriggerService:
                        "trigger_id": d.trigger_id, "reason": d.reason, "work_order_id": None, "due_at": due_at,
                        "source": source, "processed_at": now}
                 rows.append(row)
-                if order is not None:
+                if order is not None and trigger is not None:
                     orders.append((order, trigger.action, d, row))
             if orders:
                 self._assign(uow, [(o, action) for o, action, _, _ in orders])
                 # A Core executemany (the ORM would insert row by row, and RETURNING over many rows
                 # is several times slower on PostgreSQL); the new ids are read back on
                 # (month, subscriber), the store's unique key, in one query.
-                s.execute(insert(WorkOrder.__table__), [o for o, _, _, _ in orders])
+                s.execute(insert(_WORK_ORDERS), [o for o, _, _, _ in orders])
                 ids: dict[tuple[str, str], int] = {}
                 for subs in _chunks(o["subscriber_id"] for o, _, _, _ in orders):
                     ids.update({(m, sub): i for i, m, sub in s.execute(
@@ -368,9 +372,9 @@ class TriggerService:
                 for o, _, d, row in orders:
                     d.work_order_id = row["work_order_id"] = int(ids[(o["month"], o["subscriber_id"])])
             if rows:
-                s.execute(insert(ProcessedEvent.__table__), rows)
+                s.execute(insert(_PROCESSED_EVENTS), rows)
             if letters:
-                s.execute(insert(DeadLetter.__table__), letters)
+                s.execute(insert(_DEAD_LETTERS), letters)
             uow.commit()
         out: list[Decision] = []
         emitted: set[str] = set()
