@@ -34,7 +34,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from tenure.domain.model import TableSpec
@@ -192,11 +191,13 @@ class _Loader:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         con = self._duckdb()
         try:
-            con.register("keys", ds.dataset(keys_dir, format="parquet"))
+            # DuckDB reads the staged files itself, within its memory limit; the path is a parameter.
             found = con.sql(
-                "WITH f AS (SELECT key, min(line) AS first_line FROM keys GROUP BY key HAVING count(*) > 1) "
+                "WITH keys AS (SELECT key, line FROM read_parquet($files)), "
+                "f AS (SELECT key, min(line) AS first_line FROM keys GROUP BY key HAVING count(*) > 1) "
                 "SELECT k.line, f.first_line FROM keys k JOIN f ON k.key = f.key "
-                "WHERE k.line > f.first_line ORDER BY k.line"
+                "WHERE k.line > f.first_line ORDER BY k.line",
+                params={"files": str(keys_dir / "*.parquet")},
             ).to_arrow_table()
         finally:
             con.close()
@@ -250,10 +251,10 @@ class _Loader:
         con = self._duckdb()
         rows = 0
         try:
-            con.register("staged", ds.dataset(staging, format="parquet"))
-            reader = con.sql(f"SELECT {cols} FROM staged ORDER BY {order}, {LINE}").to_arrow_reader(
-                SORT_BATCH
-            )
+            reader = con.sql(
+                f"SELECT {cols} FROM read_parquet($file) ORDER BY {order}, {LINE}",
+                params={"file": str(staging)},
+            ).to_arrow_reader(SORT_BATCH)
             with pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True) as out:
                 pending: list[pa.RecordBatch] = []
                 size = 0
