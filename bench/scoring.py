@@ -16,6 +16,7 @@ import argparse
 import json
 import multiprocessing
 import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -67,47 +68,50 @@ def main() -> None:
     from tenure.services import models
 
     home = Path(tempfile.mkdtemp(prefix="tenure-bench-scoring-"))
-    (home / "config").mkdir()
-    (home / "config" / "early_warning.yaml").write_text(f"action_share: {a.action_share}\n")
-    train, y = matrix(50_000, a.features, a.seed)
-    feats = [c for c in train.columns if c != "subscriber_id"]
-    half = len(train) // 2
-    model = ChurnModel(num_leaves=31, max_rounds=300, num_threads=2).fit(
-        train[feats].iloc[:half], y[:half], eval_set=(train[feats].iloc[half:], y[half:]))
-    reg = ModelRegistry(home / "models")
-    card = reg.register("churn", model, metrics={}, features=feats, training=train.head(1000))
-    ref = {"score": reference_bins(model.predict_proba(train[feats])[:, 1]),
-           "features": {c: reference_bins(train[c].to_numpy(dtype=float)) for c in feats if c != "region"}}
-    (reg.root / "churn" / card.version / models.REFERENCE_FILE).write_text(json.dumps(ref))
-    reg.promote("churn", card.version)
+    try:
+        (home / "config").mkdir()
+        (home / "config" / "early_warning.yaml").write_text(f"action_share: {a.action_share}\n")
+        train, y = matrix(50_000, a.features, a.seed)
+        feats = [c for c in train.columns if c != "subscriber_id"]
+        half = len(train) // 2
+        model = ChurnModel(num_leaves=31, max_rounds=300, num_threads=2).fit(
+            train[feats].iloc[:half], y[:half], eval_set=(train[feats].iloc[half:], y[half:]))
+        reg = ModelRegistry(home / "models")
+        card = reg.register("churn", model, metrics={}, features=feats, training=train.head(1000))
+        ref = {"score": reference_bins(model.predict_proba(train[feats])[:, 1]),
+               "features": {c: reference_bins(train[c].to_numpy(dtype=float)) for c in feats if c != "region"}}
+        (reg.root / "churn" / card.version / models.REFERENCE_FILE).write_text(json.dumps(ref))
+        reg.promote("churn", card.version)
 
-    path = home / "features.parquet"
-    writer = None
-    for start in range(0, a.rows, 250_000):
-        part, _ = matrix(min(250_000, a.rows - start), a.features, a.seed + 1 + start)
-        part["subscriber_id"] = [f"S{i:010d}" for i in range(start, start + len(part))]
-        t = pa.Table.from_pandas(part, preserve_index=False)
-        writer = writer or pq.ParquetWriter(path, t.schema)
-        writer.write_table(t)
-    assert writer is not None
-    writer.close()
+        path = home / "features.parquet"
+        writer = None
+        for start in range(0, a.rows, 250_000):
+            part, _ = matrix(min(250_000, a.rows - start), a.features, a.seed + 1 + start)
+            part["subscriber_id"] = [f"S{i:010d}" for i in range(start, start + len(part))]
+            t = pa.Table.from_pandas(part, preserve_index=False)
+            writer = writer or pq.ParquetWriter(path, t.schema)
+            writer.write_table(t)
+        assert writer is not None
+        writer.close()
 
-    # Score in a fresh process so its peak memory is the scoring path's own
-    # (not the matrix generation's or the training's).
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(1) as pool:
-        seconds, summary, drift_doc, reason_rows, peak_mb = pool.apply(_score, (str(home), str(path)))
-    print(json.dumps({
-        "rows": a.rows,
-        "features": a.features,
-        "seconds": round(seconds, 2),
-        "rows_per_second": round(a.rows / seconds),
-        "seconds_reasons_and_drift": summary["seconds_reasons"],
-        "acted_on": summary["acted_on"],
-        "reason_rows": reason_rows,
-        "peak_rss_mb_scoring_process": round(peak_mb),
-        "score_psi": drift_doc["score_psi"],
-    }, indent=2))
+        # Score in a fresh process so its peak memory is the scoring path's own
+        # (not the matrix generation's or the training's).
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(1) as pool:
+            seconds, summary, drift_doc, reason_rows, peak_mb = pool.apply(_score, (str(home), str(path)))
+        print(json.dumps({
+            "rows": a.rows,
+            "features": a.features,
+            "seconds": round(seconds, 2),
+            "rows_per_second": round(a.rows / seconds),
+            "seconds_reasons_and_drift": summary["seconds_reasons"],
+            "acted_on": summary["acted_on"],
+            "reason_rows": reason_rows,
+            "peak_rss_mb_scoring_process": round(peak_mb),
+            "score_psi": drift_doc["score_psi"],
+        }, indent=2))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)  # the 1M-row matrix and the model: ~0.5 GB
 
 
 if __name__ == "__main__":
