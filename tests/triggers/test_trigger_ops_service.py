@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from tenure.domain.errors import NotFound, PermissionDenied
 from tenure.engines.store.campaign_models import WorkOrder
@@ -18,7 +19,27 @@ from tenure.engines.store.unit_of_work import UnitOfWorkFactory
 from tenure.services.trigger_ops import TriggerOpsService, mask_payload, percentile, reason_key
 from tenure.services.triggers import TriggerService
 
+from tests.support.store import postgres_engine_in_own_schema, rolled_back_units, sqlite_engine_at
+
 from .conftest import NOW, complaint_trigger, core_profile, event, unique
+
+
+# The counts and "latest events" are over the whole store: these tests use stores of their own, so rows
+# other tests commit (with the same NOW) into the shared trigger stores are never in them.
+@pytest.fixture(scope="module")
+def ops_sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    yield from sqlite_engine_at(tmp_path_factory.mktemp("trigger-ops-store") / "store.db")
+
+
+@pytest.fixture(scope="module")
+def ops_postgres_engine() -> Iterator[Engine]:
+    yield from postgres_engine_in_own_schema("tenure_trgops")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest) -> Iterator[UnitOfWorkFactory]:
+    """Units of work on this module's own store, inside a transaction rolled back after the test."""
+    yield from rolled_back_units(request.getfixturevalue(f"ops_{request.param}_engine"))
 
 
 class Clock:
@@ -189,35 +210,59 @@ def test_small_helpers() -> None:
     assert mask_payload('{"id": "110101199003071234"}') == '{"id": "110***********1234"}'
 
 
-def test_counts_read_only_the_window_of_a_long_history(store: UnitOfWorkFactory) -> None:
-    """Two days of events with stamps a little out of id order: the counts equal a plain count."""
+def test_counts_come_from_the_intakes_counters_over_two_days(store: UnitOfWorkFactory) -> None:
+    """Two days of batches through the intake, stamps a little out of order: the counts equal a plain count
+    of the decision rows in each window, and are read from the counters, not from the decision rows."""
     import random
 
-    from sqlalchemy import insert
+    from sqlalchemy import delete
 
+    from tenure.engines.store.trigger_count_models import TriggerEventCount
     from tenure.engines.store.trigger_models import ProcessedEvent
 
-    _, ops, _, ops_clock = setup(store)
+    svc, ops, clock, ops_clock = setup(store, control_share=0.3)
     now = ops_clock.t
     rng = random.Random(3)
-    rows = []
-    for i in range(400):
-        at = now - dt.timedelta(hours=48) + dt.timedelta(minutes=7.2 * i) + dt.timedelta(seconds=rng.randint(-90, 90))
-        rows.append({"event_id": unique("h-"), "subscriber_id": unique("s"), "event_type": "complaint",
-                     "occurred_at": at, "attributes": {}, "decision": rng.choice(["selected", "control", "no_match"]),
-                     "trigger_id": "complaint_core", "reason": "", "work_order_id": None, "due_at": None,
-                     "source": "nats", "processed_at": at})
-    for r in rows:
-        if r["decision"] == "no_match":
-            r["trigger_id"] = None
+    for i in range(200):
+        clock.t = now - dt.timedelta(hours=48) + dt.timedelta(minutes=14.4 * i) + dt.timedelta(
+            seconds=rng.randint(-90, 90))
+        batch = [event(unique("s"), at=clock.t.isoformat(), severity=rng.choice([1, 4])) for _ in range(2)]
+        svc.process_batch(batch, core_profile)
     with store() as uow:
         assert uow.session is not None
-        uow.session.execute(insert(ProcessedEvent), rows)
-        uow.commit()
+        rows = [(pa if pa.tzinfo else pa.replace(tzinfo=dt.UTC), d) for pa, d in uow.session.execute(
+            select(ProcessedEvent.processed_at, ProcessedEvent.decision)).all()]
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     doc = ops.status(None)
     for window, since in (("hour", now - dt.timedelta(hours=1)), ("today", day_start)):
-        expect = [r for r in rows if r["processed_at"] >= since]
+        expect = [d for t, d in rows if t >= since]
+        assert 0 < len(expect) < len(rows)
         assert doc["totals"][window]["events"] == len(expect)
-        assert doc["totals"][window]["no_match"] == sum(r["decision"] == "no_match" for r in expect)
-        assert doc["triggers"][0][window]["selected"] == sum(r["decision"] == "selected" for r in expect)
+        for decision in ("selected", "control", "no_match"):
+            assert doc["totals"][window][decision] == expect.count(decision), (window, decision)
+        assert doc["triggers"][0][window]["selected"] == expect.count("selected")
+    with store() as uow:  # the decision rows are not what is counted
+        assert uow.session is not None
+        uow.session.execute(delete(ProcessedEvent))
+        uow.commit()
+    assert ops.status(None)["totals"]["today"] == doc["totals"]["today"]
+    with store() as uow:
+        assert uow.session is not None
+        uow.session.execute(delete(TriggerEventCount))
+        uow.commit()
+    assert ops.status(None)["totals"]["today"]["events"] == 0
+
+
+def test_redeliveries_are_counted_once(store: UnitOfWorkFactory) -> None:
+    """An id repeated in a batch and batches delivered again add nothing to the counters."""
+    from tenure.engines.store.trigger_count_models import TriggerEventCount
+
+    svc, ops, _, _ = setup(store)
+    sub = unique("s")
+    body = event(sub)
+    for _ in range(3):  # redeliveries are duplicates: counted once
+        svc.process_batch([body, body], core_profile)
+    with store() as uow:
+        assert uow.session is not None
+        assert uow.session.scalar(select(func.sum(TriggerEventCount.n))) == 1
+    assert ops.status(None)["totals"]["hour"]["selected"] == 1

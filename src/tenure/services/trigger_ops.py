@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from tenure.domain.errors import InputError, NotFound, PermissionDenied
@@ -33,6 +33,7 @@ from tenure.domain.events import event_problems
 from tenure.domain.masking import mask_msisdn
 from tenure.domain.roles import Permission, allows
 from tenure.domain.triggers import Trigger
+from tenure.engines.store.trigger_count_models import counts_since, minute_of, reason_key
 from tenure.engines.store.trigger_models import DeadLetter, ProcessedEvent
 from tenure.engines.store.trigger_ops_models import TRIGGER_PAUSED, DeadLetterReplay, TriggerState
 from tenure.engines.store.unit_of_work import UnitOfWork
@@ -45,8 +46,6 @@ OPERATE_ROLES = frozenset({"administrator", "retention_manager"})
 
 LATENCY_WINDOW = 1000
 """Latency percentiles are read over this many latest events (replays excluded)."""
-ID_BOUND_MARGIN = dt.timedelta(minutes=10)
-"""Longest time a batch may hold its processed_at stamp before inserting (see ``_first_id_since``)."""
 REPLAY_SOURCE = "replay"
 PAYLOAD_MAX = 100_000
 
@@ -56,13 +55,6 @@ _DIGITS = re.compile(r"\d{7,}[0-9Xx]?")
 def mask_payload(text: str) -> str:
     """Phone- and ID-like digit runs in a raw payload kept only at their ends (``138****1234``)."""
     return _DIGITS.sub(lambda m: mask_msisdn(m.group()) or "", text)
-
-
-def reason_key(reason: str) -> str:
-    """A suppression reason without its figures: ``contact cap (3 contacts in 30 days)`` -> ``contact cap``."""
-    key = re.sub(r"\s*\(.*\)\s*$", "", reason or "")
-    key = re.sub(r"\s+in \d{4}-\d{2}$", "", key)
-    return key.strip() or "unknown"
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float | None:
@@ -182,68 +174,32 @@ class TriggerOpsService:
                 "totals": {w: windows[w]["totals"] for w in windows}, "latency": latency["all"],
                 "latency_window": latency_window, "dead_letters": dead}
 
-    @staticmethod
-    def _first_id_since(s: Any, since: dt.datetime) -> int | None:
-        """An id below which no event was processed at or after ``since`` (None: no event at all).
-
-        ``processed_events`` has no index on ``processed_at``, but ids grow with it: a row is
-        stamped when its batch starts and gets its id when the batch inserts, moments later. A
-        binary search over the primary key for ``since − ID_BOUND_MARGIN`` therefore bounds the
-        counts to a key range, so their cost follows the window, not the whole history.
-        """
-        lo, hi = s.execute(select(func.min(ProcessedEvent.id), func.max(ProcessedEvent.id))).one()
-        if lo is None:
-            return None
-        target = since - ID_BOUND_MARGIN
-
-        def recent_from(i: int) -> bool:  # the first row at or after id i was processed after the target
-            t = s.scalar(select(ProcessedEvent.processed_at).where(ProcessedEvent.id >= i)
-                         .order_by(ProcessedEvent.id).limit(1))
-            return t is None or _aware(t) >= target  # type: ignore[operator]
-
-        if recent_from(lo):
-            return lo
-        hi += 1  # recent_from(hi) holds (no row): the answer is in (lo, hi]
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if recent_from(mid):
-                hi = mid
-            else:
-                lo = mid
-        return hi
-
     @classmethod
     def _windows(cls, s: Any, hour_start: dt.datetime, day_start: dt.datetime) -> dict[str, dict[str, Any]]:
-        """Counts of the last hour and of today, in one grouped pass over the key range since the earlier."""
-        since = min(hour_start, day_start)
-        first = cls._first_id_since(s, since)
-        out = {"hour": cls._tally([]), "today": cls._tally([])}
-        if first is None:
-            return out
-        in_hour = case((ProcessedEvent.processed_at >= hour_start, 1), else_=0)
-        in_day = case((ProcessedEvent.processed_at >= day_start, 1), else_=0)
-        rows = s.execute(
-            select(in_hour, in_day, ProcessedEvent.trigger_id, ProcessedEvent.decision, ProcessedEvent.reason,
-                   ProcessedEvent.event_type, func.count())
-            .where(ProcessedEvent.id >= first, ProcessedEvent.processed_at >= since)
-            .group_by(in_hour, in_day, ProcessedEvent.trigger_id, ProcessedEvent.decision, ProcessedEvent.reason,
-                      ProcessedEvent.event_type)
-        ).all()
-        return {"hour": cls._tally([r[2:] for r in rows if r[0]]), "today": cls._tally([r[2:] for r in rows if r[1]])}
+        """Counts of the last hour and of today from the intake's per-minute counters.
+
+        The counters (``trigger_event_counts``) are kept by the intake in each batch's transaction,
+        so this reads at most a few rows per trigger and minute, whatever the day's volume. A
+        window starts at the whole minute holding its start (the last hour is 60–61 minutes).
+        """
+        hour_from, day_from = minute_of(hour_start), minute_of(day_start)
+        rows = list(counts_since(s, min(hour_from, day_from)))
+        return {"hour": cls._tally([r[1:] for r in rows if r[0] >= hour_from]),
+                "today": cls._tally([r[1:] for r in rows if r[0] >= day_from])}
 
     @staticmethod
     def _tally(rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
         per: dict[str, dict[str, Any]] = {}
         totals = _empty_counts()
         no_match_by_type: dict[str, int] = {}
-        for trigger_id, decision, reason, event_type, n in rows:
+        for trigger_id, event_type, decision, reason, n in rows:
             targets = [totals] + ([per.setdefault(trigger_id, _empty_counts())] if trigger_id else [])
             for c in targets:
                 c["events"] += n
                 if decision in c:
                     c[decision] += n
                 if decision == "suppressed":
-                    key = reason_key(reason)
+                    key = reason or "unknown"
                     c["suppressed_by_reason"][key] = c["suppressed_by_reason"].get(key, 0) + n
             if decision == "no_match":
                 no_match_by_type[event_type] = no_match_by_type.get(event_type, 0) + n

@@ -36,6 +36,7 @@ from tenure.domain.errors import InputError
 from tenure.domain.events import Event, event_problems, parse_event
 from tenure.domain.triggers import Trigger, trigger_from_mapping
 from tenure.engines.store.campaign_models import ContactRecord, ContactSuppression, WorkOrder
+from tenure.engines.store.trigger_count_models import add_counts, count_key
 from tenure.engines.store.trigger_models import DeadLetter, ProcessedEvent
 from tenure.engines.store.trigger_ops_models import TRIGGER_PAUSED, paused_trigger_ids
 from tenure.engines.store.unit_of_work import UnitOfWork
@@ -373,6 +374,12 @@ class TriggerService:
                     d.work_order_id = row["work_order_id"] = int(ids[(o["month"], o["subscriber_id"])])
             if rows:
                 s.execute(insert(_PROCESSED_EVENTS), rows)
+                # The live counters move in the same transaction: counted exactly when committed.
+                tally: dict[tuple[int, str, str, str, str], int] = {}
+                for r in rows:
+                    k = count_key(now, r["trigger_id"], r["event_type"], r["decision"], r["reason"])
+                    tally[k] = tally.get(k, 0) + 1
+                add_counts(s, tally)
             if letters:
                 s.execute(insert(_DEAD_LETTERS), letters)
             uow.commit()
