@@ -17,6 +17,7 @@ from tenure.services.dashboard import DashboardService
 from tenure.services.enterprise import KeyAccountServices, build_key_accounts
 from tenure.services.rule_edits import RuleEditService
 from tenure.services.users import UserService
+from tenure.services.warning_profiles import open_manual_rows
 
 
 @dataclass
@@ -66,7 +67,8 @@ def build(settings: Settings, bind: object | None = None, run_migrations: bool =
         users=UserService(uow, auth, default_locale=settings.default_locale),
         customers=CustomerService(index),
         dashboard=DashboardService(warehouse, threads=settings.duckdb_threads,
-                                   memory_limit=settings.duckdb_memory_limit),
+                                   memory_limit=settings.duckdb_memory_limit,
+                                   manual_warnings=lambda: open_manual_rows(uow)),
         rules=RuleEditService(settings, uow),
         key_accounts=build_key_accounts(settings.home, uow, warehouse),
     )

@@ -75,3 +75,11 @@ GROUP_ATTRIBUTES: dict[str, tuple[str, str]] = {
     "region": ("string", "Operator branch."),
     "agreement_end_date": ("date", "Earliest end of a group agreement in force."),
 }
+
+# name -> (type, meaning). Not columns of the monthly history table (monthly warning rules do not
+# see them): the open manual warnings of the subscriber's customer, joined to the profiles where
+# warnings are acted on (campaign target filters in `tenure plan-month`, trigger conditions).
+MANUAL_WARNING_ATTRIBUTES: dict[str, tuple[str, str]] = {
+    "manual_warning": ("bool", "The customer has an open manual warning (raised by a person, not withdrawn)."),
+    "manual_warning_severity": ("number", "Most urgent open manual warning: 1 urgent, 2 high, 3 normal; null if none."),
+}

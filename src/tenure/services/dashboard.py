@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
@@ -37,8 +38,11 @@ def _q(path: Any) -> str:
 
 
 class DashboardService:
-    def __init__(self, warehouse: Warehouse, threads: int = 2, memory_limit: str = "2GB") -> None:
+    def __init__(self, warehouse: Warehouse, threads: int = 2, memory_limit: str = "2GB",
+                 manual_warnings: Callable[[], list[tuple[str, str, int]]] | None = None) -> None:
         self.warehouse = warehouse
+        self.manual_warnings = manual_warnings
+        """Open manual warnings as (customer id, family, severity) (services/warning_profiles.py)."""
         self.threads = threads
         self.memory_limit = memory_limit
         self._cache: OrderedDict[tuple, dict] = OrderedDict()
@@ -61,15 +65,89 @@ class DashboardService:
         key = (month, region, tuple((m, wh.version(m)) for m in months[-CHURN_MONTHS:]),
                wh.version(month, "output"))
         with self._lock:
-            if key in self._cache:
+            hit = self._cache.get(key)
+            if hit is not None:
                 self._cache.move_to_end(key)
-                return self._cache[key]
-        doc = self._compute(month, region, months)
+        if hit is None:
+            hit = self._compute(month, region, months)
+            with self._lock:
+                self._cache[key] = hit
+                while len(self._cache) > 64:
+                    self._cache.popitem(last=False)
+        return self._with_manual(hit, month, region)
+
+    def _with_manual(self, doc: dict, month: str, region: str | None) -> dict:
+        """``doc`` with the open manual warnings counted in (read from the store at every view; the
+        figures are kept per (month, region, output version, open warnings))."""
+        if self.manual_warnings is None or not doc.get("output"):
+            return doc
+        rows = tuple(self.manual_warnings())
+        if not rows:
+            return doc
+        key = ("manual", month, region, self.warehouse.version(month, "output"), rows)
         with self._lock:
-            self._cache[key] = doc
-            while len(self._cache) > 64:
-                self._cache.popitem(last=False)
-        return doc
+            figures = self._cache.get(key)
+        if figures is None:
+            figures = self._manual_figures(month, region, list(rows), doc["output"])
+            with self._lock:
+                self._cache[key] = figures
+                while len(self._cache) > 64:
+                    self._cache.popitem(last=False)
+        return {**doc, "output": {**doc["output"], **figures}}
+
+    def _manual_figures(self, month: str, region: str | None, rows: list[tuple[str, str, int]], output: dict) -> dict:
+        """Manual warnings of customers in the month's profiles (and the region): their own counts, and
+        ``warnings_by_family`` / ``warned_subscribers`` with them added (a subscriber counts once)."""
+        import pyarrow as pa
+
+        wh = self.warehouse
+        prof = _q(wh.path("profiles", month, "output"))
+        rfilter, rargs = ("region = ?", [region]) if region else ("true", [])
+        con = duckdb.connect(config={"threads": self.threads, "memory_limit": self.memory_limit})
+        try:
+            con.register("open_manual", pa.table({
+                "customer_id": pa.array([r[0] for r in rows], pa.string()),
+                "family": pa.array([r[1] for r in rows], pa.string()),
+                "severity": pa.array([r[2] for r in rows], pa.int64())}))
+            scoped = (f"(select distinct customer_id::varchar as customer_id from read_parquet({prof}) "
+                      f"where {rfilter})")
+            mine = con.execute(f"select family, severity, customer_id from open_manual join {scoped} "
+                               "using (customer_id)", rargs).fetchall()
+            manual_subs = (f"select m.family, p.subscriber_id::varchar as subscriber_id from open_manual m join "
+                           f"(select subscriber_id, customer_id::varchar as customer_id from read_parquet({prof}) "
+                           f"where {rfilter}) p using (customer_id)")
+            parts, args = [manual_subs], list(rargs)
+            if wh.has("warnings", month, "output"):
+                w = _q(wh.path("warnings", month, "output"))
+                scope = (f"join (select subscriber_id from read_parquet({prof}) where {rfilter}) using (subscriber_id)"
+                         if rargs else "")
+                parts.append(f"select family, subscriber_id::varchar from read_parquet({w}) {scope}")
+                args += rargs
+            union = " union all ".join(parts)
+            per_family = dict(con.execute(
+                f"select family, count(distinct subscriber_id) from ({union}) group by 1", args).fetchall())
+            warned = int(_one(con, f"select count(distinct subscriber_id) from ({union})", args)[0])
+        finally:
+            con.close()
+        manual_n: dict[str, int] = {}
+        for family, _sev, _cid in mine:
+            manual_n[family] = manual_n.get(family, 0) + 1
+        by_family = {r["family"]: {**r, "manual": 0} for r in output.get("warnings_by_family", [])}
+        for family, n in manual_n.items():
+            r = by_family.setdefault(family, {"family": family, "n": 0, "subscribers": 0, "manual": 0})
+            r["n"] += n
+            r["manual"] = n
+        for r in by_family.values():
+            r["subscribers"] = int(per_family.get(r["family"], r["subscribers"]))
+        return {
+            "warnings_by_family": sorted(by_family.values(), key=lambda r: (-r["n"], r["family"])),
+            "warned_subscribers": warned,
+            "manual_warnings": {
+                "open": len(mine), "customers": len({c for _, _, c in mine}),
+                "by_severity": [{"severity": s, "n": sum(1 for _, v, _ in mine if v == s)}
+                                for s in sorted({v for _, v, _ in mine})],
+            },
+        }
 
     # -- computing -------------------------------------------------------------
     def _compute(self, month: str, region: str | None, months: list[str]) -> dict:

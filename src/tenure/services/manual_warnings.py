@@ -202,15 +202,9 @@ class WarningService:
         out.sort(key=lambda r: (str(r["day"]), -int(r["severity"] or 9)), reverse=True)
         return out[:DAILY_LIMIT]
 
-    def open_customers(self, customer_ids: Iterable[str] | None = None) -> dict[str, int]:
+    def open_customers(self, customer_ids: Iterable[str] | None = None,
+                       raised_until: datetime | None = None) -> dict[str, int]:
         """Customers with an open manual warning -> their most urgent severity (for planning and triggers)."""
-        with self.uow_factory() as uow:
-            s = uow.session
-            assert s is not None
-            q = select(ManualWarning.customer_id, ManualWarning.severity).where(ManualWarning.status == mw.OPEN)
-            if customer_ids is not None:
-                q = q.where(ManualWarning.customer_id.in_(list(customer_ids)))
-            out: dict[str, int] = {}
-            for cid, sev in s.execute(q).all():
-                out[cid] = min(sev, out.get(cid, sev))
-        return out
+        from tenure.services.warning_profiles import open_manual_warnings
+
+        return open_manual_warnings(self.uow_factory, customer_ids, raised_until)

@@ -223,6 +223,18 @@ class MonthlyPlanService:
                         for seg, r in mine]
         return out, sources
 
+    def _profiles(self, con: Any, month: str) -> ibis.Table:
+        """The month's profiles with ``manual_warning`` and ``manual_warning_severity`` of each customer:
+        its manual warnings open now and raised by the end of ``month`` (services/warning_profiles.py)."""
+        from tenure.services.warning_profiles import (
+            month_end_utc,
+            open_manual_warnings,
+            with_manual_warnings,
+        )
+
+        open_now = open_manual_warnings(self.uow_factory, raised_until=month_end_utc(month))
+        return with_manual_warnings(con, _profiles(con, self.warehouse, month), open_now, name=month)
+
     def _with_uplift(self, con: Any, profiles: ibis.Table, campaigns: list[Campaign], month: str) -> ibis.Table:
         """``profiles`` with the predicted uplift of each strategy an uplift-targeted campaign uses."""
         from tenure.analytics.planning import uplift_column
@@ -251,7 +263,7 @@ class MonthlyPlanService:
             with self.uow_factory() as uow:
                 history = _history(uow, cfg.policy, first)
             (campaign,), sources = self.with_measured_effects([campaign], month, cfg)
-            profiles = self._with_uplift(con, _profiles(con, self.warehouse, month), [campaign], month)
+            profiles = self._with_uplift(con, self._profiles(con, month), [campaign], month)
             doc = preview_campaign(profiles, campaign, cfg.policy, cfg.capacity,
                                    history, month, con=con)
             return {**doc, "expected_effects": sources}
@@ -271,7 +283,7 @@ class MonthlyPlanService:
         try:
             with self.uow_factory() as uow:
                 history = _history(uow, cfg.policy, first)
-            profiles = self._with_uplift(con, _profiles(con, self.warehouse, month), campaigns, month)
+            profiles = self._with_uplift(con, self._profiles(con, month), campaigns, month)
             result = plan_month(profiles, campaigns, cfg.policy, cfg.capacity, history, month, con=con)
             decisions = result.decisions
             selected = decisions.filter(pc.equal(decisions["decision"], "selected"))

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Body, Response
 
 from tenure.domain.errors import InputError, PermissionDenied
 from tenure.interfaces.api.deps import CurrentUser, ServicesDep
-from tenure.services.triggers import TriggerService, load_triggers, warehouse_profiles
+from tenure.services.triggers import TriggerService, load_triggers
+from tenure.services.warning_profiles import trigger_profiles
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -29,7 +30,7 @@ def _intake(services: Any) -> tuple[TriggerService, Any]:
         if hit is None or hit[0] != latest:
             own = services.settings.home / "config" / "triggers"
             svc = TriggerService(services.uow, load_triggers(own) if own.is_dir() else None)
-            hit = (latest, svc, warehouse_profiles(services.warehouse, svc.triggers))
+            hit = (latest, svc, trigger_profiles(services, svc.triggers))  # profiles + open manual warnings
             _cache[id(services)] = hit
         return hit[1], hit[2]
 

@@ -24,12 +24,13 @@ AsOpt = Annotated[str | None, typer.Option("--as", help="User recorded in the au
 def _ops() -> Iterator[Any]:
     from tenure.bootstrap import build
     from tenure.services.trigger_ops import TriggerOpsService
-    from tenure.services.triggers import TriggerService, load_triggers, warehouse_profiles
+    from tenure.services.triggers import TriggerService, load_triggers
+    from tenure.services.warning_profiles import trigger_profiles
 
     services = build(get_settings())
     try:
         svc = TriggerService(services.uow, load_triggers(_trigger_dir()))
-        lookup = warehouse_profiles(services.warehouse, svc.triggers)
+        lookup = trigger_profiles(services, svc.triggers)  # profiles + open manual warnings
         yield TriggerOpsService(services.uow, lambda: (svc, lookup),
                                 pii_roles=tuple(getattr(services.settings, "pii_roles", ["administrator"])))
     finally:

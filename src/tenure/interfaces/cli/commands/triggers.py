@@ -56,11 +56,12 @@ def consume(
     """Consume events from JetStream (stream TENURE_EVENTS, subject tenure.events.>) and act on them."""
     from tenure.bootstrap import build
     from tenure.engines.events_nats import NatsConfig, NatsEventSource
-    from tenure.services.triggers import TriggerService, load_triggers, warehouse_profiles
+    from tenure.services.triggers import TriggerService, load_triggers
+    from tenure.services.warning_profiles import trigger_profiles
 
     services = build(get_settings())
     svc = TriggerService(services.uow, load_triggers(_trigger_dir()))
-    lookup = warehouse_profiles(services.warehouse, svc.triggers)
+    lookup = trigger_profiles(services, svc.triggers)  # profiles + open manual warnings
     source = NatsEventSource(NatsConfig(url=url, stream=stream, subject=subject, deadletter_subject=deadletter,
                                         durable=durable))
     result = source.consume_batches(lambda batch: svc.process_batch(batch, lookup, source="nats"),
