@@ -60,6 +60,9 @@ INSIGHT_ROLES = ("administrator", "analyst", "retention_manager", "channel_owner
 APPRAISAL_ALL_ROLES = ("administrator", "retention_manager")
 """Roles that see every account manager's appraisal; an account manager sees only their own row."""
 
+APPRAISAL_OWN_ROLES = ("account_manager", "community_manager")
+"""Roles that see their own appraisal row only (a community manager's: their own portfolio and work orders)."""
+
 TREND_MONTHS = 12
 ARREARS_WINDOW = 6
 REPEAT_OFFENDER_MONTHS = 3
@@ -792,7 +795,7 @@ class InsightService:
         month = _month(month)
         if principal is None:
             raise PermissionDenied("the appraisal needs a signed-in user")
-        if principal.role == "account_manager":
+        if principal.role in APPRAISAL_OWN_ROLES:
             only: int | None = int(principal.user_id)
         elif principal.role in APPRAISAL_ALL_ROLES:
             only = None
@@ -811,7 +814,8 @@ class InsightService:
         first, last = _bounds(month)
         with self.uow_factory() as uow:
             s = uow.session
-            q = select(User.id, User.name, User.display_name).where(User.role == "account_manager")
+            q = select(User.id, User.name, User.display_name).where(
+                User.role == (principal.role if only is not None else "account_manager"))
             if only is not None:
                 q = q.where(User.id == only)
             managers = [(int(i), n, d) for i, n, d in s.execute(q.order_by(User.name)).all()]
@@ -1021,5 +1025,5 @@ def read_report(service: InsightService, principal: Any, kind: str, month: str, 
 def may_read(principal: Any, kind: str) -> bool:
     """Whether the menu offers ``kind`` to ``principal`` (the service checks again on read)."""
     if kind == "appraisal":
-        return principal.role in (*APPRAISAL_ALL_ROLES, "account_manager")
+        return principal.role in (*APPRAISAL_ALL_ROLES, *APPRAISAL_OWN_ROLES)
     return principal.role in INSIGHT_ROLES
