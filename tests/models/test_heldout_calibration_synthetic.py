@@ -12,24 +12,19 @@ Smaller bins are reported but not judged: their observed rate is noise.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tenure.config import Settings
 from tenure.services import model_report
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "model_quality.py"
-
 
 @pytest.mark.slow
-def test_calibration_within_a_few_points_on_a_held_out_month(settings: Settings) -> None:
-    spec = importlib.util.spec_from_file_location("bench_model_quality_calibration", BENCH)
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    result = bench.run(settings.home, subscribers=3000, seed=3)  # trains --until 2026-09: window 2026-03..07
+@pytest.mark.xdist_group("synthetic_operator")  # built once with the model-quality test (conftest.py)
+def test_calibration_within_a_few_points_on_a_held_out_month(
+        synthetic_operator: tuple[Settings, dict[str, Any]]) -> None:
+    settings, result = synthetic_operator  # trained --until 2026-09: window 2026-03..07
     doc = model_report.heldout_report(settings, result["model_id"], "2026-08")
     assert doc["training_window"][-1] < doc["month"]
     judged = [r for r in doc["calibration"] if r["count"] >= model_report.MIN_BIN]

@@ -3,8 +3,7 @@ reasons name the generator's true causes, and run-month scores with it."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -14,16 +13,11 @@ from tenure.engines.warehouse import Warehouse
 from tenure.services import models
 from tenure.services.monthly_cycle import run_month
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "model_quality.py"
-
 
 @pytest.mark.slow
-def test_model_beats_rules_and_names_true_causes(settings: Settings) -> None:
-    spec = importlib.util.spec_from_file_location("bench_model_quality", BENCH)
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    result = bench.run(settings.home, subscribers=3000, seed=3)
+@pytest.mark.xdist_group("synthetic_operator")  # built once with the calibration test (conftest.py)
+def test_model_beats_rules_and_names_true_causes(synthetic_operator: tuple[Settings, dict[str, Any]]) -> None:
+    settings, result = synthetic_operator  # bench/model_quality.py's run, shared with the calibration test
     assert result["coverage"] > 0 and result["leavers"] > 0
     assert result["model_precision"] > result["rules_precision"]
     assert result["reasons"]["caught_with_cause"] >= 10
