@@ -13,7 +13,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from tenure.analytics.planning import rule_target
 from tenure.bootstrap import Services, build
@@ -31,11 +31,13 @@ from tenure.services.monthly_plan import MonthlyPlanService
 from tenure.services.triggers import TriggerService
 from tenure.services.warning_profiles import (
     lookup_with_manual_warnings,
+    open_manual_rows,
     open_manual_warnings,
     trigger_profiles,
     with_manual_warnings,
 )
 from tests.campaigns.campaign_builders import add_user, campaign_dict, campaign_yaml, profiles
+from tests.support.store import postgres_engine_in_own_schema, rolled_back_units, sqlite_engine_at
 
 MONTH = "2026-11"
 CUSTOMERS = [f"C{i:02d}" for i in range(20)]
@@ -223,3 +225,37 @@ def test_dashboard_counts_manual_warnings(env: dict[str, Any]) -> None:
         w.status, w.withdrawn_by, w.withdrawn_at = mw.WITHDRAWN, env["am1"], dt.datetime.now(dt.UTC)
         uow.commit()
     assert svc.dashboard.overview(who, MONTH)["output"]["warned_subscribers"] == 2 * 3 + 1
+
+
+@pytest.fixture(scope="module")
+def reach_sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    yield from sqlite_engine_at(tmp_path_factory.mktemp("manual-reach-store") / "store.db")
+
+
+@pytest.fixture(scope="module")
+def reach_postgres_store() -> Iterator[Engine]:
+    yield from postgres_engine_in_own_schema("tenure_manual_reach")
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_open_set_on_each_database(request: pytest.FixtureRequest, db: str) -> None:
+    engine = request.getfixturevalue(f"reach_{db}_store")
+    for units in rolled_back_units(engine):
+        with units() as uow:
+            assert uow.session is not None
+            for cid, (reason, severity, raised, withdrawn) in WARNINGS.items():
+                uow.session.add(ManualWarning(
+                    customer_id=cid, subscriber_id=None, reason=reason, family=mw.REASONS[reason][2],
+                    severity=severity, note="", status=mw.WITHDRAWN if withdrawn else mw.OPEN, raised_by="am",
+                    raised_at=_utc(raised), withdrawn_by="am" if withdrawn else None,
+                    withdrawn_at=_utc(withdrawn) if withdrawn else None))
+            uow.session.add(ManualWarning(customer_id="C00", subscriber_id="C00-b", reason="other", family="x",
+                                          severity=3, note="n", status=mw.OPEN, raised_by="am2",
+                                          raised_at=_utc(dt.date(2026, 11, 6))))
+            uow.commit()  # inside the transaction rolled back after the test
+        until = dt.datetime(2026, 11, 30, 23, 59, 59, tzinfo=dt.UTC)
+        assert open_manual_warnings(units, raised_until=until) == IN_PLAN_MONTH  # C00: its most urgent, 1
+        assert open_manual_warnings(units)["C03"] == 1
+        assert sorted(open_manual_rows(units)) == [
+            ("C00", "marketing_care", 1), ("C00", "x", 3), ("C01", "service_care", 3), ("C03", "marketing_care", 1),
+            ("C12", "marketing_care", 2)]
