@@ -183,9 +183,11 @@ class TriggerOpsService:
         window starts at the whole minute holding its start (the last hour is 60–61 minutes).
         """
         hour_from, day_from = minute_of(hour_start), minute_of(day_start)
-        rows = list(counts_since(s, min(hour_from, day_from)))
-        return {"hour": cls._tally([r[1:] for r in rows if r[0] >= hour_from]),
-                "today": cls._tally([r[1:] for r in rows if r[0] >= day_from])}
+        if hour_from >= day_from:  # the last hour lies within today
+            rows = counts_since(s, day_from, hour_from)
+            return {"hour": cls._tally([r[1:] for r in rows if r[0]]), "today": cls._tally([r[1:] for r in rows])}
+        rows = counts_since(s, hour_from, day_from)  # just after midnight: today lies within the last hour
+        return {"hour": cls._tally([r[1:] for r in rows]), "today": cls._tally([r[1:] for r in rows if r[0]])}
 
     @staticmethod
     def _tally(rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
