@@ -134,16 +134,18 @@ class _Loader:
         allow_empty = self.spec.allow_empty
         pieces = read_source_chunks(self.path, self.encoding, allow_empty, chunk_bytes)
         whole: SourceTable | None = None
+        head: list[SourceTable] = []
         try:
-            head = [next(pieces)]
+            head.append(next(pieces))
             second = next(pieces, None)
             if second is None:
-                whole = head[0]
+                whole = head.pop()
             else:
                 head.append(second)
                 del second
                 dups = self._find_duplicates(head, pieces)
         except WholeFileNeeded:
+            head.clear()
             whole = read_source(self.path, self.encoding, allow_empty)
         if whole is not None:
             out = self._outcome(whole)
