@@ -3,10 +3,13 @@
     .venv/bin/python bench/uplift_targeting.py --subscribers 8000 --seed 11
 
 Runs the scenario of ``tests/evaluation/test_uplift_targeting.py`` (generate, load, plan 2026-02 and
-2026-03 with a broad bill-credit campaign and half held out, let the treated arms respond), trains both
-uplift learners on the 2026-02 arms and scores them on the held-out 2026-03 arms, then plans 2026-03
-again by risk and by uplift with the same number of offers and reads from the ground truth how many
-customers each selection keeps (churn by M+3). Figures are printed as JSON, never asserted.
+2026-03 with a broad bill-credit campaign and half held out, let the treated arms respond; a churn model
+trained on 2026-01/02 with what is known by 2026-03 and promoted before 2026-03 is run), trains both
+uplift learners on the 2026-02 arms and scores and calibrates them on the held-out 2026-03 arms, then
+plans 2026-03 again by risk (the trained churn model's probability) and by uplift (calibrated) with the
+same number of offers, and reads from the ground truth how many customers each selection keeps (churn
+by M+3) beside the plan's expected kept customers and interval. Figures are printed as JSON, never
+asserted.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def main() -> None:
     from tenure.domain.contact_policy import ChannelCapacity
     from tenure.services.monthly_plan import MonthlyPlanService, _profiles, load_plan_config
     from tenure.services.planning import plan_month
-    from tenure.services.uplift import UpliftService
+    from tenure.services.uplift import UpliftService, add_kept_intervals
     from tenure.synthetic.response import true_effects
 
     started = time.perf_counter()
@@ -57,6 +60,13 @@ def main() -> None:
     doc["train_seconds"] = time.perf_counter() - clock
     doc["models"] = [{k: m[k] for k in ("learner", "train_rows", "test_rows", "qini", "uplift_at_k")}
                      for m in trained["models"]]
+    doc["calibration"] = [{"learner": m["learner"], **{k: m["calibration"][k] for k in
+                                                       ("predicted", "observed", "se", "calibrated", "rows")}}
+                          for m in trained["models"]]
+    from tenure.services import models
+
+    churn = models.list_models(run.settings, "churn")
+    doc["churn_model"] = churn
     base = yaml.safe_load(_campaign(BROAD, STRATEGY, "bill_credit_20", "warning_count >= 0", ["sms"]))
     planner = MonthlyPlanService(run.services.uow, run.services.warehouse, run.settings.home)
     cfg = load_plan_config(run.settings.home)
@@ -73,7 +83,11 @@ def main() -> None:
             d = r.decisions
             ids = d.filter(pc.equal(d["decision"], "selected"))["subscriber_id"].to_pylist()
             row[f"{targeting}_kept"] = round(-float(true_effects(run.data, test, ids, "marketing", 3).sum()), 2)
-            row[f"{targeting}_expected_kept"] = r.campaigns[0]["preview"]["expected_kept"]
+            add_kept_intervals(r.campaigns, r.decisions, [c], getattr(planner, "uplift_scores", {}))
+            p = r.campaigns[0]["preview"]
+            row[f"{targeting}_expected_kept"] = p["expected_kept"]
+            if "kept_low" in p:
+                row[f"{targeting}_kept_interval"] = [p["kept_low"], p["kept_high"]]
         rows.append(row)
     doc["budgets"] = rows
     doc["total_seconds"] = time.perf_counter() - started

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from tenure.ml.uplift import TwoModelUplift
+from tenure.ml.uplift import TwoModelUplift, calibrate_uplift
 from tenure.services.campaigns import CampaignService
 from tenure.services.monthly_plan import MonthlyPlanService
 from tenure.services.uplift import UpliftService, model_name
@@ -46,10 +46,14 @@ def _store_model(plan_env) -> None:  # type: ignore[no-untyped-def]
     X = pd.DataFrame({"p_churn_probability": rng.uniform(0, 0.6, n), "p_current_value": rng.uniform(20, 300, n)})
     t = rng.random(n) < 0.5
     p = np.where(t & (X.p_churn_probability > 0.3), 0.05, X.p_churn_probability)
-    model = TwoModelUplift(seed=0).fit(X, t, (rng.random(n) < p).astype(int))
+    y = (rng.random(n) < p).astype(int)
+    model = TwoModelUplift(seed=0).fit(X[: n // 2], t[: n // 2], y[: n // 2])
+    # Calibrated on the other half, as training does on held-out campaigns.
+    cal = calibrate_uplift(model.predict_uplift(X[n // 2:]), t[n // 2:], y[n // 2:], replicates=50)
     UpliftService(plan_env["services"].warehouse, None, plan_env["home"])._save(
         model_name(STRATEGY, "two_model"), model,
-        {"learner": "two_model", "strategy": STRATEGY, "features": list(X.columns), "test_months": ["2026-10"]})
+        {"learner": "two_model", "strategy": STRATEGY, "features": list(X.columns), "test_months": ["2026-10"],
+         "calibration": cal})
 
 
 def test_preview_names_targeting_and_expected_kept(plan_env, client) -> None:  # type: ignore[no-untyped-def]
@@ -69,6 +73,9 @@ def test_preview_names_targeting_and_expected_kept(plan_env, client) -> None:  #
     _store_model(plan_env)
     html = c.get(f"/campaigns/{uplift}/preview", params={"month": month, "refresh": "true"}).text
     assert 'data-testid="preview-targeting"' in html and "by predicted uplift" in html
+    assert 'data-testid="preview-kept-interval"' in html and "calibrated on held-out campaigns" in html
     doc = MonthlyPlanService(plan_env["services"].uow, plan_env["services"].warehouse, plan_env["home"]).preview(
         CampaignService(plan_env["services"].uow).get(uplift).campaign, month)["preview"]
     assert doc["targeting"] == "uplift" and doc["expected_kept"] > 0
+    assert doc["kept_low"] <= doc["expected_kept"] <= doc["kept_high"] and doc["kept_high"] > doc["kept_low"]
+    assert doc["uplift_model"] == model_name(STRATEGY, "two_model")

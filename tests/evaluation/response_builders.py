@@ -13,7 +13,9 @@ import yaml
 
 from tenure.bootstrap import Services, build
 from tenure.config import Settings
+from tenure.domain.model import month_add
 from tenure.engines.store.models import User
+from tenure.services import models
 from tenure.services.campaigns import CampaignService
 from tenure.services.loading import load_directory
 from tenure.services.monthly_cycle import run_month
@@ -51,8 +53,13 @@ def _campaign(cid: str, strategy: str, offer: str, target: str, channels: list[s
 
 
 def run_operator(home: Path, subscribers: int = 8000, seed: int = 11, plan_months: tuple[str, ...] = PLAN_MONTHS,
-                 campaigns: list[str] | None = None) -> ResponseRun:
-    """Generate, load, run and plan each of ``plan_months``, respond, reload; run the month after each."""
+                 campaigns: list[str] | None = None, churn_model: bool = True) -> ResponseRun:
+    """Generate, load, run and plan each of ``plan_months``, respond and reload the later months.
+
+    With ``churn_model`` the month before the first plan is run too, and before the last plan month
+    is run a churn model (horizon 1, trained only on what is known by then) is trained and promoted,
+    so that month's profiles carry a real churn probability for risk targeting.
+    """
     settings = Settings(home=home, environment="test", secret_key="test-secret-" + uuid.uuid4().hex)
     svc = build(settings)
     data = home / "extracts"
@@ -74,7 +81,12 @@ def run_operator(home: Path, subscribers: int = 8000, seed: int = 11, plan_month
         cs.submit(name, c.campaign.campaign_id)
         cs.approve(name, c.campaign.campaign_id)
     responses = {}
+    if churn_model:
+        run_month(settings, month_add(plan_months[0], -1))
     for m in plan_months:
+        if churn_model and m == plan_months[-1]:
+            card = models.train(settings, "churn", horizon=1, until=m, snapshots=2)["model"]
+            models.promote_model(settings, models.model_id(card["name"], card["version"]))
         run_month(settings, m)
         MonthlyPlanService(svc.uow, svc.warehouse, home).plan(m)
         responses[m] = respond_to_plan(settings, data, m, svc.uow)

@@ -241,9 +241,11 @@ class MonthlyPlanService:
         from tenure.services.uplift import UpliftService
 
         strategies = sorted({c.strategy for c in campaigns if c.targeting == "uplift"})
+        self.uplift_scores: dict[str, Any] = {}  # per strategy, for the expected-kept intervals
         for strategy in strategies:
             scores = UpliftService(self.warehouse, self.uow_factory, self.home, threads=self.threads).score_month(
                 month, strategy)
+            self.uplift_scores[strategy] = scores
             col = uplift_column(strategy)
             s = con.create_table(f"_uplift_{month[:4]}{month[5:]}_{len(strategy)}_{abs(hash(strategy)) % 10**8}",
                                  pa.table({"_us": scores["subscriber_id"].tolist(), col: scores["uplift"].tolist()}),
@@ -252,8 +254,9 @@ class MonthlyPlanService:
         return profiles
 
     def preview(self, campaign: Campaign, month: str) -> dict[str, Any]:
-        """What ``campaign`` alone would get in ``month`` (any status): see ``preview_campaign``."""
-        from tenure.services.planning import preview_campaign
+        """What ``campaign`` alone would get in ``month`` (any status): as ``preview_campaign``, with the
+        expected kept customers' interval of an uplift campaign."""
+        from tenure.services.uplift import add_kept_intervals
 
         month = parse_month(month)
         cfg = load_plan_config(self.home)
@@ -264,9 +267,9 @@ class MonthlyPlanService:
                 history = _history(uow, cfg.policy, first)
             (campaign,), sources = self.with_measured_effects([campaign], month, cfg)
             profiles = self._with_uplift(con, self._profiles(con, month), [campaign], month)
-            doc = preview_campaign(profiles, campaign, cfg.policy, cfg.capacity,
-                                   history, month, con=con)
-            return {**doc, "expected_effects": sources}
+            result = plan_month(profiles, [campaign], cfg.policy, cfg.capacity, history, month, con=con)
+            add_kept_intervals(result.campaigns, result.decisions, [campaign], self.uplift_scores)
+            return {**result.campaigns[0], "warnings": result.warnings, "expected_effects": sources}
         finally:
             con.disconnect()
 
@@ -285,6 +288,9 @@ class MonthlyPlanService:
                 history = _history(uow, cfg.policy, first)
             profiles = self._with_uplift(con, self._profiles(con, month), campaigns, month)
             result = plan_month(profiles, campaigns, cfg.policy, cfg.capacity, history, month, con=con)
+            from tenure.services.uplift import add_kept_intervals
+
+            add_kept_intervals(result.campaigns, result.decisions, campaigns, self.uplift_scores)
             decisions = result.decisions
             selected = decisions.filter(pc.equal(decisions["decision"], "selected"))
             extra_cols = [c for c in ("segment_id", "msisdn") if c in profiles.columns]

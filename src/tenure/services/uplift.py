@@ -8,7 +8,11 @@ churned, as in the evaluation). Per strategy (the campaign's strategy id) or
 ``all``. The latest ``test_months`` plan months are held out: both learners
 are fitted on the earlier months and scored there with the Qini coefficient
 and uplift at 30 %, so the figures say how the ranking does on campaigns it
-has not seen.
+has not seen. The same held-out rows calibrate the model's level: observed
+against predicted uplift by predicted-uplift quintile, shrunk and made
+monotone, with bootstrap replicates (``tenure.ml.uplift.calibrate_uplift``).
+Planning ranks and counts expected kept customers with the calibrated uplift,
+never the raw prediction, whose level is inflated at the top of a ranking.
 
 Models are stored beside the churn models, under ``<home>/uplift/<name>/``
 (``model.pkl`` and ``card.json`` with the metrics, features, window and the
@@ -33,7 +37,16 @@ import pandas as pd
 from tenure.domain.errors import Conflict, InputError, NotFound
 from tenure.domain.model import month_add, parse_month
 from tenure.engines.warehouse import Warehouse
-from tenure.ml.uplift import LEARNERS, make_learner, numeric_features, qini_curve, score_uplift
+from tenure.ml.uplift import (
+    LEARNERS,
+    apply_calibration,
+    calibrate_uplift,
+    expected_kept,
+    make_learner,
+    numeric_features,
+    qini_curve,
+    score_uplift,
+)
 
 ID_COLUMNS = ("subscriber_id", "customer_id", "campaign_id", "plan_month", "treated", "churned", "strategy")
 PROFILE_NUMBERS = ("current_value", "potential_value", "churn_probability", "value_level", "warning_count", "is_core")
@@ -148,10 +161,11 @@ class UpliftService:
             u = model.predict_uplift(Xt)
             m = score_uplift(u, test_rows["treated"], test_rows["churned"])
             curve = qini_curve(u, test_rows["treated"], test_rows["churned"], points=20)
+            calibration = calibrate_uplift(u, test_rows["treated"], test_rows["churned"], seed=seed)
             card = self._save(model_name(strategy, name), model, {
                 "learner": name, "strategy": strategy, "horizon": horizon, "train_months": months[:-test_months],
                 "test_months": test_set, "train_rows": len(train_rows), "test_rows": len(test_rows),
-                "features": features, **m, "qini_curve": curve,
+                "features": features, **m, "qini_curve": curve, "calibration": calibration,
             })
             out.append(card)
         return {"until": until or months[-1], "test_months": test_set, "models": out}
@@ -193,8 +207,15 @@ class UpliftService:
                        f"`tenure uplift train --strategy {strategy}`")
 
     def score_month(self, month: str, strategy: str, learner: str = DEFAULT_LEARNER) -> pd.DataFrame:
-        """Predicted uplift (drop in churn probability) of every profiled subscriber of ``month``."""
+        """Uplift of every profiled subscriber of ``month``: ``predicted`` by the model, ``uplift`` calibrated.
+
+        ``uplift`` (the drop in churn probability planning counts on) is the held-out calibration of the
+        card applied to the prediction; a card without one (an older model) is refused.
+        """
         model, card = self.load(strategy, learner)
+        if not card.get("calibration"):
+            raise Conflict(f"uplift model {card['name']} has no held-out calibration: retrain it with "
+                           f"`tenure uplift train --strategy {card['strategy']}`")
         wh = self.warehouse
         if not wh.has("profiles", month, "output"):
             raise NotFound(f"no profiles for {month}")
@@ -216,4 +237,29 @@ class UpliftService:
             if c not in frame.columns:
                 frame[c] = np.nan
         u = model.predict_uplift(frame[card["features"]].astype(float))
-        return pd.DataFrame({"subscriber_id": frame["subscriber_id"].astype(str), "uplift": u})
+        out = pd.DataFrame({"subscriber_id": frame["subscriber_id"].astype(str), "predicted": u,
+                            "uplift": apply_calibration(card["calibration"], u)})
+        out.attrs["card"] = card  # the calibration the interval of a selection needs
+        return out
+
+
+def add_kept_intervals(report: list[dict[str, Any]], decisions: Any, campaigns: list[Any],
+                       scores: dict[str, pd.DataFrame]) -> None:
+    """Give each uplift campaign's ``preview`` its expected kept customers' 95 % interval, in place.
+
+    ``decisions``: the plan's decisions (Arrow); ``scores``: per strategy, the month's
+    ``score_month`` frame (its card in ``attrs``). The point (Σ calibrated uplift over the
+    selected) is the planner's own; the interval is the bootstrap of the held-out calibration.
+    """
+    frame = decisions.select(["subscriber_id", "campaign_id", "decision"]).to_pandas()
+    frame = frame[frame["decision"] == "selected"]
+    for doc, c in zip(report, campaigns, strict=True):
+        if getattr(c, "targeting", "risk") != "uplift" or c.strategy not in scores:
+            continue
+        ids = frame.loc[frame["campaign_id"] == c.campaign_id, "subscriber_id"]
+        s = scores[c.strategy]
+        predicted = s["predicted"].to_numpy()[s["subscriber_id"].isin(set(ids)).to_numpy()]
+        card = s.attrs["card"]
+        kept = expected_kept(card["calibration"], predicted)
+        doc["preview"].update(expected_kept=round(kept["expected_kept"], 1), kept_low=round(kept["kept_low"], 1),
+                              kept_high=round(kept["kept_high"], 1), uplift_model=card["name"])
