@@ -408,9 +408,11 @@ class TriggerService:
                         order = _order_row(e, trigger, profile, due_at, now)
                         state.orders[(e.month, e.subscriber_id)] = order["campaign_id"]
                 first[e.event_id] = d
+                # Times in UTC: SQLite keeps a time's wall clock and drops its offset.
                 row = {"event_id": e.event_id, "subscriber_id": e.subscriber_id, "event_type": e.type,
-                       "occurred_at": e.occurred_at, "attributes": dict(e.attributes), "decision": d.decision,
-                       "trigger_id": d.trigger_id, "reason": d.reason, "work_order_id": None, "due_at": due_at,
+                       "occurred_at": e.occurred_at.astimezone(dt.UTC), "attributes": dict(e.attributes),
+                       "decision": d.decision, "trigger_id": d.trigger_id, "reason": d.reason, "work_order_id": None,
+                       "due_at": None if due_at is None else due_at.astimezone(dt.UTC),
                        "source": source, "processed_at": now}
                 rows.append(row)
                 if order is not None and trigger is not None:
