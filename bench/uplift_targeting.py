@@ -88,6 +88,9 @@ def main() -> None:
             row[f"{targeting}_expected_kept"] = p["expected_kept"]
             if "kept_low" in p:
                 row[f"{targeting}_kept_interval"] = [p["kept_low"], p["kept_high"]]
+                scores = planner.uplift_scores[STRATEGY]
+                row[f"{targeting}_raw_predicted"] = round(float(
+                    scores.loc[scores["subscriber_id"].isin(set(ids)), "predicted"].sum()), 1)
         rows.append(row)
     doc["budgets"] = rows
     doc["total_seconds"] = time.perf_counter() - started
