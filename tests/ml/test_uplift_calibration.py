@@ -75,3 +75,26 @@ def test_bad_calibration_input_is_refused() -> None:
         calibrate_uplift(np.zeros(500), np.ones(500), np.zeros(500))
     with pytest.raises(InputError):
         calibrate_uplift(np.zeros(500), np.ones(400), np.zeros(500))
+
+
+def test_plan_report_gets_the_interval_of_its_uplift_campaigns_only(fitted: tuple[TwoModelUplift, dict]) -> None:
+    """Matched by campaign id: the report holds only the month's active campaigns, risk ones are left alone."""
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from tenure.services.uplift import add_kept_intervals
+
+    _, cal = fitted
+    scores = pd.DataFrame({"subscriber_id": ["a", "b", "c", "d"], "predicted": [0.3, 0.1, -0.1, 0.2]})
+    scores.attrs["card"] = {"name": "s-two_model", "calibration": cal}
+    decisions = pa.table({"subscriber_id": ["a", "b", "c", "d"], "campaign_id": ["up", "up", "risk", "up"],
+                          "decision": ["selected", "selected", "selected", "control"]})
+    campaigns = [SimpleNamespace(campaign_id=i, targeting=t, strategy="s")
+                 for i, t in (("old", "uplift"), ("up", "uplift"), ("risk", "risk"))]
+    report = [{"campaign_id": "up", "preview": {"expected_kept": 99.0}}, {"campaign_id": "risk", "preview": {}}]
+    add_kept_intervals(report, decisions, campaigns, {"s": scores})
+    want = expected_kept(cal, [0.3, 0.1])  # the selected of "up"; the control is not counted
+    up = report[0]["preview"]
+    assert up["expected_kept"] == round(want["expected_kept"], 1) and up["kept_low"] == round(want["kept_low"], 1)
+    assert up["uplift_model"] == "s-two_model" and report[1]["preview"] == {}

@@ -253,8 +253,10 @@ def add_kept_intervals(report: list[dict[str, Any]], decisions: Any, campaigns: 
     """
     frame = decisions.select(["subscriber_id", "campaign_id", "decision"]).to_pandas()
     frame = frame[frame["decision"] == "selected"]
-    for doc, c in zip(report, campaigns, strict=True):
-        if getattr(c, "targeting", "risk") != "uplift" or c.strategy not in scores:
+    by_id = {c.campaign_id: c for c in campaigns}
+    for doc in report:  # the report holds the campaigns active in the month only
+        c = by_id.get(doc["campaign_id"])
+        if c is None or c.targeting != "uplift" or c.strategy not in scores:
             continue
         ids = frame.loc[frame["campaign_id"] == c.campaign_id, "subscriber_id"]
         s = scores[c.strategy]
