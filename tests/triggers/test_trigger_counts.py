@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, insert, select
 
@@ -115,7 +116,7 @@ def test_the_migration_counts_the_events_already_processed(tmp_path: Path) -> No
     try:
         migrate(engine, "0004")
         now = dt.datetime.now(dt.UTC)
-        rows = [{"event_id": f"e{i}", "subscriber_id": f"S{i}", "event_type": "complaint", "occurred_at": t,
+        rows: list[dict[str, Any]] = [{"event_id": f"e{i}", "subscriber_id": f"S{i}", "event_type": "complaint", "occurred_at": t,
                  "attributes": {}, "decision": d, "trigger_id": "complaint_core", "reason": r,
                  "work_order_id": None, "due_at": None, "source": "nats", "processed_at": t}
                 for i, (t, d, r) in enumerate([(now, "selected", ""), (now, "suppressed", "contact cap (3 in 30 days)"),

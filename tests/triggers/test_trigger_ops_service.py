@@ -18,7 +18,6 @@ from tenure.engines.store.trigger_models import DeadLetter
 from tenure.engines.store.unit_of_work import UnitOfWorkFactory
 from tenure.services.trigger_ops import TriggerOpsService, mask_payload, percentile, reason_key
 from tenure.services.triggers import TriggerService
-
 from tests.support.store import postgres_engine_in_own_schema, rolled_back_units, sqlite_engine_at
 
 from .conftest import NOW, complaint_trigger, core_profile, event, unique
@@ -69,7 +68,7 @@ def setup(store: UnitOfWorkFactory, **kw: Any) -> tuple[TriggerService, TriggerO
 def orders(store: UnitOfWorkFactory, sub: str) -> int:
     with store() as uow:
         assert uow.session is not None
-        return int(uow.session.scalar(select(func.count()).select_from(WorkOrder).where(WorkOrder.subscriber_id == sub)))
+        return int(uow.session.scalar(select(func.count()).select_from(WorkOrder).where(WorkOrder.subscriber_id == sub)) or 0)
 
 
 def audit_actions(store: UnitOfWorkFactory, object_id: str) -> list[str]:
