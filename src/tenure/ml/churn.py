@@ -54,6 +54,8 @@ from typing import Any, Literal
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
@@ -337,6 +339,68 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         p /= len(self.boosters_)
         p = np.clip(p, 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
+
+    def design_matrix(self, X: pd.DataFrame | pa.Table | pa.RecordBatch) -> np.ndarray:
+        """The rows as LightGBM reads them: float64, row-major, one column per feature.
+
+        Numbers as floats (missing as NaN), categories as their codes (missing
+        and unknown as NaN), in ``feature_names_in_`` order. Arrow input is
+        converted column by column without pandas, which is what lets scoring
+        stream record batches. :meth:`probability` and
+        :meth:`contribution_matrix` take this matrix; ``predict_proba`` on the
+        same rows gives the same probabilities.
+        """
+        self._check_fitted()
+        names = [str(n) for n in self.feature_names_in_]
+        arrow = isinstance(X, (pa.Table, pa.RecordBatch))
+        have = X.schema.names if arrow else [str(c) for c in X.columns]
+        missing = [n for n in names if n not in have]
+        if missing:
+            raise InputError(f"features missing at prediction time: {missing[:10]}")
+        out = np.empty((len(X), len(names)), dtype=np.float64)
+        for j, name in enumerate(names):
+            col = X.column(name) if arrow else X[name]
+            if name in self.encoder_.categories_:
+                out[:, j] = self.encoder_.codes(name, col)
+            elif not arrow:
+                out[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            elif pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+                out[:, j] = col.to_numpy(zero_copy_only=False)  # nulls arrive as NaN
+            else:
+                out[:, j] = np.asarray(pc.fill_null(pc.cast(col, pa.float64()), np.nan))
+        return out
+
+    def raw_scores(self, matrix: np.ndarray) -> list[np.ndarray]:
+        """Each member's raw (log-odds) score of a :meth:`design_matrix`, by LightGBM."""
+        self._check_fitted()
+        return [
+            np.asarray(booster.predict(matrix, raw_score=True, num_iteration=best))
+            for booster, best in zip(self.boosters_, self.best_iterations_, strict=True)
+        ]
+
+    def probability(self, matrix: np.ndarray, raw: list[np.ndarray] | None = None) -> np.ndarray:
+        """Calibrated churn probability of a :meth:`design_matrix` (column 1 of ``predict_proba``).
+
+        ``raw`` is the members' raw scores when something other than LightGBM
+        computed them (a compiled predictor, ``ml/compiled.py``); by default
+        :meth:`raw_scores`.
+        """
+        self._check_fitted()
+        raw = self.raw_scores(matrix) if raw is None else raw
+        p = np.zeros(len(matrix))
+        for member_raw, calibrator in zip(raw, self.calibrators_, strict=True):
+            p += calibrator.predict(np.asarray(member_raw))
+        p /= len(self.boosters_)
+        return np.clip(p, 0.0, 1.0)
+
+    def contribution_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """:meth:`contributions` of a :meth:`design_matrix` as an array (last column ``bias``)."""
+        self._check_fitted()
+        total = np.zeros((len(matrix), self.n_features_in_ + 1))
+        for booster, best in zip(self.boosters_, self.best_iterations_, strict=True):
+            total += np.asarray(booster.predict(matrix, pred_contrib=True, num_iteration=best))
+        total /= len(self.boosters_)
+        return total
 
     def predict(self, X: Any, threshold: float = 0.5) -> np.ndarray:
         return np.where(self.predict_proba(X)[:, 1] >= threshold, self.classes_[1], self.classes_[0])

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tenure.domain.errors import InputError
 
@@ -282,9 +284,53 @@ class CategoryEncoder:
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         out = X.copy()
         for col, cats in self.categories_.items():
-            s = X[col]
-            text = s.astype(str).where(s.notna(), None)
-            if "other" in cats:
-                text = text.where(text.isna() | text.isin(cats), "other")
-            out[col] = pd.Categorical(text, categories=cats)
+            out[col] = self._categorical(X[col], cats)
         return out
+
+    @staticmethod
+    def _categorical(s: pd.Series, cats: list[str]) -> pd.Categorical:
+        text = s.astype(str).where(s.notna(), None)
+        if "other" in cats:
+            text = text.where(text.isna() | text.isin(cats), "other")
+        return pd.Categorical(text, categories=cats)
+
+    def codes(self, column: str, values: pd.Series | pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Category codes of one column as LightGBM reads them: float64, missing and unknown as NaN.
+
+        Equal to the codes of :meth:`transform`'s categorical column. Arrow
+        strings and booleans are matched in Arrow (no Python string per row);
+        other Arrow types go through pandas.
+
+        >>> enc = CategoryEncoder().fit(pd.DataFrame({"plan": ["a", "b", "b"]}))
+        >>> enc.codes("plan", pa.array(["b", None, "z", "a"])).tolist()
+        [1.0, nan, nan, 0.0]
+        """
+        cats = self.categories_[column]
+        if isinstance(values, (pa.Array, pa.ChunkedArray)):
+            if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+                return self._arrow_text_codes(values, cats)
+            if pa.types.is_boolean(values.type):
+                return self._arrow_bool_codes(values, cats)
+            values = values.to_pandas()
+        codes = self._categorical(values, cats).codes.astype(np.float64)
+        codes[codes < 0] = np.nan
+        return codes
+
+    @staticmethod
+    def _arrow_text_codes(values: pa.Array | pa.ChunkedArray, cats: list[str]) -> np.ndarray:
+        found = pc.index_in(values, value_set=pa.array(cats, values.type))
+        if "other" in cats:
+            # present but unknown pools into "other", as in transform
+            unknown = pc.and_(pc.is_valid(values), pc.is_null(found))
+            found = pc.if_else(unknown, cats.index("other"), found)
+        return np.asarray(pc.fill_null(pc.cast(found, pa.float64()), np.nan))
+
+    @staticmethod
+    def _arrow_bool_codes(values: pa.Array | pa.ChunkedArray, cats: list[str]) -> np.ndarray:
+        def code(text: str) -> float:
+            if text in cats:
+                return float(cats.index(text))
+            return float(cats.index("other")) if "other" in cats else np.nan
+
+        flags = pc.fill_null(pc.cast(values, pa.int8()), -1).to_numpy()
+        return np.select([flags == 1, flags == 0], [code("True"), code("False")], np.nan)
