@@ -10,6 +10,9 @@ Layout under ``<home>/models/``::
       v0002/ ...
       production.json  which version is promoted, when and by whom
 
+Scoring may add ``compiled-*.o`` files to a version directory: the model's
+boosters as native code (``ml/compiled.py``), a cache rebuilt when missing.
+
 A version directory is written under a temporary name and renamed into place,
 so a crash never leaves a half-written version that ``list`` would show.
 """

@@ -274,6 +274,14 @@ def reference_path(root: Path, name: str, version: str) -> Path:
     return root / name / version / REFERENCE_FILE
 
 
+def version_dir(settings: Settings, ident: str) -> Path:
+    """The registry directory of ``churn/v0002``: where files kept with the model live."""
+    name, version = parse_model_id(ident)
+    if version is None:
+        raise InputError(f"{ident!r} names no version: NAME/vNNNN")
+    return registry(settings).root / name / version
+
+
 RULE_FAMILIES = ("retention", "prevention")
 """Warning families that flag churn risk (maintenance and value uplift do not)."""
 
