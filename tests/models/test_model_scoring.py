@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from tenure.config import Settings
 from tenure.engines.warehouse import Warehouse
-from tenure.ml import drift
+from tenure.ml import compiled, drift
 from tenure.ml.reasons import FAMILIES, MARKETING, PHRASES, SERVICE, describe, phrase_for
 from tenure.services import models, scoring
 
@@ -150,3 +151,154 @@ def test_windows_of_one_measure_give_one_reason() -> None:
     assert list(r.feature) == ["complaints_3m", "offnet_share_change"]  # negative one is no reason
     assert list(r["rank"]) == [1, 2]
     assert list(r.family) == [SERVICE, MARKETING]
+
+
+def _whole_table_psi(reference: dict, values: np.ndarray) -> float:
+    """PSI as computed before scoring streamed: the whole column at once."""
+    return round(drift.psi_against(reference, values), 4)
+
+
+def test_streamed_drift_equals_whole_table_drift(settings: Settings, trained, monkeypatch) -> None:
+    monkeypatch.setattr(scoring, "BATCH_ROWS", 97)  # 600 subscribers: seven batches, the last one short
+    path = Warehouse(settings.warehouse_dir).path("features", "2026-08", "output")
+    res = scoring.score_features(settings, path)
+    assert res is not None
+    _, _, reference = models.promoted(settings, "churn")
+    feats = pq.read_table(path).to_pandas()
+    want = {k: _whole_table_psi(ref, feats[k].to_numpy(dtype=float)) for k, ref in reference["features"].items()}
+    assert res.drift["features"] == want
+    p = res.scores.column("churn_probability").to_numpy()
+    assert res.drift["score_psi"] == _whole_table_psi(reference["score"], p)
+
+
+def test_bin_counts_of_pieces_add_up_to_the_whole() -> None:
+    rng = np.random.default_rng(4)
+    values = np.round(rng.normal(size=5000), 1)  # values on the edges too
+    values[rng.random(5000) < 0.1] = np.nan
+    ref = drift.reference_bins(rng.normal(size=800))
+    edges = np.asarray(ref["edges"])
+    pieces = np.split(values, [13, 900, 901, 4000])
+    summed = sum(drift.bin_counts(piece, edges) for piece in pieces)
+    assert summed.tolist() == drift.bin_counts(values, edges).tolist()
+    assert drift.psi(ref["shares"], drift.shares(summed)) == drift.psi_against(ref, values)
+
+
+def test_batch_size_changes_no_score_and_no_reason(settings: Settings, trained, monkeypatch) -> None:
+    path = Warehouse(settings.warehouse_dir).path("features", "2026-08", "output")
+    (settings.home / "config").mkdir(exist_ok=True)
+    (settings.home / "config" / "early_warning.yaml").write_text("action_share: 0.1\n")
+    whole = scoring.score_features(settings, path)
+    monkeypatch.setattr(scoring, "BATCH_ROWS", 41)
+    pieces = scoring.score_features(settings, path)
+    assert whole is not None and pieces is not None
+    assert whole.scores.equals(pieces.scores)
+    assert pieces.reasons.num_rows > 0 and whole.reasons.equals(pieces.reasons)
+
+
+def test_scoring_uses_the_compiled_predictor_and_caches_it(settings: Settings, trained) -> None:
+    path = Warehouse(settings.warehouse_dir).path("features", "2026-08", "output")
+    res = scoring.score_features(settings, path)
+    assert res is not None and res.summary["predictor"] == "lleaves"
+    version = models.version_dir(settings, "churn/v0001")
+    assert any(p.name.startswith("compiled-") for p in version.iterdir())
+    model = models.registry(settings).load("churn", "v0001")
+    feats = pq.read_table(path).to_pandas()
+    want = model.predict_proba(feats[list(model.feature_names_in_)])[:, 1]
+    assert np.max(np.abs(res.scores.column("churn_probability").to_numpy() - want)) < 1e-12
+
+
+def test_scoring_falls_back_to_lightgbm_when_compiled_scores_differ(settings: Settings, trained,
+                                                                     monkeypatch) -> None:
+    real = compiled.compile_model
+
+    def off_by_a_little(model, cache_dir=None, threads=None):
+        return [lambda m, s=s: s(m) + 1e-4 for s in real(model, cache_dir, threads)]
+
+    monkeypatch.setattr(compiled, "compile_model", off_by_a_little)
+    path = Warehouse(settings.warehouse_dir).path("features", "2026-08", "output")
+    res = scoring.score_features(settings, path)
+    assert res is not None and res.summary["predictor"] == "lightgbm"
+    model = models.registry(settings).load("churn", "v0001")
+    feats = pq.read_table(path).to_pandas()
+    want = model.predict_proba(feats[list(model.feature_names_in_)])[:, 1]
+    assert np.array_equal(res.scores.column("churn_probability").to_numpy(), want)
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from([0.1, 0.2, 0.35, 0.5, 0.9]), min_size=1, max_size=200), st.randoms())
+def test_deciles_equal_a_full_sort_by_probability_then_key(p: list[float], rnd) -> None:
+    arr = np.array(p)
+    keys = np.array([f"k{rnd.randrange(50):03d}" for _ in p])  # repeated keys too
+    order = np.lexsort((keys, arr))
+    rank = np.empty(len(p), dtype=np.int64)
+    rank[order] = np.arange(len(p))
+    want = rank * 10 // len(p) + 1
+    assert scoring.risk_deciles(arr, keys).tolist() == want.tolist()
+    assert scoring.risk_deciles(arr, pa.chunked_array([pa.array(keys[:7]), pa.array(keys[7:])])).tolist() == want.tolist()
+
+
+@hsettings(max_examples=30, deadline=None)
+@given(st.integers(1, 60), st.lists(st.integers(1, 90), min_size=1, max_size=12), st.randoms())
+def test_rows_held_while_streaming_include_every_acted_on_row(keep: int, sizes: list[int], rnd) -> None:
+    p = np.array([rnd.choice([0.1, 0.4, 0.7, 0.7, 0.95]) for _ in range(sum(sizes))])  # heavy ties
+    held = scoring._Candidates(keep)
+    start = 0
+    for size in sizes:
+        held.offer(pa.record_batch({"subscriber_id": [str(i) for i in range(start, start + size)]}),
+                   start, p[start:start + size])
+        start += size
+    floor = np.sort(p)[::-1][min(keep, len(p)) - 1]
+    wanted = np.flatnonzero(p >= floor)
+    rows = np.concatenate([at for at, _, _ in held.select(wanted)])
+    assert sorted(rows.tolist()) == wanted.tolist()
+
+
+def _top_reasons_row_by_row(contributions: pd.DataFrame, features: pd.DataFrame, keys, top: int) -> pd.DataFrame:
+    """The reasons as first written: one row at a time (the reference for the vectorised version)."""
+    from tenure.ml.reasons import concept
+
+    names = [c for c in contributions.columns if c != "bias"]
+    c = contributions[names].to_numpy(dtype=float)
+    k = min(top, len(names))
+    order = np.argsort(-c, axis=1, kind="stable")[:, : min(len(names), 4 * k)]
+    concepts = [concept(n) for n in names]
+    rows = []
+    for i in range(len(c)):
+        seen: set[str] = set()
+        for j in order[i]:
+            if c[i, j] <= 0 or len(seen) == k:
+                break
+            if concepts[j] in seen:
+                continue
+            seen.add(concepts[j])
+            value = features[names[j]].iloc[i]
+            rows.append({"key": keys[i], "rank": len(seen), "feature": names[j],
+                         "value": None if pd.isna(value) else str(value),
+                         "contribution": float(c[i, j]), **describe(names[j], value)})
+    return pd.DataFrame(rows)
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 6), st.randoms())
+def test_vectorised_reasons_equal_the_row_by_row_ones(n: int, top: int, rnd) -> None:
+    from tenure.ml.reasons import top_reasons
+
+    names = ["complaints_3m", "complaints_6m", "complaints_m0", "offnet_share_change", "mou_pct_change",
+             "mou_m1", "contract_months_left", "region", "recharge_irregular", "arpu_avg3"]
+    rng = np.random.default_rng(rnd.randrange(2**32))
+    # rounded, so equal contributions (ties) occur
+    contrib = pd.DataFrame(np.round(rng.normal(size=(n, len(names))), 1), columns=names).assign(bias=-2.0)
+    values = pd.DataFrame({
+        "complaints_3m": rng.integers(0, 5, n), "complaints_6m": rng.integers(0, 9, n).astype(float),
+        "complaints_m0": np.where(rng.random(n) < 0.3, np.nan, 1.0), "offnet_share_change": rng.normal(size=n),
+        "mou_pct_change": rng.normal(size=n), "mou_m1": rng.exponential(100, n),
+        "contract_months_left": rng.integers(0, 24, n), "region": rng.choice(["north", None], n),
+        "recharge_irregular": rng.choice([True, False, None], n), "arpu_avg3": rng.exponential(50, n),
+    })
+    keys = [f"S{i}" for i in range(n)]
+    got = top_reasons(contrib, values, keys, top)
+    want = _top_reasons_row_by_row(contrib, values, keys, top)
+    if want.empty:
+        assert got.empty
+    else:
+        pd.testing.assert_frame_equal(got, want[got.columns], check_dtype=False)

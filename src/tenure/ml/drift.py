@@ -37,15 +37,32 @@ def reference_bins(values: Any, bins: int = 10) -> dict[str, Any]:
     return {"edges": [float(e) for e in edges], "shares": _shares(v, edges).tolist()}
 
 
+def bin_counts(values: Any, edges: Any) -> np.ndarray:
+    """Rows per bin: len(edges)+1 value bins (right-closed) and the missing bin last.
+
+    Counts add up, so a file read in batches gets the same shares as read at
+    once: ``shares(sum of the batches' counts)``.
+
+    >>> bin_counts(np.array([1.0, 5.0, np.nan, 9.0]), [2.0, 6.0]).tolist()
+    [1, 1, 1, 1]
+    """
+    v = np.asarray(values, dtype=float)
+    missing = np.isnan(v)
+    present = v[~missing] if missing.any() else v
+    counts = np.bincount(np.searchsorted(np.asarray(edges, dtype=float), present, side="left"),
+                         minlength=len(edges) + 1)
+    return np.append(counts, missing.sum()).astype(np.int64)
+
+
+def shares(counts: np.ndarray) -> np.ndarray:
+    """Share of each bin from :func:`bin_counts` (all zeros when there are no rows)."""
+    total = counts.sum()
+    return counts / total if total else counts.astype(float)
+
+
 def _shares(v: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Share per bin: len(edges)+1 value bins (right-closed) and the missing bin last."""
-    missing = np.isnan(v)
-    counts = np.bincount(
-        np.searchsorted(edges, v[~missing], side="left"), minlength=len(edges) + 1
-    ).astype(float)
-    counts = np.append(counts, missing.sum())
-    total = counts.sum()
-    return counts / total if total else counts
+    return shares(bin_counts(v, edges))
 
 
 def psi(expected: Any, actual: Any) -> float:

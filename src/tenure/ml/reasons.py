@@ -199,6 +199,9 @@ def describe(feature: str, value: Any) -> dict[str, str]:
             "family": ph.family}
 
 
+REASON_COLUMNS = ["key", "rank", "feature", "value", "contribution", "reason_en", "reason_zh", "family"]
+
+
 def top_reasons(
     contributions: pd.DataFrame, features: pd.DataFrame, keys: Any, top: int = 5
 ) -> pd.DataFrame:
@@ -211,30 +214,55 @@ def top_reasons(
     plus ``bias``), ``features`` the same rows' feature values, ``keys`` the
     row identifiers. Columns: key, rank (1 = strongest), feature, value,
     contribution, reason_en, reason_zh, family.
+
+    Reasons are picked from each row's ``4 * top`` strongest features
+    (stable order, so equal contributions keep the column order); a feature
+    whose measure already gave a reason is skipped. The choice is made for
+    all rows at once in numpy; only the phrases are written row by row.
     """
     names = [c for c in contributions.columns if c != "bias"]
     c = contributions[names].to_numpy(dtype=float)
     k = min(top, len(names))
     if len(c) == 0 or k == 0:
-        return pd.DataFrame(columns=["key", "rank", "feature", "value", "contribution", "reason_en",
-                                     "reason_zh", "family"])
+        return pd.DataFrame(columns=REASON_COLUMNS)
     # a few more candidates than needed: windows of one measure collapse into one reason
     order = np.argsort(-c, axis=1, kind="stable")[:, : min(len(names), 4 * k)]
-    concepts = [concept(n) for n in names]
-    keys = np.asarray(keys)
-    rows = []
-    for i in range(len(c)):
-        seen: set[str] = set()
-        for j in order[i]:
-            if c[i, j] <= 0 or len(seen) == k:
-                break
-            if concepts[j] in seen:
-                continue
-            seen.add(concepts[j])
-            rank = len(seen)
-            name = names[j]
-            value = features[name].iloc[i]
-            rows.append({"key": keys[i], "rank": rank, "feature": name,
-                         "value": None if pd.isna(value) else str(value),
-                         "contribution": float(c[i, j]), **describe(name, value)})
-    return pd.DataFrame(rows)
+    width = order.shape[1]
+    concept_ids = np.unique([concept(n) for n in names], return_inverse=True)[1]
+    held = np.take_along_axis(c, order, axis=1)
+    measure = concept_ids[order]
+    # a candidate repeats a measure when an earlier (stronger) candidate of its row has it
+    earlier = np.tril(np.ones((width, width), dtype=bool), -1)
+    repeated = ((measure[:, :, None] == measure[:, None, :]) & earlier).any(axis=2)
+    # sorted descending: past the first non-positive contribution every one is non-positive
+    chosen = (held > 0) & ~repeated
+    rank = np.cumsum(chosen, axis=1)
+    chosen &= rank <= k
+    row, pos = np.nonzero(chosen)  # row by row, strongest first
+    feature = order[row, pos]
+    out_value: list[Any] = [None] * len(row)
+    phrases: list[dict[str, str]] = [{}] * len(row)
+    for j in np.unique(feature):
+        at = np.flatnonzero(feature == j)
+        name = names[j]
+        values = _cells(features[name], row[at])
+        for i, value in zip(at, values, strict=True):
+            out_value[i] = None if pd.isna(value) else str(value)
+            phrases[i] = describe(name, value)
+    return pd.DataFrame({
+        "key": np.asarray(keys)[row] if len(row) else np.asarray(keys)[:0],
+        "rank": rank[row, pos].astype(np.int64),
+        "feature": [names[j] for j in feature],
+        "value": out_value,
+        "contribution": held[row, pos],
+        "reason_en": [ph["reason_en"] for ph in phrases],
+        "reason_zh": [ph["reason_zh"] for ph in phrases],
+        "family": [ph["family"] for ph in phrases],
+    }, columns=REASON_COLUMNS)
+
+
+def _cells(column: pd.Series, rows: np.ndarray) -> list[Any]:
+    """``column.iloc[i]`` for each row, without a pandas call per cell where the dtype allows."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind not in "mM":
+        return list(column.to_numpy()[rows])  # numpy scalars, as .iloc gives them
+    return [column.iloc[i] for i in rows]

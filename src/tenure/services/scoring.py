@@ -16,9 +16,16 @@ promoted churn model it does nothing (the rules alone warn). With one:
   score between the model's training window and this month; any above
   ``drift_warn`` (0.2) raises a drift warning in the run summary.
 
-The features file is read in batches of ``BATCH_ROWS`` rows, so memory is
-bounded by the batch and a few columns per subscriber, whatever the month's
-size. Settings: ``<home>/config/early_warning.yaml`` (``action_share``,
+The features file is read once, in Arrow record batches of ``BATCH_ROWS``
+rows, never as one pandas table: each batch becomes the model's float matrix
+(``ChurnModel.design_matrix``), is scored by the compiled predictor
+(``ml/compiled.py``; LightGBM when it is unavailable or disagrees), adds to
+the drift bins of every reference feature, and leaves behind the rows that
+may still be acted on (the highest probabilities so far). Reasons are then
+computed for the acted-on rows only, without reading the file again. Memory
+is bounded by a batch, a few columns per subscriber and about twice the
+acted-on rows, whatever the month's size. Settings:
+``<home>/config/early_warning.yaml`` (``action_share``,
 ``reasons_per_customer``, ``drift_warn``).
 """
 
@@ -33,16 +40,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
 from tenure.config import Settings
 from tenure.domain.errors import ConfigurationError
-from tenure.ml import drift
+from tenure.ml import compiled, drift
 from tenure.ml.reasons import top_reasons
 from tenure.services import models
 
 BATCH_ROWS = 200_000
+READ_BUFFER = 1 << 20
+CHECK_ROWS = 2_000
+"""Rows of the first batch on which a compiled predictor must agree with LightGBM."""
 
 SCORE_SCHEMA = pa.schema([
     ("subscriber_id", pa.string()),
@@ -95,8 +106,11 @@ class ScoringResult:
     drift: dict[str, Any] = field(default_factory=dict)
 
 
-def risk_deciles(p: np.ndarray, keys: np.ndarray) -> np.ndarray:
+def risk_deciles(p: np.ndarray, keys: Any) -> np.ndarray:
     """1-10 by rank of ``p`` (10 = highest); equal probabilities ordered by key.
+
+    ``keys`` is a numpy or Arrow array; only the keys of tied probabilities
+    are sorted, so ten million subscribers cost one float sort.
 
     >>> risk_deciles(np.array([.1, .9, .5, .3]), np.array(["a", "b", "c", "d"])).tolist()
     [1, 8, 6, 3]
@@ -104,10 +118,29 @@ def risk_deciles(p: np.ndarray, keys: np.ndarray) -> np.ndarray:
     n = len(p)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    order = np.lexsort((keys, p))  # ascending probability, then key
+    order = np.argsort(p, kind="stable")  # ascending probability, then position
+    ordered = p[order]
+    tied = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if len(tied):
+        # the tied positions hold whole groups of equal p; re-sorted by (p, key) they stay in place
+        at = np.union1d(tied, tied + 1)
+        rows = order[at]
+        order[at] = rows[np.lexsort((_key_ranks(keys, rows), p[rows]))]
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     return (rank * 10 // n + 1).astype(np.int64)
+
+
+def _key_ranks(keys: Any, rows: np.ndarray) -> np.ndarray:
+    """Rank of each of ``keys[rows]`` as text (stable: equal keys keep their order)."""
+    if isinstance(keys, (pa.Array, pa.ChunkedArray)):
+        text = pc.fill_null(pc.cast(keys.take(pa.array(rows)), pa.string()), "None")
+        order = pc.sort_indices(text).to_numpy()
+    else:
+        order = np.argsort(np.asarray(keys)[rows].astype(str), kind="stable")
+    ranks = np.empty(len(rows), dtype=np.int64)
+    ranks[order] = np.arange(len(rows))
+    return ranks
 
 
 def acted_on(p: np.ndarray, deciles: np.ndarray, share: float) -> np.ndarray:
@@ -117,11 +150,6 @@ def acted_on(p: np.ndarray, deciles: np.ndarray, share: float) -> np.ndarray:
     return top[np.argsort(-p[top], kind="stable")][:cap]
 
 
-def _batches(path: Path, columns: list[str]) -> Any:
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns):
-        yield batch.to_pandas()
-
-
 def _take(batch: pa.RecordBatch, rows: np.ndarray) -> pd.DataFrame:
     """``batch.to_pandas().iloc[rows]`` without converting the other rows.
 
@@ -129,9 +157,18 @@ def _take(batch: pa.RecordBatch, rows: np.ndarray) -> pd.DataFrame:
     integer column with a null anywhere in the batch is float, a boolean one
     object, even if the taken rows have none.
     """
-    frame = batch.take(pa.array(rows)).to_pandas()
-    for name, col in zip(batch.schema.names, batch.columns, strict=True):
-        if col.null_count and not frame[name].hasnans:
+    return _as_batch_typed(batch.take(pa.array(rows)), _columns_with_nulls(batch))
+
+
+def _columns_with_nulls(batch: pa.RecordBatch) -> frozenset[str]:
+    return frozenset(name for name, col in zip(batch.schema.names, batch.columns, strict=True)
+                     if col.null_count)
+
+
+def _as_batch_typed(rows: pa.RecordBatch, nulls_in_batch: frozenset[str]) -> pd.DataFrame:
+    frame = rows.to_pandas()
+    for name, col in zip(rows.schema.names, rows.columns, strict=True):
+        if name in nulls_in_batch and not frame[name].hasnans:
             if pa.types.is_integer(col.type):
                 frame[name] = frame[name].astype("float64")
             elif pa.types.is_boolean(col.type):
@@ -139,8 +176,110 @@ def _take(batch: pa.RecordBatch, rows: np.ndarray) -> pd.DataFrame:
     return frame
 
 
+def _floats(column: pa.Array) -> np.ndarray:
+    """A numeric or boolean column as float64, nulls as NaN (as pandas' ``to_numpy(dtype=float)``)."""
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return np.asarray(pc.fill_null(pc.cast(column, pa.float64()), np.nan))
+
+
+class _Probabilities:
+    """A model's probabilities of design matrices: compiled (``ml/compiled.py``) when possible.
+
+    The compiled predictor is checked against LightGBM on the first
+    ``CHECK_ROWS`` rows it sees and dropped for the run if they differ.
+    """
+
+    def __init__(self, settings: Settings, ident: str, model: Any) -> None:
+        clock = time.perf_counter()
+        self.model = model
+        self.scorers = compiled.compile_model(model, models.version_dir(settings, ident))
+        self.checked = False
+        self.seconds_compile = time.perf_counter() - clock
+
+    @property
+    def engine(self) -> str:
+        return "lleaves" if self.scorers else "lightgbm"
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        if self.scorers and not self.checked:
+            self.checked = True
+            if compiled.agrees_with_lightgbm(self.model, self.scorers, matrix[:CHECK_ROWS]) is None:
+                self.scorers = None
+        raw = [score(matrix) for score in self.scorers] if self.scorers else None
+        return self.model.probability(matrix, raw)
+
+
+@dataclass
+class _Candidate:
+    rows: np.ndarray  # positions in the file
+    p: np.ndarray
+    features: pa.RecordBatch  # subscriber_id and the churn model's features of those rows
+    nulls_in_batch: frozenset[str]
+
+
+class _Candidates:
+    """The rows that may still be among the ``keep`` highest probabilities, kept as the batches stream by.
+
+    After every batch the floor is the ``keep``-th highest probability seen so
+    far; it only rises, and every row at or above the final floor (ties
+    included) is still held at the end. Held rows are re-filtered once there
+    are twice as many as needed, so memory stays about ``2 * keep`` rows.
+    """
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.held: list[_Candidate] = []
+        self.floor = -np.inf
+
+    def offer(self, batch: pa.RecordBatch, start: int, p: np.ndarray) -> None:
+        if self.keep == 0:
+            return
+        held_p = np.concatenate([c.p for c in self.held] + [p])
+        if len(held_p) >= self.keep:
+            self.floor = max(self.floor, float(np.partition(held_p, len(held_p) - self.keep)[len(held_p) - self.keep]))
+        take = np.flatnonzero(p >= self.floor)
+        if len(take):
+            self.held.append(_Candidate(take + start, p[take], batch.take(pa.array(take)),
+                                        _columns_with_nulls(batch)))
+        if sum(len(c.rows) for c in self.held) > 2 * self.keep:
+            self.held = [self._above_floor(c) for c in self.held]
+
+    def _above_floor(self, c: _Candidate) -> _Candidate:
+        keep = np.flatnonzero(c.p >= self.floor)
+        return _Candidate(c.rows[keep], c.p[keep], c.features.take(pa.array(keep)), c.nulls_in_batch)
+
+    def select(self, wanted: np.ndarray) -> list[tuple[np.ndarray, pa.RecordBatch, frozenset[str]]]:
+        """(file rows, their features, the batch's null columns) of the ``wanted`` rows, batch by batch."""
+        parts = []
+        found = 0
+        for c in self.held:
+            at = np.flatnonzero(np.isin(c.rows, wanted))
+            if len(at):
+                parts.append((c.rows[at], c.features.take(pa.array(at)), c.nulls_in_batch))
+                found += len(at)
+        if found != len(np.unique(wanted)):
+            raise AssertionError(f"{len(wanted) - found} acted-on rows were dropped while scoring")
+        return parts
+
+
+def _acted_count(n: int, share: float) -> int:
+    """How many rows :func:`acted_on` can return: the cap, or deciles 9-10 if fewer."""
+    if n == 0:
+        return 0
+    cap = max(1, math.ceil(share * n))
+    top_two = n - (-(8 * n) // 10)  # rows whose rank * 10 // n is 8 or 9
+    return min(cap, top_two)
+
+
 def score_features(settings: Settings, features_path: Path) -> ScoringResult | None:
-    """Scores, reasons and drift for the features file; None without a promoted churn model."""
+    """Scores, reasons and drift for the features file; None without a promoted churn model.
+
+    One pass over the file in record batches: design matrix, probabilities
+    (compiled predictor when available), the drift bins of every reference
+    feature, and the rows that may be acted on. Reasons are computed after
+    the pass for the acted-on rows only.
+    """
     churn = models.promoted(settings, "churn")
     if churn is None:
         return None
@@ -148,40 +287,60 @@ def score_features(settings: Settings, features_path: Path) -> ScoringResult | N
     cfg = load_config(settings.home)
     churn_id, churn_model, reference = churn
     down = models.promoted(settings, "downgrade")
-    names = list(churn_model.feature_names_in_)
+    names = [str(n) for n in churn_model.feature_names_in_]
     columns = sorted({"subscriber_id", *names, *(down[1].feature_names_in_ if down else [])})
-    available = set(pq.ParquetFile(features_path).schema_arrow.names)
+    # Without pre-buffering, and with a small read buffer, the reader holds one batch's
+    # pages at a time; pre-buffered column chunks stayed allocated for the whole pass.
+    file = pq.ParquetFile(features_path, pre_buffer=False, buffer_size=READ_BUFFER)
+    available = set(file.schema_arrow.names)
     missing = [c for c in columns if c not in available]
     if missing:
         raise ConfigurationError(f"model {churn_id} needs features this month lacks: {missing[:10]}")
-    ids, probs, downs = [], [], []
+    churn_p = _Probabilities(settings, churn_id, churn_model)
+    down_p = _Probabilities(settings, down[0], down[1]) if down else None
+    seconds_compile = churn_p.seconds_compile + (down_p.seconds_compile if down_p else 0.0)
     drift_refs = {k: v for k, v in reference.get("features", {}).items() if k in available}
-    drift_counts = {k: np.zeros(len(v["shares"])) for k, v in drift_refs.items()}
-    for frame in _batches(features_path, columns):
-        ids.append(frame.subscriber_id.to_numpy(dtype=object))
-        probs.append(churn_model.predict_proba(frame[names])[:, 1])
-        if down:
-            downs.append(down[1].predict_proba(frame[list(down[1].feature_names_in_)])[:, 1])
-        for k, ref in drift_refs.items():
-            shares = drift._shares(frame[k].to_numpy(dtype=float), np.asarray(ref["edges"]))
-            drift_counts[k] += shares * len(frame)
-    sid = np.concatenate(ids) if ids else np.array([], dtype=object)
+    drift_edges = {k: np.asarray(v["edges"], dtype=float) for k, v in drift_refs.items()}
+    drift_counts = {k: np.zeros(len(e) + 2, dtype=np.int64) for k, e in drift_edges.items()}
+    n = file.metadata.num_rows
+    candidates = _Candidates(_acted_count(n, cfg.action_share))
+    ids: list[pa.Array] = []
+    probs: list[np.ndarray] = []
+    downs: list[np.ndarray] = []
+    seconds_probabilities = seconds_drift = 0.0
+    start = 0
+    for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+        lap = time.perf_counter()
+        ids.append(batch.column("subscriber_id"))
+        p_batch = churn_p(churn_model.design_matrix(batch))
+        probs.append(p_batch)
+        if down_p is not None:
+            downs.append(down_p(down_p.model.design_matrix(batch)))
+        seconds_probabilities += time.perf_counter() - lap
+        lap = time.perf_counter()
+        for k, edges in drift_edges.items():
+            drift_counts[k] += drift.bin_counts(_floats(batch.column(k)), edges)
+        seconds_drift += time.perf_counter() - lap
+        candidates.offer(batch.select(["subscriber_id", *names]), start, p_batch)
+        start += batch.num_rows
+    sid = pc.cast(pa.chunked_array(ids, type=file.schema_arrow.field("subscriber_id").type), pa.string())
     p = np.concatenate(probs) if probs else np.array([])
-    deciles = risk_deciles(p, sid.astype(str))
+    deciles = risk_deciles(p, sid)
     scores = pa.table({
-        "subscriber_id": pa.array(sid, pa.string()),
+        "subscriber_id": sid,
         "churn_probability": pa.array(p, pa.float64()),
         "risk_decile": pa.array(deciles, pa.int64()),
-        "model_id": pa.array([churn_id] * len(sid), pa.string()),
-        "downgrade_probability": pa.array(np.concatenate(downs) if down and downs else [None] * len(sid),
-                                          pa.float64()),
+        "model_id": pa.repeat(pa.scalar(churn_id, pa.string()), len(p)),
+        "downgrade_probability": (pa.array(np.concatenate(downs), pa.float64()) if down_p and downs
+                                  else pa.nulls(len(p), pa.float64())),
     }, schema=SCORE_SCHEMA)
 
     scored_at = time.perf_counter()
     acted = acted_on(p, deciles, cfg.action_share)
-    reasons = _reasons(features_path, names, churn_model, acted, sid, p, deciles, churn_id,
+    reasons = _reasons(candidates.select(acted), names, churn_model, sid, p, deciles, churn_id,
                        cfg.reasons_per_customer)
-    feature_psi = {k: round(drift.psi(drift_refs[k]["shares"], c / c.sum()), 4)
+    reasons_at = time.perf_counter()
+    feature_psi = {k: round(drift.psi(drift_refs[k]["shares"], drift.shares(c)), 4)
                    for k, c in drift_counts.items() if c.sum() > 0}
     score_psi = round(drift.psi_against(reference["score"], p), 4) if "score" in reference and len(p) else None
     drifted = sorted(k for k, v in feature_psi.items() if v > cfg.drift_warn)
@@ -200,45 +359,46 @@ def score_features(settings: Settings, features_path: Path) -> ScoringResult | N
             f"population shifted since {churn_id} was trained "
             f"(score PSI {score_psi}, {len(drifted)} features above {cfg.drift_warn}): re-check or retrain"
         )
+    seconds_drift += time.perf_counter() - reasons_at
     summary = {
         "churn_model": churn_id,
         "downgrade_model": down[0] if down else None,
-        "scored": len(sid),
+        "scored": len(p),
         "acted_on": len(acted),
         "action_share": cfg.action_share,
         "mean_churn_probability": round(float(p.mean()), 4) if len(p) else None,
         "reason_families": {str(k): int(v) for k, v in
                             pd.Series(reasons.column("family").to_pylist()).value_counts().sort_index().items()},
+        "predictor": churn_p.engine,
         "seconds": round(time.perf_counter() - clock, 3),
-        "seconds_reasons": round(time.perf_counter() - scored_at, 3),
+        "seconds_compile": round(seconds_compile, 3),
+        "seconds_scoring_pass": round(scored_at - clock - seconds_compile, 3),
+        "seconds_probabilities": round(seconds_probabilities, 3),
+        "seconds_drift": round(seconds_drift, 3),
+        "seconds_reasons": round(reasons_at - scored_at, 3),
     }
     return ScoringResult(scores=scores, reasons=reasons, summary=summary, drift=drift_doc)
 
 
-def _reasons(path: Path, names: list[str], model: Any, acted: np.ndarray, sid: np.ndarray, p: np.ndarray,
-             deciles: np.ndarray, churn_id: str, top: int) -> pa.Table:
-    """Contributions for the acted-on rows only (a second pass over the batches)."""
-    if len(acted) == 0:
+def _reasons(parts: list[tuple[np.ndarray, pa.RecordBatch, frozenset[str]]], names: list[str], model: Any,
+             sid: pa.ChunkedArray, p: np.ndarray, deciles: np.ndarray, churn_id: str, top: int) -> pa.Table:
+    """Contributions and phrases of the acted-on rows, held from the scoring pass.
+
+    Each part is rows of one batch, turned into pandas with that batch's
+    types (the value text of a reason is ``str()`` of the cell).
+    """
+    long = [
+        top_reasons(pd.DataFrame(model.contribution_matrix(model.design_matrix(rows)),
+                                 columns=[*names, "bias"]),
+                    _as_batch_typed(rows, nulls)[names], at, top)
+        for at, rows, nulls in parts
+    ]
+    table = pd.concat(long, ignore_index=True) if long else pd.DataFrame()
+    if table.empty:
         return REASON_SCHEMA.empty_table()
-    wanted = np.sort(acted)
-    parts = []
-    start = 0
-    # Only the acted-on rows (1-5 %) are turned into pandas; the rest of each
-    # batch is skipped in Arrow.
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=["subscriber_id", *names]):
-        end = start + batch.num_rows
-        lo, hi = np.searchsorted(wanted, [start, end])
-        if hi > lo:
-            rows = _take(batch, wanted[lo:hi] - start)
-            contrib = model.contributions(rows[names])
-            parts.append(top_reasons(contrib, rows[names], rows.subscriber_id.to_numpy(), top))
-        start = end
-    long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    if long.empty:
-        return REASON_SCHEMA.empty_table()
-    index = pd.Series(np.arange(len(sid)), index=sid.astype(str))
-    at = index.loc[long.key.astype(str)].to_numpy()
-    long = long.rename(columns={"key": "subscriber_id"}).assign(
+    at = table.key.to_numpy(dtype=np.int64)
+    table = table.drop(columns="key").assign(
+        subscriber_id=sid.take(pa.array(at)).to_numpy(zero_copy_only=False),
         churn_probability=p[at], risk_decile=deciles[at], model_id=churn_id)
-    long = long.sort_values(["churn_probability", "subscriber_id", "rank"], ascending=[False, True, True])
-    return pa.Table.from_pandas(long[[f.name for f in REASON_SCHEMA]], schema=REASON_SCHEMA, preserve_index=False)
+    table = table.sort_values(["churn_probability", "subscriber_id", "rank"], ascending=[False, True, True])
+    return pa.Table.from_pandas(table[[f.name for f in REASON_SCHEMA]], schema=REASON_SCHEMA, preserve_index=False)
