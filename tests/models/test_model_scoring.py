@@ -302,3 +302,32 @@ def test_vectorised_reasons_equal_the_row_by_row_ones(n: int, top: int, rnd) -> 
         assert got.empty
     else:
         pd.testing.assert_frame_equal(got, want[got.columns], check_dtype=False)
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([0.0, 0.5, 1.0, -1.0, math.inf, -math.inf, math.nan]),
+                          st.floats(-3, 3)), max_size=60),
+       st.lists(st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0]), max_size=5, unique=True))
+def test_bin_counts_are_the_binary_search_bins(values: list[float], edges: list[float]) -> None:
+    v, e = np.array(values, dtype=float), np.sort(np.array(edges, dtype=float))
+    present = v[~np.isnan(v)]
+    want = np.append(np.bincount(np.searchsorted(e, present, side="left"), minlength=len(e) + 1),
+                     np.isnan(v).sum())
+    assert drift.bin_counts(v, e).tolist() == want.tolist()
+
+
+def test_reasons_from_tables_equal_reasons_from_lightgbm(settings: Settings, trained, monkeypatch) -> None:
+    from tenure.ml import tree_shap
+
+    (settings.home / "config").mkdir(exist_ok=True)
+    (settings.home / "config" / "early_warning.yaml").write_text("action_share: 0.1\n")
+    path = Warehouse(settings.warehouse_dir).path("features", "2026-08", "output")
+    tables = scoring.score_features(settings, path)
+    monkeypatch.setattr(tree_shap, "explain_model", lambda model: None)
+    plain = scoring.score_features(settings, path)
+    assert tables is not None and plain is not None
+    assert tables.summary["contributions"] == "tables" and plain.summary["contributions"] == "lightgbm"
+    a, b = tables.reasons.to_pandas(), plain.reasons.to_pandas()
+    assert len(a) > 0
+    assert np.allclose(a.contribution, b.contribution, rtol=0, atol=1e-12)
+    pd.testing.assert_frame_equal(a.drop(columns="contribution"), b.drop(columns="contribution"))

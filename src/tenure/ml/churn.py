@@ -49,6 +49,7 @@ How it is trained (the choices are explained in docs/model-quality.md):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import lightgbm as lgb
@@ -393,12 +394,21 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         p /= len(self.boosters_)
         return np.clip(p, 0.0, 1.0)
 
-    def contribution_matrix(self, matrix: np.ndarray) -> np.ndarray:
-        """:meth:`contributions` of a :meth:`design_matrix` as an array (last column ``bias``)."""
+    def contribution_matrix(self, matrix: np.ndarray,
+                            explainers: list[Callable[[np.ndarray], np.ndarray]] | None = None) -> np.ndarray:
+        """:meth:`contributions` of a :meth:`design_matrix` as an array (last column ``bias``).
+
+        ``explainers`` computes each member's contributions instead of
+        LightGBM's ``pred_contrib`` (the exact tables of ``ml/tree_shap.py``).
+        """
         self._check_fitted()
         total = np.zeros((len(matrix), self.n_features_in_ + 1))
-        for booster, best in zip(self.boosters_, self.best_iterations_, strict=True):
-            total += np.asarray(booster.predict(matrix, pred_contrib=True, num_iteration=best))
+        members = zip(self.boosters_, self.best_iterations_, explainers or [None] * len(self.boosters_), strict=True)
+        for booster, best, explain in members:
+            if explain is None:
+                total += np.asarray(booster.predict(matrix, pred_contrib=True, num_iteration=best))
+            else:
+                total += explain(matrix)
         total /= len(self.boosters_)
         return total
 

@@ -47,11 +47,12 @@ def bin_counts(values: Any, edges: Any) -> np.ndarray:
     [1, 1, 1, 1]
     """
     v = np.asarray(values, dtype=float)
-    missing = np.isnan(v)
-    present = v[~missing] if missing.any() else v
-    counts = np.bincount(np.searchsorted(np.asarray(edges, dtype=float), present, side="left"),
-                         minlength=len(edges) + 1)
-    return np.append(counts, missing.sum()).astype(np.int64)
+    missing = int(np.count_nonzero(np.isnan(v)))
+    # rows at or below each edge (NaN compares false): one pass per edge is several times
+    # faster than a binary search per row, and the same bins as searchsorted(side="left")
+    at_or_below = [np.count_nonzero(v <= e) for e in np.asarray(edges, dtype=float)]
+    counts = np.diff(np.array([0, *at_or_below, len(v) - missing], dtype=np.int64))
+    return np.append(counts, missing)
 
 
 def shares(counts: np.ndarray) -> np.ndarray:

@@ -22,7 +22,9 @@ rows, never as one pandas table: each batch becomes the model's float matrix
 (``ml/compiled.py``; LightGBM when it is unavailable or disagrees), adds to
 the drift bins of every reference feature, and leaves behind the rows that
 may still be acted on (the highest probabilities so far). Reasons are then
-computed for the acted-on rows only, without reading the file again. Memory
+computed for the acted-on rows only, without reading the file again, from
+exact contribution tables (``ml/tree_shap.py``; LightGBM's ``pred_contrib``
+when they cannot be built or disagree). Memory
 is bounded by a batch, a few columns per subscriber and about twice the
 acted-on rows, whatever the month's size. Settings:
 ``<home>/config/early_warning.yaml`` (``action_share``,
@@ -46,7 +48,7 @@ import yaml
 
 from tenure.config import Settings
 from tenure.domain.errors import ConfigurationError
-from tenure.ml import compiled, drift
+from tenure.ml import compiled, drift, tree_shap
 from tenure.ml.reasons import top_reasons
 from tenure.services import models
 
@@ -54,6 +56,8 @@ BATCH_ROWS = 200_000
 READ_BUFFER = 1 << 20
 CHECK_ROWS = 2_000
 """Rows of the first batch on which a compiled predictor must agree with LightGBM."""
+CHECK_ROWS_CONTRIBUTIONS = 200
+"""Acted-on rows on which the contribution tables must agree with LightGBM."""
 
 SCORE_SCHEMA = pa.schema([
     ("subscriber_id", pa.string()),
@@ -210,6 +214,31 @@ class _Probabilities:
         return self.model.probability(matrix, raw)
 
 
+class _Contributions:
+    """The churn model's contributions: exact tables (``ml/tree_shap.py``) when possible.
+
+    The tables are checked against LightGBM's ``pred_contrib`` on the first
+    ``CHECK_ROWS_CONTRIBUTIONS`` rows and dropped for the run if they differ.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.explainers = tree_shap.explain_model(model)
+        self.checked = False
+
+    @property
+    def engine(self) -> str:
+        return "tables" if self.explainers else "lightgbm"
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        if self.explainers and not self.checked:
+            self.checked = True
+            sample = matrix[:CHECK_ROWS_CONTRIBUTIONS]
+            if tree_shap.agrees_with_lightgbm(self.model, self.explainers, sample) is None:
+                self.explainers = None
+        return np.asarray(self.model.contribution_matrix(matrix, self.explainers))
+
+
 @dataclass
 class _Candidate:
     rows: np.ndarray  # positions in the file
@@ -337,8 +366,8 @@ def score_features(settings: Settings, features_path: Path) -> ScoringResult | N
 
     scored_at = time.perf_counter()
     acted = acted_on(p, deciles, cfg.action_share)
-    reasons = _reasons(candidates.select(acted), names, churn_model, sid, p, deciles, churn_id,
-                       cfg.reasons_per_customer)
+    reasons, explained_by = _reasons(candidates.select(acted), names, churn_model, sid, p, deciles, churn_id,
+                                     cfg.reasons_per_customer)
     reasons_at = time.perf_counter()
     feature_psi = {k: round(drift.psi(drift_refs[k]["shares"], drift.shares(c)), 4)
                    for k, c in drift_counts.items() if c.sum() > 0}
@@ -370,6 +399,7 @@ def score_features(settings: Settings, features_path: Path) -> ScoringResult | N
         "reason_families": {str(k): int(v) for k, v in
                             pd.Series(reasons.column("family").to_pylist()).value_counts().sort_index().items()},
         "predictor": churn_p.engine,
+        "contributions": explained_by,
         "seconds": round(time.perf_counter() - clock, 3),
         "seconds_compile": round(seconds_compile, 3),
         "seconds_scoring_pass": round(scored_at - clock - seconds_compile, 3),
@@ -381,24 +411,29 @@ def score_features(settings: Settings, features_path: Path) -> ScoringResult | N
 
 
 def _reasons(parts: list[tuple[np.ndarray, pa.RecordBatch, frozenset[str]]], names: list[str], model: Any,
-             sid: pa.ChunkedArray, p: np.ndarray, deciles: np.ndarray, churn_id: str, top: int) -> pa.Table:
+             sid: pa.ChunkedArray, p: np.ndarray, deciles: np.ndarray, churn_id: str,
+             top: int) -> tuple[pa.Table, str | None]:
     """Contributions and phrases of the acted-on rows, held from the scoring pass.
 
     Each part is rows of one batch, turned into pandas with that batch's
-    types (the value text of a reason is ``str()`` of the cell).
+    types (the value text of a reason is ``str()`` of the cell). Returns the
+    reasons and what computed the contributions (None without acted-on rows).
     """
+    contributions = _Contributions(model) if parts else None
     long = [
-        top_reasons(pd.DataFrame(model.contribution_matrix(model.design_matrix(rows)),
-                                 columns=[*names, "bias"]),
+        top_reasons(pd.DataFrame(contributions(model.design_matrix(rows)), columns=[*names, "bias"]),
                     _as_batch_typed(rows, nulls)[names], at, top)
         for at, rows, nulls in parts
+        if contributions is not None
     ]
     table = pd.concat(long, ignore_index=True) if long else pd.DataFrame()
+    explained_by = contributions.engine if contributions is not None else None
     if table.empty:
-        return REASON_SCHEMA.empty_table()
+        return REASON_SCHEMA.empty_table(), explained_by
     at = table.key.to_numpy(dtype=np.int64)
     table = table.drop(columns="key").assign(
         subscriber_id=sid.take(pa.array(at)).to_numpy(zero_copy_only=False),
         churn_probability=p[at], risk_decile=deciles[at], model_id=churn_id)
     table = table.sort_values(["churn_probability", "subscriber_id", "rank"], ascending=[False, True, True])
-    return pa.Table.from_pandas(table[[f.name for f in REASON_SCHEMA]], schema=REASON_SCHEMA, preserve_index=False)
+    reasons = pa.Table.from_pandas(table[[f.name for f in REASON_SCHEMA]], schema=REASON_SCHEMA, preserve_index=False)
+    return reasons, explained_by
