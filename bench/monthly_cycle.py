@@ -9,7 +9,9 @@ ru_maxrss, and user + system time of all its threads: on a shared machine
 the steadier figure than wall time):
 
 * ``features``: the features step of the cycle on DuckDB (history + ~70
-  features, streamed to Parquet);
+  features, streamed to Parquet); ``--history`` says which months' reduced
+  history is already stored (by default the five earlier months, as in a
+  monthly run);
 * ``cycle``: the whole ``run_month`` on DuckDB (features, groups, rules,
   profiles, summary);
 * ``pandas``: a plain pandas implementation of the core usage features
@@ -203,6 +205,17 @@ def phase_pandas(args: argparse.Namespace) -> dict:
 PHASES = {"prepare": phase_prepare, "replicate": phase_replicate, "features": phase_features, "cycle": phase_cycle, "pandas": phase_pandas}
 
 
+def _reset_history(home: Path, mode: str) -> None:
+    """Drop stored monthly history (``services/month_history``) so the phase recomputes it."""
+    import shutil
+
+    area = home / "warehouse" / "history"
+    if mode == "cold":
+        shutil.rmtree(area, ignore_errors=True)
+    elif mode == "monthly":
+        shutil.rmtree(area / END, ignore_errors=True)
+
+
 def _child(phase: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--phase", phase, "--home", str(args.home),
            "--subscribers", str(args.subscribers), "--seed", str(args.seed)]
@@ -229,6 +242,10 @@ def main() -> None:
     p.add_argument("--replicate-from", type=Path, default=None,
                    help="Build the warehouse from copies of a prepared smaller home instead of generating.")
     p.add_argument("--only", default="features,pandas,cycle", help="Comma-separated phases to run.")
+    p.add_argument("--history", choices=("monthly", "cold", "warm"), default="monthly",
+                   help="Stored monthly history before each DuckDB phase: monthly (the five earlier months kept, "
+                        "month M reduced again: what a monthly run does), cold (every month reduced again) "
+                        "or warm (all kept).")
     p.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     args = p.parse_args()
     args.home = args.home or Path(f"/tmp/tenure-bench-cycle-{args.subscribers}")
@@ -241,7 +258,10 @@ def main() -> None:
     if not (ready.exists() and ready.read_text() == str(args.subscribers)):
         results["prepare"] = _child("replicate" if args.replicate_from else "prepare", args)
     for phase in args.only.split(","):
+        if phase in ("features", "cycle"):
+            _reset_history(args.home, args.history)
         results[phase] = _child(phase, args)
+    print(f"history: {args.history}")
     print(f"machine: {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{args.subscribers:,} subscribers x {MONTHS} months, home {args.home}")
     if "prepare" in results:

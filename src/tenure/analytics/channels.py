@@ -3,7 +3,8 @@
 :func:`channel_activity` counts contacts per channel over the six months and
 a recency-weighted share of *inbound* contacts per channel (a contact in
 month M-k weighs ``decay ** k``; the customer chose the channel, so only
-inbound contacts say something about preference).
+inbound contacts say something about preference). It is computed from each
+month's :func:`channel_counts`, which the cycle keeps per month.
 :func:`channel_scores` turns each share into a 0-9 score across subscribers:
 0 for a subscriber who did not use the channel, otherwise
 ``1 + floor(9 * percent_rank)`` among the subscribers who did (ties get the
@@ -21,26 +22,47 @@ import ibis.expr.types as ir
 from tenure.domain.model import CHANNELS
 
 
+def channel_counts(contacts: ir.Table) -> ir.Table:
+    """One month's contacts per subscriber: ``contacts_<ch>`` and ``inbound_<ch>`` for the 7 channels.
+
+    One row per subscriber with at least one contact in the month; the
+    month's part of :func:`channel_activity`, small enough to keep per month.
+    """
+    c = contacts
+    aggs: dict[str, ir.Value] = {}
+    for ch in CHANNELS:
+        aggs[f"contacts_{ch}"] = (c.channel == ch).cast("int64").sum()
+        aggs[f"inbound_{ch}"] = ((c.channel == ch) & (c.direction == "inbound")).cast("int64").sum()
+    return c.group_by(subscriber_id=c.subscriber_id).aggregate(**aggs)
+
+
 def channel_activity(months: Sequence[ir.Table | None], decay: float = 0.5) -> ir.Table | None:
     """Per subscriber: ``contacts_<ch>_6m`` and ``inbound_share_<ch>`` for the 7 channels.
 
     ``months[k]`` is the channel_contacts table of month M-k (None if absent).
     Returns None when no month has contacts.
     """
+    return activity_from_counts([None if t is None else channel_counts(t) for t in months], decay)
+
+
+def activity_from_counts(months: Sequence[ir.Table | None], decay: float = 0.5) -> ir.Table | None:
+    """:func:`channel_activity` from the months' :func:`channel_counts` (``months[k]``: month M-k)."""
     parts = [
-        t.select(subscriber_id=t.subscriber_id, channel=t.channel, direction=t.direction,
-                 _w=ibis.literal(decay**k, "float64"))
+        t.select(
+            _csid=t.subscriber_id,
+            **{f"contacts_{ch}_6m": t[f"contacts_{ch}"] for ch in CHANNELS},
+            **{f"_win_{ch}": t[f"inbound_{ch}"].cast("float64") * decay**k for ch in CHANNELS},
+        )
         for k, t in enumerate(months)
         if t is not None
     ]
     if not parts:
         return None
     u = reduce(lambda a, b: a.union(b), parts)
-    aggs: dict[str, ir.Value] = {}
-    for ch in CHANNELS:
-        aggs[f"contacts_{ch}_6m"] = (u.channel == ch).cast("int64").sum()
-        aggs[f"_win_{ch}"] = ibis.ifelse((u.channel == ch) & (u.direction == "inbound"), u._w, 0.0).sum()
-    a = u.group_by(_csid=u.subscriber_id).aggregate(**aggs)
+    a = u.group_by("_csid").aggregate(
+        **{f"contacts_{ch}_6m": u[f"contacts_{ch}_6m"].sum() for ch in CHANNELS},
+        **{f"_win_{ch}": u[f"_win_{ch}"].sum() for ch in CHANNELS},
+    )
     total = reduce(lambda x, y: x + y, [a[f"_win_{ch}"] for ch in CHANNELS])
     return a.select(
         "_csid",

@@ -23,6 +23,10 @@ from tenure.domain.errors import ConfigurationError
 
 SCRATCH = "tenure_scratch"
 """The on-disk DuckDB database (in a temporary directory) holding partitioned stage results."""
+SHARDS = 1024
+"""Shards of the subscriber key: the unit of the buckets the cycle processes one at a time."""
+COPY_ROW_GROUP = 65_536
+"""Rows per row group of files the engine writes sorted: the granularity at which a bucket skips the rest."""
 
 
 def dictionary_columns(schema: pa.Schema) -> list[str]:
@@ -199,11 +203,61 @@ class Engine:
             self.con.raw_sql(f"ATTACH '{path}' AS {SCRATCH}")
         return SCRATCH
 
-    def bucket(self, column: ibis.Value, buckets: int) -> ibis.Value:
-        """Stable bucket number 0..buckets-1 of a key column, for processing a large table in parts."""
+    def shard(self, column: ibis.Value) -> ibis.Value:
+        """Stable shard number 0..SHARDS-1 of a key column.
+
+        Tables kept sorted by shard (the monthly history) let a bucket read
+        only its own row groups: bucket ``b`` of ``n`` is a contiguous range
+        of shards (:meth:`bucket`).
+        """
         # Both engines' hashes come back signed (Spark: 32-bit; DuckDB's unsigned
         # 64-bit hash is reinterpreted as BIGINT by Ibis), so fold negatives back.
-        return ((column.hash() % buckets + buckets) % buckets).cast("int64")
+        return ((column.hash() % SHARDS + SHARDS) % SHARDS).cast("int64")
+
+    def bucket(self, column: ibis.Value, buckets: int) -> ibis.Value:
+        """Stable bucket number 0..buckets-1 of a key column, for processing a large table in parts."""
+        return self.bucket_of_shard(self.shard(column), buckets)
+
+    @staticmethod
+    def bucket_of_shard(shard: ibis.Value, buckets: int) -> ibis.Value:
+        """The bucket (of ``buckets``, at most SHARDS) a shard number belongs to."""
+        if not 1 <= buckets <= SHARDS:
+            raise ValueError(f"buckets must be 1..{SHARDS}, got {buckets}")
+        return (shard * buckets // SHARDS).cast("int64")
+
+    @staticmethod
+    def shard_range(bucket: int, buckets: int) -> tuple[int, int]:
+        """The shards ``[lo, hi)`` of bucket ``bucket`` of ``buckets`` (inverse of :meth:`bucket_of_shard`)."""
+        lo = -(-bucket * SHARDS // buckets)
+        hi = -(-(bucket + 1) * SHARDS // buckets)
+        return lo, hi
+
+    def copy_parquet(self, expr: ibis.Table, path: Path, order_by: str | None = None) -> int:
+        """Execute ``expr`` into one Parquet file (optionally sorted); returns the rows written.
+
+        DuckDB writes with its own parallel ``COPY`` (no rows pass through
+        Python) and row groups small enough for readers to skip by the sort
+        column's statistics; Spark goes through :meth:`write_parquet`.
+        """
+        if order_by is not None:
+            expr = expr.order_by(order_by)
+        if self.name != "duckdb":
+            return self.write_parquet([expr], path)
+        path = Path(path)
+        tmp = path.with_suffix(".parquet.tmp")
+        target = str(tmp).replace("'", "''")
+        try:
+            self.con.raw_sql(
+                f"COPY ({self.con.compile(expr)}) TO '{target}' "
+                f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {COPY_ROW_GROUP})"
+            )
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing is best effort

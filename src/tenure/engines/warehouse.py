@@ -5,8 +5,10 @@ Layout under ``<home>/warehouse``::
     <area>/<YYYY-MM>/CURRENT              text file naming the live version
     <area>/<YYYY-MM>/<version>/<table>.parquet
 
-``area`` is ``input`` for loaded tables and ``output`` for what the monthly
-cycle produces (features, warnings, profiles, ...). A load or run writes a
+``area`` is ``input`` for loaded tables, ``output`` for what the monthly
+cycle produces (features, warnings, profiles, ...) and ``history`` for each
+month's reduced measures, which the cycle computes once and keeps
+(``services/month_history``). A load or run writes a
 complete new version directory, then swaps ``CURRENT`` with ``os.replace``,
 which is atomic on POSIX file systems: readers see the old month or the new
 month, never half of each, and a failure before the swap leaves the old month
@@ -34,7 +36,7 @@ import pyarrow.parquet as pq
 from tenure.domain.errors import NotFound
 from tenure.domain.model import parse_month
 
-AREAS = ("input", "output")
+AREAS = ("input", "output", "history")
 
 
 @dataclass

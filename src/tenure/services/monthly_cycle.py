@@ -26,18 +26,13 @@ import yaml
 from pydantic import ValidationError
 
 import tenure
-from tenure.analytics.channels import channel_activity, channel_scores
+from tenure.analytics.channels import activity_from_counts, channel_scores
 from tenure.analytics.core import core_customers
 from tenure.analytics.credit import credit_rating
 from tenure.analytics.features import FeatureParams, subscriber_features
 from tenure.analytics.grades import subscriber_grades
 from tenure.analytics.groups import group_features, group_history, group_month_measures
-from tenure.analytics.history import (
-    month_bounds,
-    monthly_measures,
-    subscriber_attributes,
-    subscriber_history,
-)
+from tenure.analytics.history import month_bounds, subscriber_attributes, subscriber_history
 from tenure.analytics.lifecycle import lifecycle_stages
 from tenure.analytics.segments import segment_membership
 from tenure.analytics.value import subscriber_value
@@ -51,6 +46,7 @@ from tenure.domain.model import CHANNELS, month_add, parse_month
 from tenure.domain.segments import SegmentConfig
 from tenure.engines.compute import Engine, connect
 from tenure.engines.warehouse import Warehouse
+from tenure.services.month_history import bucket_of, month_parts
 
 SHIPPED_CONFIG = Path(tenure.__file__).parent / "config"
 BYTES_PER_BUCKET_SUBSCRIBER = 4_096
@@ -189,114 +185,44 @@ class MonthInputs:
         return self._cache[key]
 
 
-def _bucketed(eng: Engine, t: ir.Table | None, b: int, n: int) -> ir.Table | None:
-    if t is None or n == 1:
-        return t
-    return t.filter(eng.bucket(t.subscriber_id, n) == b)
-
-
-def build_features(
-    inp: MonthInputs, month: str, config: CycleConfig, eng: Engine, bucket: int = 0, buckets: int = 1
-) -> ir.Table:
-    """The features expression of month ``month`` for one subscriber bucket."""
-    months = [month_add(month, -k) for k in range(HISTORY_MONTHS)]
-    _, last = month_bounds(month)
-
-    def b(t: ir.Table | None) -> ir.Table | None:
-        return _bucketed(eng, t, bucket, buckets)
-
-    measures = []
-    for m in months:
-        usage = b(inp.get("monthly_usage", m))
-        measures.append(
-            None
-            if usage is None
-            else eng.checkpoint(
-                monthly_measures(
-                    usage,
-                    complaints=b(inp.get("complaints", m)),
-                    orders=b(inp.get("service_orders", m)),
-                    contacts=b(inp.get("channel_contacts", m)),
-                    plans=inp.get("plans", m),
-                ),
-                "measures",
-            )
-        )
-    subs = b(inp.get("subscribers", month))
-    assert subs is not None
-    attrs = subscriber_attributes(
-        month,
-        subs,
-        customers=inp.get("customers", month),
-        plans=inp.get("plans", month),
-        group_members=b(inp.get("group_members", month)),
-        enterprise_groups=inp.get("enterprise_groups", month),
-        agreements=inp.get("agreements", month),
-        usage_m0=b(inp.get("monthly_usage", month)),
-    )
-    history = eng.checkpoint(subscriber_history(eng.checkpoint(attrs, "attributes"), measures), "history")
-    activity = channel_activity([b(inp.get("channel_contacts", m)) for m in months])
-    if activity is not None:
-        activity = eng.checkpoint(activity, "channel_activity")
-    return subscriber_features(history, last, activity, config.features)
-
-
 def staged_features(
     inp: MonthInputs, month: str, config: CycleConfig, eng: Engine, buckets: int
 ) -> Iterator[ir.Table]:
-    """The features of ``month``, one expression per subscriber bucket, computed in stages.
+    """The features of ``month``, one expression per subscriber bucket.
 
-    Same rows as :func:`build_features` over all buckets, organised for large
-    months: each input is read and reduced once per run (per-month measures
-    and the month-M attributes, each partitioned by subscriber bucket; the
-    contacts as raw rows), then each bucket aggregates its contacts, joins
-    its own parts into the history and yields its features. The stored
-    parts are freed when the generator finishes.
+    Each of the six months is read as its reduced, stored history
+    (:mod:`tenure.services.month_history`: measures and per-channel contact
+    counts, computed once per loaded month and sorted by shard); the month-M
+    attributes are computed once per run and partitioned by bucket. Each
+    bucket then joins its own rows of each part into the history and yields
+    its features. The partitioned attributes are freed when the generator
+    finishes.
     """
     months = [month_add(month, -k) for k in range(HISTORY_MONTHS)]
     _, last = month_bounds(month)
-    stored: list[list[ir.Table]] = []
-
-    def part(expr: ir.Table, key: str, name: str) -> list[ir.Table]:
-        parts = eng.partition(expr, key, buckets, name)
-        stored.append(parts)
-        return parts
-
+    parts = [month_parts(inp.wh, eng, m, inp.get) for m in months]
+    subs = inp.get("subscribers", month)
+    assert subs is not None
+    attrs = subscriber_attributes(
+        month, subs, customers=inp.get("customers", month), plans=inp.get("plans", month),
+        group_members=inp.get("group_members", month), enterprise_groups=inp.get("enterprise_groups", month),
+        agreements=inp.get("agreements", month), usage_m0=inp.get("monthly_usage", month),
+    )
+    attr_parts = eng.partition(attrs, "subscriber_id", buckets, "attributes")
     try:
-        measures: list[list[ir.Table] | None] = []
-        for m in months:
-            usage = inp.get("monthly_usage", m)
-            measures.append(None if usage is None else part(
-                monthly_measures(usage, complaints=inp.get("complaints", m), orders=inp.get("service_orders", m),
-                                 contacts=inp.get("channel_contacts", m), plans=inp.get("plans", m)),
-                "subscriber_id", "measures"))
-        subs = inp.get("subscribers", month)
-        assert subs is not None
-        attrs = subscriber_attributes(
-            month, subs, customers=inp.get("customers", month), plans=inp.get("plans", month),
-            group_members=inp.get("group_members", month), enterprise_groups=inp.get("enterprise_groups", month),
-            agreements=inp.get("agreements", month), usage_m0=inp.get("monthly_usage", month),
-        )
-        attr_parts = part(attrs, "subscriber_id", "attributes")
-        # Contacts are split by bucket as raw rows and aggregated per bucket: one
-        # six-month aggregation over every subscriber at once is the step whose
-        # memory would grow with the month.
-        contacts: list[list[ir.Table] | None] = []
-        for m in months:
-            c = inp.get("channel_contacts", m)
-            contacts.append(None if c is None else part(
-                c.select("subscriber_id", "channel", "direction"), "subscriber_id", "contacts"))
         for b in range(buckets):
             history = eng.checkpoint(
-                subscriber_history(attr_parts[b], [None if p is None else p[b] for p in measures]), "history"
+                subscriber_history(attr_parts[b], [None if p is None else bucket_of(p.measures, b, buckets)
+                                                   for p in parts]),
+                "history",
             )
-            activity = channel_activity([None if c is None else c[b] for c in contacts])
+            activity = activity_from_counts([None if p is None else bucket_of(p.channels, b, buckets)
+                                             for p in parts])
             if activity is not None:
                 activity = eng.checkpoint(activity, "channel_activity")
             yield subscriber_features(history, last, activity, config.features)
     finally:
-        for parts in stored:
-            eng.drop_partition(parts)
+        eng.drop_partition(attr_parts)
 
 
 def write_features(
@@ -318,9 +244,8 @@ def build_groups(inp: MonthInputs, month: str, config: CycleConfig, eng: Engine)
         if g is None or gm is None or s is None:
             per_month.append(None)
             continue
-        meas = None if u is None else monthly_measures(
-            u, inp.get("complaints", m), inp.get("service_orders", m), None, inp.get("plans", m)
-        )
+        stored = None if u is None else month_parts(inp.wh, eng, m, inp.get)
+        meas = None if stored is None else bucket_of(stored.measures, 0, 1)
         per_month.append(eng.checkpoint(
             group_month_measures(m, g, gm, s, meas, inp.get("group_members", month_add(m, -1))), "group_measures"
         ))
