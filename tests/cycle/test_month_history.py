@@ -1,0 +1,126 @@
+"""The stored monthly history: reduced once per loaded month, reused, reduced again when the month changes."""
+
+from __future__ import annotations
+
+import shutil
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from tenure.analytics.channels import activity_from_counts, channel_activity, channel_counts
+from tenure.config import Settings
+from tenure.engines.compute import SHARDS, Engine, connect
+from tenure.engines.warehouse import Warehouse
+from tenure.services import month_history
+
+from .cycle_pipeline import compute
+
+M = "2026-06"
+
+
+def _versions(wh: Warehouse, months: list[str]) -> dict[str, str | None]:
+    return {m: wh.version(m, "history") for m in months}
+
+
+def test_each_month_is_reduced_once_and_reused(settings: Settings, operator: object, months: list[str]) -> None:
+    wh = Warehouse(settings.warehouse_dir)
+    first, _ = compute(settings, M, buckets=2, profiles=False)
+    stored = _versions(wh, months)
+    assert all(stored.values()), stored
+    for m in months:
+        meta = wh.metadata(m, "history")
+        assert meta["input_version"] == wh.version(m)
+        assert meta["engine"] == "duckdb" and meta["shards"] == SHARDS
+        shards = wh.read_arrow("measures", m, "history")["shard"].to_pylist()
+        assert shards == sorted(shards)  # sorted, so a bucket reads only its own row groups
+    again, _ = compute(settings, M, buckets=3, profiles=False)
+    assert _versions(wh, months) == stored  # nothing reduced again
+    assert again == first
+    # Without any stored history the same features come out.
+    shutil.rmtree(settings.warehouse_dir / "history")
+    cold, _ = compute(settings, M, buckets=1, profiles=False)
+    assert cold == first
+
+
+def test_a_reloaded_month_is_reduced_again(settings: Settings, operator: object, months: list[str]) -> None:
+    wh = Warehouse(settings.warehouse_dir)
+    before, _ = compute(settings, M, profiles=False)
+    stored = _versions(wh, months)
+    changed = months[-3]  # month M-2
+    usage = wh.read_arrow("monthly_usage", changed)
+    sid = usage["subscriber_id"][0].as_py()
+    revenue = pc.if_else(pc.equal(usage["subscriber_id"], sid), 999.0, usage["revenue"])
+    with wh.write_month(changed) as w:
+        w.write("monthly_usage", usage.set_column(usage.schema.get_field_index("revenue"), "revenue", revenue))
+    after, _ = compute(settings, M, profiles=False)
+    now = _versions(wh, months)
+    assert now[changed] != stored[changed]
+    assert {m: v for m, v in now.items() if m != changed} == {m: v for m, v in stored.items() if m != changed}
+    if sid in after:
+        assert after[sid]["arpu_m2"] == 999.0
+        assert before[sid]["arpu_m2"] != 999.0
+    others = [s for s in before if s != sid]
+    assert all(after[s] == before[s] for s in others)
+
+
+def test_a_new_history_format_is_reduced_again(settings: Settings, operator: object, months: list[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    wh = Warehouse(settings.warehouse_dir)
+    compute(settings, M, profiles=False)
+    stored = _versions(wh, months)
+    monkeypatch.setattr(month_history, "HISTORY_FORMAT", month_history.HISTORY_FORMAT + 1)
+    compute(settings, M, profiles=False)
+    assert all(wh.version(m, "history") != stored[m] for m in months)
+
+
+@pytest.mark.parametrize("buckets", [1, 2, 3, 7, 100, SHARDS])
+def test_shard_ranges_are_the_buckets_of_their_shards(buckets: int) -> None:
+    seen = []
+    for b in range(buckets):
+        lo, hi = Engine.shard_range(b, buckets)
+        assert all(s * buckets // SHARDS == b for s in range(lo, hi))
+        seen.extend(range(lo, hi))
+    assert seen == list(range(SHARDS))
+
+
+@pytest.fixture(scope="module")
+def eng(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    e = connect(Settings(home=tmp_path_factory.mktemp("hist"), environment="test"), "duckdb")
+    yield e
+    e.close()
+
+
+contact = st.tuples(st.sampled_from(["S1", "S2", "S3", "S4"]),
+                    st.sampled_from(["store", "hotline", "ivr", "website", "sms", "wap", "self_service"]),
+                    st.sampled_from(["inbound", "outbound"]))
+
+
+@hsettings(max_examples=25, deadline=None)
+@given(months=st.lists(st.one_of(st.none(), st.lists(contact, max_size=12)), min_size=6, max_size=6))
+def test_activity_from_monthly_counts_equals_activity_from_raw_contacts(eng: Engine, months: list) -> None:
+    raw = [
+        None if rows is None else eng.from_arrow(pa.table({
+            "subscriber_id": pa.array([r[0] for r in rows], pa.string()),
+            "channel": pa.array([r[1] for r in rows], pa.string()),
+            "direction": pa.array([r[2] for r in rows], pa.string()),
+        }), "contacts")
+        for rows in months
+    ]
+    direct = channel_activity(raw)
+    counted = activity_from_counts([None if t is None else channel_counts(t) for t in raw])
+    if direct is None:
+        assert counted is None
+        return
+    a = {r["_csid"]: r for r in eng.to_arrow(direct).to_pylist()}
+    b = {r["_csid"]: r for r in eng.to_arrow(counted).to_pylist()}
+    assert a.keys() == b.keys()
+    for k, row in a.items():
+        for col, v in row.items():
+            if v is None or isinstance(v, str):
+                assert b[k][col] == v, col
+            else:
+                assert b[k][col] == pytest.approx(v, rel=1e-12, abs=1e-12), col
