@@ -241,23 +241,27 @@ def top_reasons(
     row, pos = np.nonzero(chosen)  # row by row, strongest first
     feature = order[row, pos]
     out_value: list[Any] = [None] * len(row)
-    phrases: list[dict[str, str]] = [{}] * len(row)
+    reason_en: list[str] = [""] * len(row)
+    reason_zh: list[str] = [""] * len(row)
+    family: list[str] = [""] * len(row)
     for j in np.unique(feature):
         at = np.flatnonzero(feature == j)
         name = names[j]
+        ph = phrase_for(name)  # what describe() does, with the phrase looked up once per feature
         values = _cells(features[name], row[at])
         for i, value in zip(at, values, strict=True):
             out_value[i] = None if pd.isna(value) else str(value)
-            phrases[i] = describe(name, value)
+            en, zh = _value_text(value, ph.fmt)
+            reason_en[i], reason_zh[i], family[i] = ph.en.format(v=en), ph.zh.format(v=zh), ph.family
     return pd.DataFrame({
         "key": np.asarray(keys)[row] if len(row) else np.asarray(keys)[:0],
         "rank": rank[row, pos].astype(np.int64),
         "feature": [names[j] for j in feature],
         "value": out_value,
         "contribution": held[row, pos],
-        "reason_en": [ph["reason_en"] for ph in phrases],
-        "reason_zh": [ph["reason_zh"] for ph in phrases],
-        "family": [ph["family"] for ph in phrases],
+        "reason_en": reason_en,
+        "reason_zh": reason_zh,
+        "family": family,
     }, columns=REASON_COLUMNS)
 
 

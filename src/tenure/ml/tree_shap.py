@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 Explainer = Callable[[np.ndarray], np.ndarray]
 """Contributions (n, features + 1; last column the expected value) of a design matrix."""
 
-MAX_PATH_FEATURES = 14
+MAX_PATH_FEATURES = 16
+"""A leaf of 16 distinct path features has a 8 MiB table (2**16 patterns x 16 values)."""
 MAX_TABLE_BYTES = 512 << 20
 BLOCK_ROWS = 1_000
 """Rows per block: the per-tree arrays (splits x rows) stay in the CPU cache."""
