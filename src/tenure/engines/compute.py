@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +23,10 @@ import pyarrow as pa
 from tenure.config import Settings
 from tenure.domain.errors import ConfigurationError
 
-SCRATCH = "tenure_scratch"
-"""The on-disk DuckDB database (in a temporary directory) holding partitioned stage results."""
 SHARDS = 1024
 """Shards of the subscriber key: the unit of the buckets the cycle processes one at a time."""
+WRITE_QUEUE = 4
+"""Record batches that may wait between the engine and the Parquet writer thread."""
 COPY_ROW_GROUP = 65_536
 """Rows per row group of files the engine writes sorted: the granularity at which a bucket skips the rest."""
 
@@ -48,7 +50,7 @@ class Engine:
     con: Any
     _counter: int = field(default=0)
     _materialised: set[str] = field(default_factory=set)
-    _scratch_tables: set[str] = field(default_factory=set)
+    _partition_dirs: dict[str, Path] = field(default_factory=dict)
     _scratch_dir: str | None = None
 
     def read_parquet(self, paths: list[Path], name: str | None = None) -> ibis.Table:
@@ -81,32 +83,60 @@ class Engine:
 
         Results are fetched in record batches so a large table never sits in
         memory whole; the expressions must share one schema (e.g. one per
-        subscriber bucket). Returns the number of rows written.
+        subscriber bucket). A second thread encodes and writes while the
+        engine computes the next batches (at most ``WRITE_QUEUE`` batches
+        wait between them). Returns the number of rows written.
         """
         import pyarrow.parquet as pq
 
         path = Path(path)
         tmp = path.with_suffix(".parquet.tmp")
-        writer = None
-        rows = 0
-        try:
-            for expr in exprs:
-                schema = expr.schema().to_pyarrow()
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, schema, compression="zstd",
-                                              use_dictionary=dictionary_columns(schema))
-                for batch in self._batches(expr, chunk_size):
-                    if batch.num_rows:
-                        writer.write_table(pa.Table.from_batches([batch]).cast(schema))
-                        rows += batch.num_rows
-            if writer is None:
-                raise ValueError("write_parquet needs at least one expression")
-            writer.close()
+        batches: queue.Queue[Any] = queue.Queue(maxsize=WRITE_QUEUE)
+        failure: list[BaseException] = []
+
+        def write() -> None:
             writer = None
+            try:
+                while (item := batches.get()) is not None:
+                    table = item
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema, compression="zstd",
+                                                  use_dictionary=dictionary_columns(table.schema))
+                    writer.write_table(table)
+            except Exception as exc:  # noqa: BLE001 - re-raised by the producing thread
+                failure.append(exc)
+                while batches.get() is not None:  # keep the producer from blocking
+                    pass
+            finally:
+                if writer is not None:
+                    writer.close()
+
+        writer_thread = threading.Thread(target=write, name="parquet-writer", daemon=True)
+        writer_thread.start()
+        rows = 0
+        produced = False
+        try:
+            try:
+                for expr in exprs:
+                    schema = expr.schema().to_pyarrow()
+                    produced = True
+                    for batch in self._batches(expr, chunk_size):
+                        if failure:
+                            break
+                        if batch.num_rows:
+                            batches.put(pa.Table.from_batches([batch]).cast(schema))
+                            rows += batch.num_rows
+            finally:
+                batches.put(None)
+                writer_thread.join()
+            if failure:
+                raise failure[0]
+            if not produced:
+                raise ValueError("write_parquet needs at least one expression")
+            if rows == 0:
+                pq.ParquetWriter(tmp, schema).close()  # an empty file with the schema
             os.replace(tmp, path)
         finally:
-            if writer is not None:
-                writer.close()
             if tmp.exists():
                 tmp.unlink()
         return rows
@@ -165,12 +195,10 @@ class Engine:
         """Split ``expr`` into ``buckets`` tables by :meth:`bucket` of column ``key``.
 
         With one bucket ``expr`` is returned as is. Otherwise DuckDB computes
-        ``expr`` once into a table of an on-disk scratch database, ordered by
-        bucket: each bucket later reads only its own row groups (zone maps
-        skip the rest) instead of re-scanning, re-filtering and re-aggregating
-        the whole input, and the stored table is compressed and paged by the
-        buffer manager, so memory does not grow with the month (an in-memory
-        temporary table of 10M subscribers x 6 months would not fit). Spark
+        ``expr`` once into one Parquet file per bucket in a scratch directory
+        (a partitioned write: no sort, and memory does not grow with the
+        month), so each bucket later reads only its own rows instead of
+        re-scanning, re-filtering and re-joining the whole input. Spark
         filters (its runs are small). Bucket ``b`` of every table partitioned
         on the same key values holds the same keys. Free the parts with
         :meth:`drop_partition`.
@@ -178,30 +206,43 @@ class Engine:
         if buckets <= 1:
             return [expr]
         tagged = expr.mutate(__bucket=self.bucket(expr[key], buckets))
-        if self.name == "duckdb":
-            self._counter += 1
-            table_name = f"{name}_{self._counter}"
-            sql = self.con.compile(tagged.order_by("__bucket"))
-            self.con.raw_sql(f'CREATE TABLE {self._scratch()}.main."{table_name}" AS {sql}')
-            self._scratch_tables.add(table_name)
-            tagged = self.con.table(table_name, database=(SCRATCH, "main"))
-        return [tagged.filter(tagged["__bucket"] == b).drop("__bucket") for b in range(buckets)]
+        if self.name != "duckdb":
+            return [tagged.filter(tagged["__bucket"] == b).drop("__bucket") for b in range(buckets)]
+        self._counter += 1
+        directory = self._scratch() / f"{name}_{self._counter}"
+        target = str(directory).replace("'", "''")
+        self.con.raw_sql(
+            f"COPY ({self.con.compile(tagged)}) TO '{target}' "
+            "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (__bucket), WRITE_PARTITION_COLUMNS false)"
+        )
+        schema = expr.schema().to_pyarrow()
+        parts = []
+        for b in range(buckets):
+            files = sorted((directory / f"__bucket={b}").glob("*.parquet"))
+            part = self.read_parquet(files, name) if files else self.from_arrow(schema.empty_table(), name)
+            self._partition_dirs[part.op().name] = directory
+            # Readers take the directory's "__bucket=b" for a hive partition column: keep the table's own.
+            parts.append(part.select(*expr.columns).cast(expr.schema()))
+        return parts
 
     def drop_partition(self, parts: list[ibis.Table]) -> None:
-        """Free the stored table behind the parts made by :meth:`partition`, if any."""
-        if self.name != "duckdb" or len(parts) <= 1:
-            return
-        for op in parts[0].op().find(ibis.expr.operations.DatabaseTable):
-            if op.name in self._scratch_tables:
-                self._scratch_tables.discard(op.name)
-                self.con.raw_sql(f'DROP TABLE IF EXISTS {SCRATCH}.main."{op.name}"')
+        """Free the stored files behind the parts made by :meth:`partition`, if any."""
+        for part in parts:
+            for op in part.op().find(ibis.expr.operations.DatabaseTable):
+                directory = self._partition_dirs.pop(op.name, None)
+                if directory is None:
+                    continue
+                with contextlib.suppress(Exception):  # a view over the files, or
+                    self.con.drop_view(op.name, force=True)
+                with contextlib.suppress(Exception):  # an empty in-memory bucket
+                    self.con.drop_table(op.name, force=True)
+                shutil.rmtree(directory, ignore_errors=True)
 
-    def _scratch(self) -> str:
+    def _scratch(self) -> Path:
+        """The engine's temporary directory for stage results (removed on :meth:`close`)."""
         if self._scratch_dir is None:
             self._scratch_dir = tempfile.mkdtemp(prefix="tenure-scratch-")
-            path = str(Path(self._scratch_dir) / "scratch.duckdb").replace("'", "''")
-            self.con.raw_sql(f"ATTACH '{path}' AS {SCRATCH}")
-        return SCRATCH
+        return Path(self._scratch_dir)
 
     def shard(self, column: ibis.Value) -> ibis.Value:
         """Stable shard number 0..SHARDS-1 of a key column.
