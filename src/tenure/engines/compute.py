@@ -51,6 +51,7 @@ class Engine:
     _counter: int = field(default=0)
     _materialised: set[str] = field(default_factory=set)
     _partition_dirs: dict[str, Path] = field(default_factory=dict)
+    _last_compiled: tuple[ibis.Table, str] | None = None
     _scratch_dir: str | None = None
 
     def read_parquet(self, paths: list[Path], name: str | None = None) -> ibis.Table:
@@ -141,12 +142,28 @@ class Engine:
                 tmp.unlink()
         return rows
 
+    def define_view(self, name: str, expr: ibis.Table) -> ibis.Table:
+        """(Re)define the temporary view ``name`` as ``expr`` (DuckDB).
+
+        An expression over the returned table reads whatever the view is
+        defined as when it runs: one expression, compiled once, serves every
+        bucket of a partitioned step, each bucket redefining the views first.
+        """
+        self.con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {self.con.compile(expr)}')
+        return self.con.table(name)
+
+    def _compiled(self, expr: ibis.Table) -> str:
+        """The SQL of ``expr``; the last one is kept, as the same expression often runs again."""
+        if self._last_compiled is None or self._last_compiled[0] is not expr:
+            self._last_compiled = (expr, self.con.compile(expr))
+        return self._last_compiled[1]
+
     def _batches(self, expr: ibis.Table, chunk_size: int) -> Any:
         if self.name == "duckdb":
             # DuckDB 2 renamed the streaming call Ibis 12 uses (fetch_record_batch ->
             # to_arrow_reader), so stream on the connection directly (a cursor
             # would not see the temporary views the tables are registered as).
-            return self.con.con.sql(self.con.compile(expr)).to_arrow_reader(chunk_size)
+            return self.con.con.sql(self._compiled(expr)).to_arrow_reader(chunk_size)
         # Spark collects through Arrow; the parity suite only runs small data.
         return self.con.to_pyarrow(expr).to_batches(max_chunksize=chunk_size)
 
