@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tenure.analytics.channels import channel_scores
 from tenure.analytics.core import core_customers
@@ -151,3 +154,33 @@ def test_channel_scores_are_deciles(duck) -> None:
     hot = {r["subscriber_id"]: r["pref_hotline"] for r in got}
     assert hot["S049"] == 9 and hot["S001"] == 1 and hot["S000"] == 0
     assert all(r["pref_website"] == 0 for r in got)
+
+
+def _scores_by_window(t):
+    """The definition of the channel scores as window functions over every row (the reference)."""
+    import ibis
+
+    scores = {}
+    for ch in CHANNELS:
+        share = t[f"inbound_share_{ch}"]
+        used = share.fill_null(0) > 0
+        rank = ibis.percent_rank().over(ibis.window(group_by=used, order_by=share.fill_null(0)))
+        score = ibis.least(ibis.literal(9, "int64"), (1 + (rank * 9).floor()).cast("int64"))
+        scores[f"pref_{ch}"] = ibis.ifelse(used, score, ibis.literal(0, "int64"))
+    return t.mutate(**scores)
+
+
+share_value = st.one_of(st.none(), st.just(0.0), st.sampled_from([0.1, 0.25, 0.5, 1.0]),
+                        st.floats(0.0, 1.0, allow_nan=False))
+
+
+@hsettings(max_examples=30, deadline=None)
+@given(rows=st.lists(st.lists(share_value, min_size=len(CHANNELS), max_size=len(CHANNELS)), max_size=40))
+def test_channel_scores_equal_their_window_definition(duck, rows: list[list[float | None]]) -> None:
+    data = pa.table({"subscriber_id": pa.array([f"S{i:03d}" for i in range(len(rows))], pa.string()),
+                     **{f"inbound_share_{ch}": pa.array([r[j] for r in rows], pa.float64())
+                        for j, ch in enumerate(CHANNELS)}})
+    t = duck.from_arrow(data, "ch_rand")
+    got = {r["subscriber_id"]: r for r in duck.to_arrow(channel_scores(t)).to_pylist()}
+    want = {r["subscriber_id"]: r for r in duck.to_arrow(_scores_by_window(t)).to_pylist()}
+    assert got == want

@@ -26,7 +26,7 @@ import yaml
 from pydantic import ValidationError
 
 import tenure
-from tenure.analytics.channels import activity_from_counts, channel_scores
+from tenure.analytics.channels import activity_from_counts, channel_preferences, channel_scores
 from tenure.analytics.core import core_customers
 from tenure.analytics.credit import credit_rating
 from tenure.analytics.features import FeatureParams, subscriber_features
@@ -344,7 +344,7 @@ def build_profiles(
     t = t.mutate(credit_rating=credit_rating(t, config.grades))
     t = lifecycle_stages(t, config.lifecycle, previous=previous)
     t = segment_membership(t, config.segments)
-    t = channel_scores(t)
+    t = channel_scores(t, channel_preferences(features))
     t = t.select(*PROFILE_COLUMNS)
     if scores is None:
         return t
