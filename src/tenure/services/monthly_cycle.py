@@ -283,8 +283,13 @@ def build_groups(inp: MonthInputs, month: str, config: CycleConfig, eng: Engine)
 # -- warnings -------------------------------------------------------------------
 def compute_warnings(
     eng: Engine, settings: Settings, features: ir.Table, groups: ir.Table | None, month_end: dt.date
-) -> tuple[pa.Table, pa.Table]:
-    """Subscriber and group warnings from the rule catalogue (shipped + ``<home>/rules``)."""
+) -> tuple[pa.Table | ir.Table, pa.Table | ir.Table]:
+    """Subscriber and group warnings from the rule catalogue (shipped + ``<home>/rules``).
+
+    Each is an expression with the warning schema, streamed to the month's
+    file by the runner (millions of rows at 10M subscribers), or an empty
+    table when no rule applies.
+    """
     from tenure.analytics.rules import warnings_table
     from tenure.services.rules import catalogue_for
 
@@ -299,11 +304,20 @@ def compute_warnings(
 
 
 def _run_rules(eng: Engine, fn: Any, table: ir.Table, rules: list[Any], month_end: dt.date, key: str,
-               schema: pa.Schema) -> pa.Table:
+               schema: pa.Schema) -> pa.Table | ir.Table:
     if not rules:
         return schema.empty_table()
-    out = eng.to_arrow(fn(table, rules, month_end, key=key).order_by([key, "rule_id"]))
-    return pa.table({f.name: out[f.name].cast(f.type) for f in schema}, schema=schema)
+    out = fn(table, rules, month_end, key=key)
+    types = ibis.schema(schema)
+    return out.select(*[out[f.name].cast(types[f.name]) for f in schema]).order_by([key, "rule_id"])
+
+
+def _write_table(eng: Engine, out: Any, name: str, data: pa.Table | ir.Table) -> None:
+    """Write a month's output table, streaming it when it is an expression."""
+    if isinstance(data, pa.Table):
+        out.write(name, data)
+    else:
+        out.written[name] = eng.write_parquet([data], out.directory / f"{name}.parquet")
 
 
 def _warning_summary(eng: Engine, warnings: ir.Table, key: str) -> ir.Table:
@@ -505,8 +519,8 @@ def run_month(
             lap("groups")
 
             sub_w, grp_w = compute_warnings(eng, settings, features, groups_t, month_end)
-            out.write("warnings", sub_w)
-            out.write("group_warnings", grp_w)
+            _write_table(eng, out, "warnings", sub_w)
+            _write_table(eng, out, "group_warnings", grp_w)
             warnings_t = eng.read_parquet([out.directory / "warnings.parquet"], "warnings")
             lap("warnings")
 
