@@ -98,8 +98,7 @@ class Engine:
         def write() -> None:
             writer = None
             try:
-                while (item := batches.get()) is not None:
-                    table = item
+                while (table := batches.get()) is not None:
                     if writer is None:
                         writer = pq.ParquetWriter(tmp, table.schema, compression="zstd",
                                                   use_dictionary=dictionary_columns(table.schema))
@@ -119,6 +118,8 @@ class Engine:
         try:
             try:
                 for expr in exprs:
+                    if failure:  # the writer stopped: compute nothing more
+                        break
                     schema = expr.schema().to_pyarrow()
                     produced = True
                     for batch in self._batches(expr, chunk_size):
@@ -227,11 +228,7 @@ class Engine:
             return [tagged.filter(tagged["__bucket"] == b).drop("__bucket") for b in range(buckets)]
         self._counter += 1
         directory = self._scratch() / f"{name}_{self._counter}"
-        target = str(directory).replace("'", "''")
-        self.con.raw_sql(
-            f"COPY ({self.con.compile(tagged)}) TO '{target}' "
-            "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (__bucket), WRITE_PARTITION_COLUMNS false)"
-        )
+        self._copy(tagged, directory, "PARTITION_BY (__bucket), WRITE_PARTITION_COLUMNS false")
         schema = expr.schema().to_pyarrow()
         parts = []
         for b in range(buckets):
@@ -254,6 +251,11 @@ class Engine:
                 with contextlib.suppress(Exception):  # an empty in-memory bucket
                     self.con.drop_table(op.name, force=True)
                 shutil.rmtree(directory, ignore_errors=True)
+
+    def _copy(self, expr: ibis.Table, target: Path, options: str) -> None:
+        """DuckDB's ``COPY`` of ``expr`` to zstd-compressed Parquet at ``target`` with extra ``options``."""
+        quoted = str(target).replace("'", "''")
+        self.con.raw_sql(f"COPY ({self.con.compile(expr)}) TO '{quoted}' (FORMAT parquet, COMPRESSION zstd, {options})")
 
     def _scratch(self) -> Path:
         """The engine's temporary directory for stage results (removed on :meth:`close`)."""
@@ -303,12 +305,8 @@ class Engine:
             return self.write_parquet([expr], path)
         path = Path(path)
         tmp = path.with_suffix(".parquet.tmp")
-        target = str(tmp).replace("'", "''")
         try:
-            self.con.raw_sql(
-                f"COPY ({self.con.compile(expr)}) TO '{target}' "
-                f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {COPY_ROW_GROUP})"
-            )
+            self._copy(expr, tmp, f"ROW_GROUP_SIZE {COPY_ROW_GROUP}")
             os.replace(tmp, path)
         finally:
             if tmp.exists():

@@ -173,6 +173,7 @@ class MonthInputs:
     def __init__(self, wh: Warehouse, eng: Engine) -> None:
         self.wh, self.eng = wh, eng
         self._cache: dict[tuple[str, str], ir.Table | None] = {}
+        self._history: dict[str, MonthParts | None] = {}
 
     def get(self, table: str, month: str) -> ir.Table | None:
         key = (table, month)
@@ -183,6 +184,12 @@ class MonthInputs:
                 else None
             )
         return self._cache[key]
+
+    def history(self, month: str) -> MonthParts | None:
+        """The month's stored, reduced history (:func:`month_parts`), looked up once per run."""
+        if month not in self._history:
+            self._history[month] = month_parts(self.wh, self.eng, month, self.get)
+        return self._history[month]
 
 
 def staged_features(
@@ -200,7 +207,7 @@ def staged_features(
     """
     months = [month_add(month, -k) for k in range(HISTORY_MONTHS)]
     _, last = month_bounds(month)
-    parts = [month_parts(inp.wh, eng, m, inp.get) for m in months]
+    parts = [inp.history(m) for m in months]
     subs = inp.get("subscribers", month)
     assert subs is not None
     attrs = subscriber_attributes(
@@ -271,7 +278,7 @@ def build_groups(inp: MonthInputs, month: str, config: CycleConfig, eng: Engine)
         if g is None or gm is None or s is None:
             per_month.append(None)
             continue
-        stored = None if u is None else month_parts(inp.wh, eng, m, inp.get)
+        stored = None if u is None else inp.history(m)
         meas = None if stored is None else bucket_of(stored.measures, 0, 1)
         per_month.append(eng.checkpoint(
             group_month_measures(m, g, gm, s, meas, inp.get("group_members", month_add(m, -1))), "group_measures"
