@@ -187,6 +187,25 @@ def _floats(column: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(pc.cast(column, pa.float64()), np.nan))
 
 
+class _CheckedOnce:
+    """A fast implementation, kept for the run only if it agrees with the reference on the first rows it sees.
+
+    ``agrees(fast, rows)`` is the module's ``agrees_with_lightgbm`` (None when
+    they differ); ``fast`` is None when it could not be built.
+    """
+
+    def __init__(self, fast: Any, agrees: Any, rows: int) -> None:
+        self.fast, self._agrees, self._rows, self._checked = fast, agrees, rows, False
+
+    def __call__(self, matrix: np.ndarray) -> Any:
+        """The fast implementation for ``matrix``, or None: use the reference."""
+        if self.fast and not self._checked:
+            self._checked = True
+            if self._agrees(self.fast, matrix[: self._rows]) is None:
+                self.fast = None
+        return self.fast
+
+
 class _Probabilities:
     """A model's probabilities of design matrices: compiled (``ml/compiled.py``) when possible.
 
@@ -197,20 +216,17 @@ class _Probabilities:
     def __init__(self, settings: Settings, ident: str, model: Any) -> None:
         clock = time.perf_counter()
         self.model = model
-        self.scorers = compiled.compile_model(model, models.version_dir(settings, ident))
-        self.checked = False
+        self.scorers = _CheckedOnce(compiled.compile_model(model, models.version_dir(settings, ident)),
+                                    lambda fast, rows: compiled.agrees_with_lightgbm(model, fast, rows), CHECK_ROWS)
         self.seconds_compile = time.perf_counter() - clock
 
     @property
     def engine(self) -> str:
-        return "lleaves" if self.scorers else "lightgbm"
+        return "lleaves" if self.scorers.fast else "lightgbm"
 
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
-        if self.scorers and not self.checked:
-            self.checked = True
-            if compiled.agrees_with_lightgbm(self.model, self.scorers, matrix[:CHECK_ROWS]) is None:
-                self.scorers = None
-        raw = [score(matrix) for score in self.scorers] if self.scorers else None
+        scorers = self.scorers(matrix)
+        raw = [score(matrix) for score in scorers] if scorers else None
         return self.model.probability(matrix, raw)
 
 
@@ -223,20 +239,16 @@ class _Contributions:
 
     def __init__(self, model: Any) -> None:
         self.model = model
-        self.explainers = tree_shap.explain_model(model)
-        self.checked = False
+        self.explainers = _CheckedOnce(tree_shap.explain_model(model),
+                                       lambda fast, rows: tree_shap.agrees_with_lightgbm(model, fast, rows),
+                                       CHECK_ROWS_CONTRIBUTIONS)
 
     @property
     def engine(self) -> str:
-        return "tables" if self.explainers else "lightgbm"
+        return "tables" if self.explainers.fast else "lightgbm"
 
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
-        if self.explainers and not self.checked:
-            self.checked = True
-            sample = matrix[:CHECK_ROWS_CONTRIBUTIONS]
-            if tree_shap.agrees_with_lightgbm(self.model, self.explainers, sample) is None:
-                self.explainers = None
-        return np.asarray(self.model.contribution_matrix(matrix, self.explainers))
+        return np.asarray(self.model.contribution_matrix(matrix, self.explainers(matrix)))
 
 
 @dataclass
