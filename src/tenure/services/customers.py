@@ -15,7 +15,7 @@ from typing import Any
 from tenure.domain.errors import InputError, NotFound
 from tenure.domain.masking import mask_id_number, mask_msisdn
 from tenure.domain.model import CHANNELS
-from tenure.engines.store.warehouse_index import WarehouseIndex
+from tenure.engines.store.warehouse_index import View, WarehouseIndex
 from tenure.services.auth import Principal
 from tenure.services.portfolio import visibility
 
@@ -121,15 +121,8 @@ class CustomerService:
     def customer_360(self, principal: Principal, customer_id: str) -> dict:
         """Everything known about one customer; NotFound when absent or outside the caller's portfolio."""
         pred, params = visibility(principal, "customer_id", "region")
-        if "\x00" in customer_id or len(customer_id) > 64:
-            raise NotFound(f"no customer {customer_id!r}")
         with self.index.cursor() as cur:
-            if cur is None:
-                raise NotFound(f"no customer {customer_id!r}")
-            subs = _rows(cur, f"select * from subscribers where customer_id = ? and {pred} order by subscriber_id",
-                         [customer_id, *params])
-            if not subs:
-                raise NotFound(f"no customer {customer_id!r}")
+            cur, subs = _subscriptions(cur, customer_id, pred, params)
             customer: dict = {"customer_id": customer_id}
             if cur.has("customers"):
                 found = _rows(cur, "select * from customers where customer_id = ?", [customer_id])
@@ -201,6 +194,46 @@ class CustomerService:
             "decisions": decisions,
             "churn_reasons": churn_reasons,
         }
+
+    # -- churn scores ----------------------------------------------------------
+    def churn_scores(self, principal: Principal, customer_id: str) -> dict:
+        """The scored month's churn scores and stored reasons of a customer's subscriptions.
+
+        The portfolio rule of :meth:`customer_360`: NotFound when the customer
+        is absent or outside the caller's portfolio. ``scores`` holds the
+        subscriptions the churn model scored (``subscriber_id``,
+        ``churn_probability``, ``risk_decile``, ``model_id``); ``reasons`` the
+        stored reasons, only the acted-on subscriptions have them.
+        """
+        pred, params = visibility(principal, "customer_id", "region")
+        with self.index.cursor() as cur:
+            cur, subs = _subscriptions(cur, customer_id, pred, params)
+            ids = [s["subscriber_id"] for s in subs]
+            # profiles carry a model's columns only for months run with a promoted churn model
+            scored = {"churn_probability", "risk_decile", "model_id"} <= set(cur.model.tables.get("profiles", []))
+            scores = _rows(cur, """
+                select subscriber_id, churn_probability, risk_decile, model_id from profiles
+                where customer_id = ? and list_contains(?::varchar[], subscriber_id)
+                  and churn_probability is not null and model_id is not null
+                order by subscriber_id""", [customer_id, ids]) if scored else []
+            reasons = _rows(cur, "select * exclude (customer_id) from churn_reasons where customer_id = ? "
+                                 "and list_contains(?::varchar[], subscriber_id) order by subscriber_id, rank",
+                            [customer_id, ids]) if cur.has("churn_reasons") else []
+        return {"customer_id": customer_id, "month": cur.output_month, "scores": scores, "reasons": reasons}
+
+
+def _subscriptions(cur: View | None, customer_id: str, pred: str, params: list) -> tuple[View, list[dict]]:
+    """The read model and the customer's subscriptions the caller may see (``pred``: :func:`visibility`).
+
+    NotFound when there are none, whether the customer is absent or outside the portfolio.
+    """
+    if "\x00" in customer_id or len(customer_id) > 64 or cur is None:
+        raise NotFound(f"no customer {customer_id!r}")
+    subs = _rows(cur, f"select * from subscribers where customer_id = ? and {pred} order by subscriber_id",
+                 [customer_id, *params])
+    if not subs:
+        raise NotFound(f"no customer {customer_id!r}")
+    return cur, subs
 
 
 def _profile(p: dict) -> dict:

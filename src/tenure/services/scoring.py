@@ -24,7 +24,8 @@ the drift bins of every reference feature, and leaves behind the rows that
 may still be acted on (the highest probabilities so far). Reasons are then
 computed for the acted-on rows only, without reading the file again, from
 exact contribution tables (``ml/tree_shap.py``; LightGBM's ``pred_contrib``
-when they cannot be built or disagree). Memory
+when they cannot be built or disagree); anyone else's are computed when asked
+(``services/reasons_on_demand.py``). Memory
 is bounded by a batch, a few columns per subscriber and about twice the
 acted-on rows, whatever the month's size. Settings:
 ``<home>/config/early_warning.yaml`` (``action_share``,
@@ -378,7 +379,7 @@ def score_features(settings: Settings, features_path: Path) -> ScoringResult | N
 
     scored_at = time.perf_counter()
     acted = acted_on(p, deciles, cfg.action_share)
-    reasons, explained_by = _reasons(candidates.select(acted), names, churn_model, sid, p, deciles, churn_id,
+    reasons, explained_by = _reasons(candidates.select(acted), churn_model, sid, p, deciles, churn_id,
                                      cfg.reasons_per_customer)
     reasons_at = time.perf_counter()
     feature_psi = {k: round(drift.psi(drift_refs[k]["shares"], drift.shares(c)), 4)
@@ -422,9 +423,35 @@ def score_features(settings: Settings, features_path: Path) -> ScoringResult | N
     return ScoringResult(scores=scores, reasons=reasons, summary=summary, drift=drift_doc)
 
 
-def _reasons(parts: list[tuple[np.ndarray, pa.RecordBatch, frozenset[str]]], names: list[str], model: Any,
-             sid: pa.ChunkedArray, p: np.ndarray, deciles: np.ndarray, churn_id: str,
-             top: int) -> tuple[pa.Table, str | None]:
+def scoring_batch(row: int, rows: int) -> tuple[int, int]:
+    """File rows ``[start, stop)`` of the record batch in which :func:`score_features` read file row ``row``.
+
+    ``iter_batches`` cuts the file into ``BATCH_ROWS`` rows whatever its row groups, so the batch of a
+    row follows from its position alone.
+
+    >>> scoring_batch(450_000, 1_000_000), scoring_batch(999_999, 1_000_000)
+    ((400000, 600000), (800000, 1000000))
+    """
+    start = row - row % BATCH_ROWS
+    return start, min(rows, start + BATCH_ROWS)
+
+
+def explain_rows(model: Any, contributions: np.ndarray, rows: pa.RecordBatch, nulls_in_batch: frozenset[str],
+                 keys: Any, top: int) -> pd.DataFrame:
+    """:func:`top_reasons` of feature rows, given their contributions (``model.contribution_matrix``).
+
+    ``rows`` hold the churn model's features; their values are read with
+    the pandas types of the batch they were scored in (``nulls_in_batch``:
+    the batch's columns that held a null), so the value text of a reason is
+    the same whichever of the batch's rows are explained.
+    """
+    names = [str(n) for n in model.feature_names_in_]
+    return top_reasons(pd.DataFrame(contributions, columns=[*names, "bias"]),
+                       _as_batch_typed(rows, nulls_in_batch)[names], keys, top)
+
+
+def _reasons(parts: list[tuple[np.ndarray, pa.RecordBatch, frozenset[str]]], model: Any, sid: pa.ChunkedArray,
+             p: np.ndarray, deciles: np.ndarray, churn_id: str, top: int) -> tuple[pa.Table, str | None]:
     """Contributions and phrases of the acted-on rows, held from the scoring pass.
 
     Each part is rows of one batch, turned into pandas with that batch's
@@ -433,8 +460,7 @@ def _reasons(parts: list[tuple[np.ndarray, pa.RecordBatch, frozenset[str]]], nam
     """
     contributions = _Contributions(model) if parts else None
     long = [
-        top_reasons(pd.DataFrame(contributions(model.design_matrix(rows)), columns=[*names, "bias"]),
-                    _as_batch_typed(rows, nulls)[names], at, top)
+        explain_rows(model, contributions(model.design_matrix(rows)), rows, nulls, at, top)
         for at, rows, nulls in parts
         if contributions is not None
     ]

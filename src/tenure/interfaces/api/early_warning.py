@@ -1,4 +1,5 @@
-"""Early warning in the JSON API: the model registry (read, promote) and manual warnings on a customer."""
+"""Early warning in the JSON API: the model registry (read, promote), manual warnings and churn reasons
+of a customer."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pydantic import BaseModel, Field
 from tenure.domain.roles import Permission
 from tenure.interfaces.api.deps import CurrentUser, RowId, ServicesDep
 from tenure.services import model_report, models
+from tenure.services.customers import jsonable
 from tenure.services.manual_warnings import WarningService
+from tenure.services.reasons_on_demand import ReasonService
 
 router = APIRouter(prefix="/api/v1", tags=["early warning"])
 
@@ -21,6 +24,10 @@ CustomerId = Annotated[str, Path(min_length=1, max_length=64)]
 
 def warning_service(services: Any) -> WarningService:
     return WarningService(services.uow, services.index, services.warehouse)
+
+
+def reason_service(services: Any) -> ReasonService:
+    return ReasonService(services.settings, services.customers)
 
 
 # -- models ------------------------------------------------------------------------------------
@@ -84,3 +91,12 @@ def raise_warning(customer_id: CustomerId, body: WarningIn, user: CurrentUser, s
 def withdraw_warning(customer_id: CustomerId, warning_id: RowId, user: CurrentUser, services: ServicesDep) -> dict:
     """Withdraw a manual warning: its author, or a retention manager."""
     return warning_service(services).withdraw(user, customer_id, warning_id)
+
+
+# -- churn reasons -----------------------------------------------------------------------------
+@router.get("/customers/{customer_id}/reasons")
+def customer_reasons(customer_id: CustomerId, user: CurrentUser, services: ServicesDep,
+                     subscriber_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None) -> dict:
+    """Churn reasons of the customer's scored subscriptions (or of ``subscriber_id``): the stored ones of
+    the customers acted on, else computed now with the model that scored the month; ``source`` says which."""
+    return jsonable(reason_service(services).for_customer(user, customer_id, subscriber_id))

@@ -1,18 +1,24 @@
 """Model pages (registry, one model: metrics, calibration, lift, importance, drift, promote) and
-the manual warnings section of the customer 360 page (list, raise, withdraw; HTMX partial)."""
+the early-warning sections of the customer 360 page: manual warnings (list, raise, withdraw) and
+churn reasons computed on demand (HTMX partials)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from tenure.domain.errors import InputError, PermissionDenied
 from tenure.domain.roles import Permission
 from tenure.interfaces.api.deps import RowId, ServicesDep
-from tenure.interfaces.api.early_warning import ModelName, ModelVersion, warning_service
+from tenure.interfaces.api.early_warning import (
+    ModelName,
+    ModelVersion,
+    reason_service,
+    warning_service,
+)
 from tenure.interfaces.web import charts
 from tenure.interfaces.web.i18n import Formatter
 from tenure.interfaces.web.pages import CsrfChecked, PageUser, locale_of, render
@@ -140,3 +146,12 @@ def withdraw_warning(request: Request, customer_id: CustomerKey, warning_id: Row
     if request.headers.get("HX-Request"):
         return _warnings_partial(request, user, services, customer_id)
     return RedirectResponse(f"/customers/{customer_id}#manual-warnings", status_code=303)
+
+
+# -- churn reasons on demand on the customer page -----------------------------------------------
+@router.get("/customers/{customer_id}/reasons", response_class=HTMLResponse)
+def customer_reasons(request: Request, customer_id: CustomerKey, user: PageUser, services: ServicesDep,
+                     subscriber_id: Annotated[str, Query(min_length=1, max_length=64)]) -> HTMLResponse:
+    """The reasons of one scored subscription, for the Explain button of the churn-score section."""
+    doc = reason_service(services).for_customer(user, customer_id, subscriber_id)
+    return render(request, "partials/churn_reasons.html", user, r=doc)
