@@ -68,6 +68,12 @@ def test_trees_beyond_the_table_budget_are_left_to_lightgbm(monkeypatch: pytest.
     monkeypatch.setattr(tree_shap, "MAX_TABLE_BYTES", 50_000)  # the first trees' tables use it up
     explain = tree_shap.BoosterShap(booster)
     assert explain.trees and explain.left_to_lightgbm  # some of each
+    # the budget went to the smallest tables: every tree left to LightGBM costs more than any kept
+    cost = {n: tree_shap._path_widths(t["tree_structure"])[1]
+            for n, t in enumerate(booster.dump_model()["tree_info"]) if "leaf_value" not in t["tree_structure"]}
+    left = set(explain.left_to_lightgbm)
+    assert min(cost[n] for n in left) >= max(c for n, c in cost.items() if n not in left)
+    assert len(tree_shap.tree_runs(explain.left_to_lightgbm)) < len(left) or len(left) == 1
     assert np.max(np.abs(explain(X[:300]) - lightgbm_contributions(booster, X[:300]))) < 1e-12
 
 

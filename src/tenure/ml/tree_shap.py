@@ -205,18 +205,27 @@ class BoosterShap:
         self.bias = 0.0  # single-leaf trees
         self.trees: list[_TreeTables] = []
         self.left_to_lightgbm: list[int] = []
-        budget = MAX_TABLE_BYTES
+        sized: list[tuple[int, int, dict[str, Any]]] = []  # (table bytes, tree number, root)
         for number, tree in enumerate(dump["tree_info"]):
             root = tree["tree_structure"]
             if "leaf_value" in root:
                 self.bias += root["leaf_value"]
                 continue
             widest, cost = _path_widths(root)
-            if widest > MAX_PATH_FEATURES or cost > budget:
+            if widest > MAX_PATH_FEATURES:
+                self.left_to_lightgbm.append(number)
+            else:
+                sized.append((cost, number, root))
+        # The budget goes to the smallest tables first: a table costs 2**width, LightGBM's
+        # recursion about width**2, so the widest trees are the ones to leave to LightGBM.
+        budget = MAX_TABLE_BYTES
+        for cost, number, root in sorted(sized, key=lambda t: (t[0], t[1])):
+            if cost > budget:
                 self.left_to_lightgbm.append(number)
                 continue
             budget -= cost
             self.trees.append(_TreeTables(root, self.n_features))
+        self.left_to_lightgbm.sort()
 
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
         out = np.empty((len(matrix), self.n_features + 1))
@@ -238,9 +247,24 @@ class BoosterShap:
         else:
             for start in starts:
                 explain_block(start)
-        for number in self.left_to_lightgbm:
-            out += self.booster.predict(matrix, start_iteration=number, num_iteration=1, pred_contrib=True)
+        for first, count in tree_runs(self.left_to_lightgbm):
+            out += self.booster.predict(matrix, start_iteration=first, num_iteration=count, pred_contrib=True)
         return out
+
+
+def tree_runs(numbers: list[int]) -> list[tuple[int, int]]:
+    """Sorted tree numbers as (first, count) runs of consecutive trees: one LightGBM call per run.
+
+    >>> tree_runs([2, 3, 4, 7, 9, 10])
+    [(2, 3), (7, 1), (9, 2)]
+    """
+    runs: list[tuple[int, int]] = []
+    for number in numbers:
+        if runs and runs[-1][0] + runs[-1][1] == number:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((number, 1))
+    return runs
 
 
 def _path_widths(node: dict[str, Any], features: frozenset[int] = frozenset()) -> tuple[int, int]:

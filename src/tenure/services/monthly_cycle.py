@@ -486,7 +486,7 @@ def run_month(
     eng = connect(settings, engine)
     n_buckets = _bucket_count(wh, month, buckets, settings)
     summary = RunSummary(month=month, engine=eng.name, buckets=n_buckets)
-    steps = ["features", "groups", "warnings", "profiles", "group_profiles", "summary"]
+    steps = ["features", "scoring", "groups", "warnings", "profiles", "group_profiles", "summary"]
     progress = on_progress or (lambda step, done, total: None)
     _, month_end = month_bounds(month)
     meta: dict[str, Any] = {}
@@ -517,6 +517,7 @@ def run_month(
                 out.write("reasons", scored.reasons)
                 scores_t = eng.read_parquet([out.directory / "model_scores.parquet"], "model_scores")
                 summary.scoring, summary.drift = scored.summary, scored.drift
+            lap("scoring")
 
             groups_expr = build_groups(inp, month, config, eng)
             groups_t = None
