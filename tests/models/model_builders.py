@@ -81,8 +81,8 @@ def build_operator(root: Path, n: int = 600, first: str = "2026-01", last: str =
 SCORED_FEATURES = ("complaints_3m", "contract_months_left", "other_op_cs_calls_3m", "offnet_share_change",
                    "mou_pct_change", "arpu_avg3", "recharge_irregular", "region")
 NULLS_AT = {"complaints_3m": (3, 30, 55), "contract_months_left": (11, 40), "recharge_irregular": (20,)}
-"""File rows with a null: with batches of 13 rows and row groups of 5, some batches hold a null of an
-integer column and others none, and some row groups with a null are only partly in a batch."""
+"""File rows with a null: with batches of 13 rows, some batches hold a null of an integer column and
+others none."""
 
 
 def _feature_frame(n: int, regions: list[str], rng: np.random.Generator) -> pd.DataFrame:

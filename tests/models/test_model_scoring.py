@@ -16,7 +16,15 @@ from hypothesis import strategies as st
 from tenure.config import Settings
 from tenure.engines.warehouse import Warehouse
 from tenure.ml import compiled, drift
-from tenure.ml.reasons import FAMILIES, MARKETING, PHRASES, SERVICE, describe, phrase_for
+from tenure.ml.reasons import (
+    FAMILIES,
+    MARKETING,
+    PHRASES,
+    SERVICE,
+    describe,
+    phrase_for,
+    value_text,
+)
 from tenure.services import models, scoring
 
 from .model_builders import build_operator
@@ -153,6 +161,16 @@ def test_windows_of_one_measure_give_one_reason() -> None:
     assert list(r.family) == [SERVICE, MARKETING]
 
 
+def test_value_text_does_not_depend_on_the_column_type() -> None:
+    # an integer column holding a null is float64 in pandas, a boolean one object
+    assert [value_text(v) for v in (3, np.int64(3), 3.0, np.float64(3.0), np.float32(50.0), -2.0)] == \
+        ["3", "3", "3", "3", "50", "-2"]
+    assert [value_text(v) for v in (True, np.True_, False, np.False_)] == ["True", "True", "False", "False"]
+    assert [value_text(v) for v in (None, np.nan, np.float64("nan"), pd.NA)] == [None] * 4
+    assert [value_text(v) for v in (2.5, np.float64(0.125), math.inf, "north", "")] == \
+        ["2.5", "0.125", "inf", "north", ""]
+
+
 def _whole_table_psi(reference: dict, values: np.ndarray) -> float:
     """PSI as computed before scoring streamed: the whole column at once."""
     return round(drift.psi_against(reference, values), 4)
@@ -249,7 +267,7 @@ def test_rows_held_while_streaming_include_every_acted_on_row(keep: int, sizes: 
         start += size
     floor = np.sort(p)[::-1][min(keep, len(p)) - 1]
     wanted = np.flatnonzero(p >= floor)
-    rows = np.concatenate([at for at, _, _ in held.select(wanted)])
+    rows = np.concatenate([at for at, _ in held.select(wanted)])
     assert sorted(rows.tolist()) == wanted.tolist()
 
 
@@ -273,7 +291,7 @@ def _top_reasons_row_by_row(contributions: pd.DataFrame, features: pd.DataFrame,
             seen.add(concepts[j])
             value = features[names[j]].iloc[i]
             rows.append({"key": keys[i], "rank": len(seen), "feature": names[j],
-                         "value": None if pd.isna(value) else str(value),
+                         "value": value_text(value),
                          "contribution": float(c[i, j]), **describe(names[j], value)})
     return pd.DataFrame(rows)
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
@@ -99,8 +99,8 @@ def test_on_demand_reasons_equal_the_stored_ones_of_the_acted_on(scored, stored)
 
 
 def test_every_subscriber_gets_the_reasons_scoring_would_store(scored) -> None:  # type: ignore[no-untyped-def]
-    """Against scoring's own path over every batch, so the value text of integer columns ("3" or "3.0",
-    by the nulls of the batch) is checked for every row, not only for the acted-on ones."""
+    """Against scoring's own path over every batch, so every row is checked, not only the acted-on ones;
+    a row explained alone and with a batch whose other rows hold nulls of its column read the same."""
     services, _ = scored
     settings = services.settings
     path = Warehouse(settings.warehouse_dir).path("features", MONTH, "output")
@@ -110,9 +110,7 @@ def test_every_subscriber_gets_the_reasons_scoring_would_store(scored) -> None: 
     texts = set()
     for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=["subscriber_id", *names]):
         keys = batch.column("subscriber_id").to_pylist()
-        nulls = scoring._columns_with_nulls(batch)
-        want = scoring.explain_rows(model, model.contribution_matrix(model.design_matrix(batch)), batch, nulls,
-                                    keys, 5)
+        want = scoring.explain_rows(model, model.contribution_matrix(model.design_matrix(batch)), batch, keys, 5)
         for sid in keys:
             rows = want[want.key == sid].drop(columns="key").to_dict("records")
             s = by_id[sid]
@@ -121,33 +119,39 @@ def test_every_subscriber_gets_the_reasons_scoring_would_store(scored) -> None: 
             score = on_demand.Score("churn/v0001", s["churn_probability"], s["risk_decile"])
             got = on_demand.explain(settings, MONTH, sid, score, model)
             _same_rows([{k: g[k] for k in rows[0]} for g in got] if rows else got, rows)
-            texts |= {r["value"] for r in got if r["feature"] == "contract_months_left"}
-    # both kinds of batch were met: with a null of the column ("7.0") and without ("7")
-    assert any(t.endswith(".0") for t in texts) and any(t.isdigit() for t in texts)
+            texts |= {r["value"] for r in got if r["feature"] == "contract_months_left" and r["value"] is not None}
+    assert texts and all(t.isdigit() for t in texts)  # "7", whether or not the batch held a null of the column
 
 
-def test_nulls_of_the_scoring_batch_from_statistics_equal_a_full_read(scored) -> None:  # type: ignore[no-untyped-def]
+def test_a_stored_value_reads_the_same_whether_or_not_its_batch_holds_a_null(  # type: ignore[no-untyped-def]
+        scored, stored, tmp_path: Path) -> None:
+    """One features file scored twice, the second time with a null in another row of the batch in an
+    integer column that gives a subscriber a reason: its stored value text is the same, an integer
+    ("7"; it read "7.0" when that null made the batch's column float64 in pandas)."""
     services, _ = scored
-    path = Warehouse(services.settings.warehouse_dir).path("features", MONTH, "output")
-    file = pq.ParquetFile(path)
-    columns = ["complaints_3m", "contract_months_left", "recharge_irregular", "other_op_cs_calls_3m"]
-    table = file.read(columns=columns)
-    for position in range(table.num_rows):
-        start, stop = scoring.scoring_batch(position, table.num_rows)
-        want = {c for c in columns if table.column(c).slice(start, stop - start).null_count}
-        assert on_demand._nulls_in_batch(file, position, columns) == want, position
+    settings = services.settings
+    table = pq.read_table(Warehouse(settings.warehouse_dir).path("features", MONTH, "output"))
+    sid, feature = next((sid, r["feature"]) for sid, rows in stored.items() for r in rows
+                        if pa.types.is_integer(table.schema.field(r["feature"]).type) and r["value"] is not None)
+    at = table.schema.get_field_index(feature)
+    full = pc.fill_null(table.column(feature), 0).combine_chunks()
+    row = table.column("subscriber_id").to_pylist().index(sid)
+    start = row - row % BATCH_ROWS  # scoring reads the module's batches of 13 rows
+    other = start if row != start else start + 1
+    holed = pa.array([None if i == other else v for i, v in enumerate(full.to_pylist())], full.type)
 
+    def stored_reasons(column: pa.Array, name: str) -> list[dict[str, Any]]:
+        path = tmp_path / name
+        pq.write_table(table.set_column(at, feature, column), path)
+        result = scoring.score_features(settings, path)
+        assert result is not None
+        return [{k: r[k] for k in ("feature", "value", "reason_en", "reason_zh")}
+                for r in result.reasons.to_pylist() if r["subscriber_id"] == sid]
 
-def test_scoring_batch_is_the_batch_iter_batches_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scoring, "BATCH_ROWS", 7)
-    path = tmp_path / "rows.parquet"
-    with pq.ParquetWriter(path, pa.schema([("i", pa.int64())])) as writer:
-        for start, size in ((0, 3), (3, 11), (14, 5), (19, 1), (20, 9)):  # uneven row groups
-            writer.write_table(pa.table({"i": np.arange(start, start + size)}))
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=7):
-        rows = batch.column("i").to_pylist()
-        for row in rows:
-            assert scoring.scoring_batch(row, 29) == (rows[0], rows[-1] + 1)
+    without, with_null = stored_reasons(full, "without.parquet"), stored_reasons(holed, "with.parquet")
+    assert without == with_null
+    [value] = [r["value"] for r in with_null if r["feature"] == feature]
+    assert value.isdigit()
 
 
 def test_a_subscriber_outside_the_acted_on_share_gets_five_reasons(scored, stored) -> None:  # type: ignore[no-untyped-def]

@@ -154,6 +154,27 @@ def _value_text(value: Any, fmt: str) -> tuple[str, str]:
     return (f"{f:,.1f}" if abs(f) < 100 else f"{f:,.0f}",) * 2  # type: ignore[return-value]
 
 
+def value_text(value: Any) -> str | None:
+    """A feature value as the ``value`` column of a reason holds it; None for a missing one.
+
+    The same whatever type pandas gave the column: an integer column holding
+    a null is float64 and a boolean one object, so an integral float reads
+    as the integer it came from.
+
+    >>> value_text(3), value_text(3.0), value_text(np.float64(50.0)), value_text(2.5), value_text(np.nan)
+    ('3', '3', '50', '2.5', None)
+    >>> value_text(np.True_), value_text(False), value_text("north")
+    ('True', 'False', 'north')
+    """
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 _WINDOW = re.compile(r"_(m\d|3m|6m|avg3|avg6|rising|trend3|pct_change|consecutive_declines|cv6)$")
 
 
@@ -240,7 +261,7 @@ def top_reasons(
     chosen &= rank <= k
     row, pos = np.nonzero(chosen)  # row by row, strongest first
     feature = order[row, pos]
-    out_value: list[Any] = [None] * len(row)
+    out_value: list[str | None] = [None] * len(row)
     reason_en: list[str] = [""] * len(row)
     reason_zh: list[str] = [""] * len(row)
     family: list[str] = [""] * len(row)
@@ -250,7 +271,7 @@ def top_reasons(
         ph = phrase_for(name)  # what describe() does, with the phrase looked up once per feature
         values = _cells(features[name], row[at])
         for i, value in zip(at, values, strict=True):
-            out_value[i] = None if pd.isna(value) else str(value)
+            out_value[i] = value_text(value)
             en, zh = _value_text(value, ph.fmt)
             reason_en[i], reason_zh[i], family[i] = ph.en.format(v=en), ph.zh.format(v=zh), ph.family
     return pd.DataFrame({

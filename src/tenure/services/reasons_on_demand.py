@@ -18,11 +18,7 @@ scored, :func:`explain` computes the same reason rows when asked:
   equal to it to ~1e-14; building the tables takes seconds and pays off
   over thousands of rows, not one;
 - the phrases: ``scoring.explain_rows``, the function the stored reasons go
-  through. The value text follows the pandas types of the record batch the
-  row was scored in (an integer column with a null anywhere in that batch
-  reads ``3.0``), so for the features named it is checked whether that batch
-  held a null: from the row groups' statistics, reading the column only for
-  a row group the batch covers in part.
+  through; a value reads the same whichever rows it is explained with.
 
 :class:`ReasonService` is what the API and the customer 360 page call: a
 customer's scored subscriptions, read through the caller's portfolio, each
@@ -113,13 +109,7 @@ def explain(settings: Settings, month: str, subscriber_id: str, score: Score | N
     row = _row(file, position, ["subscriber_id", *names])
     contributions = model.contribution_matrix(model.design_matrix(row))
     top = scoring.load_config(settings.home).reasons_per_customer
-    table = scoring.explain_rows(model, contributions, row, frozenset(), [subscriber_id], top)
-    # Which of the features named had a null in the batch the row was scored in decides their value text.
-    named = [f for f in dict.fromkeys(table.feature)
-             if pa.types.is_integer(row.schema.field(f).type) or pa.types.is_boolean(row.schema.field(f).type)]
-    nulls = _nulls_in_batch(file, position, named)
-    if nulls:
-        table = scoring.explain_rows(model, contributions, row, nulls, [subscriber_id], top)
+    table = scoring.explain_rows(model, contributions, row, [subscriber_id], top)
     table = table.drop(columns="key").assign(subscriber_id=subscriber_id, churn_probability=score.churn_probability,
                                              risk_decile=score.risk_decile, model_id=score.model_id)
     columns = [f.name for f in scoring.REASON_SCHEMA]
@@ -153,37 +143,6 @@ def _row_group(meta: pq.FileMetaData, position: int) -> tuple[int, int]:
             return g, position - start
         start += rows
     raise IndexError(f"row {position} is past the end of the file ({start} rows)")
-
-
-def _nulls_in_batch(file: pq.ParquetFile, position: int, columns: list[str]) -> frozenset[str]:
-    """Which of ``columns`` held a null in the scoring batch of file row ``position`` (``scoring.scoring_batch``)."""
-    if not columns:
-        return frozenset()
-    meta = file.metadata
-    start, stop = scoring.scoring_batch(position, meta.num_rows)
-    index = {meta.row_group(0).column(i).path_in_schema: i for i in range(meta.num_columns)}
-    nulls = set()
-    first = 0
-    for g in range(meta.num_row_groups):
-        group = meta.row_group(g)
-        lo, hi = max(start, first), min(stop, first + group.num_rows)
-        if lo < hi:
-            partial = (lo, hi) != (first, first + group.num_rows)
-            for name in columns:
-                if name in nulls:
-                    continue
-                stats = group.column(index[name]).statistics
-                counted = stats is not None and stats.has_null_count
-                if counted and stats.null_count == 0:
-                    continue
-                if counted and not partial:
-                    nulls.add(name)
-                    continue
-                values = file.read_row_group(g, columns=[name]).column(0).slice(lo - first, hi - lo)
-                if values.null_count:
-                    nulls.add(name)
-        first += group.num_rows
-    return frozenset(nulls)
 
 
 class ReasonService:

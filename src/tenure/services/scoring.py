@@ -155,32 +155,6 @@ def acted_on(p: np.ndarray, deciles: np.ndarray, share: float) -> np.ndarray:
     return top[np.argsort(-p[top], kind="stable")][:cap]
 
 
-def _take(batch: pa.RecordBatch, rows: np.ndarray) -> pd.DataFrame:
-    """``batch.to_pandas().iloc[rows]`` without converting the other rows.
-
-    pandas types follow the whole batch, as the full conversion would: an
-    integer column with a null anywhere in the batch is float, a boolean one
-    object, even if the taken rows have none.
-    """
-    return _as_batch_typed(batch.take(pa.array(rows)), _columns_with_nulls(batch))
-
-
-def _columns_with_nulls(batch: pa.RecordBatch) -> frozenset[str]:
-    return frozenset(name for name, col in zip(batch.schema.names, batch.columns, strict=True)
-                     if col.null_count)
-
-
-def _as_batch_typed(rows: pa.RecordBatch, nulls_in_batch: frozenset[str]) -> pd.DataFrame:
-    frame = rows.to_pandas()
-    for name, col in zip(rows.schema.names, rows.columns, strict=True):
-        if name in nulls_in_batch and not frame[name].hasnans:
-            if pa.types.is_integer(col.type):
-                frame[name] = frame[name].astype("float64")
-            elif pa.types.is_boolean(col.type):
-                frame[name] = frame[name].astype(object)
-    return frame
-
-
 def _floats(column: pa.Array) -> np.ndarray:
     """A numeric or boolean column as float64, nulls as NaN (as pandas' ``to_numpy(dtype=float)``)."""
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
@@ -257,7 +231,6 @@ class _Candidate:
     rows: np.ndarray  # positions in the file
     p: np.ndarray
     features: pa.RecordBatch  # subscriber_id and the churn model's features of those rows
-    nulls_in_batch: frozenset[str]
 
 
 class _Candidates:
@@ -282,23 +255,22 @@ class _Candidates:
             self.floor = max(self.floor, float(np.partition(held_p, len(held_p) - self.keep)[len(held_p) - self.keep]))
         take = np.flatnonzero(p >= self.floor)
         if len(take):
-            self.held.append(_Candidate(take + start, p[take], batch.take(pa.array(take)),
-                                        _columns_with_nulls(batch)))
+            self.held.append(_Candidate(take + start, p[take], batch.take(pa.array(take))))
         if sum(len(c.rows) for c in self.held) > 2 * self.keep:
             self.held = [self._above_floor(c) for c in self.held]
 
     def _above_floor(self, c: _Candidate) -> _Candidate:
         keep = np.flatnonzero(c.p >= self.floor)
-        return _Candidate(c.rows[keep], c.p[keep], c.features.take(pa.array(keep)), c.nulls_in_batch)
+        return _Candidate(c.rows[keep], c.p[keep], c.features.take(pa.array(keep)))
 
-    def select(self, wanted: np.ndarray) -> list[tuple[np.ndarray, pa.RecordBatch, frozenset[str]]]:
-        """(file rows, their features, the batch's null columns) of the ``wanted`` rows, batch by batch."""
+    def select(self, wanted: np.ndarray) -> list[tuple[np.ndarray, pa.RecordBatch]]:
+        """(file rows, their features) of the ``wanted`` rows, batch by batch."""
         parts = []
         found = 0
         for c in self.held:
             at = np.flatnonzero(np.isin(c.rows, wanted))
             if len(at):
-                parts.append((c.rows[at], c.features.take(pa.array(at)), c.nulls_in_batch))
+                parts.append((c.rows[at], c.features.take(pa.array(at))))
                 found += len(at)
         if found != len(np.unique(wanted)):
             raise AssertionError(f"{len(wanted) - found} acted-on rows were dropped while scoring")
@@ -423,45 +395,29 @@ def score_features(settings: Settings, features_path: Path) -> ScoringResult | N
     return ScoringResult(scores=scores, reasons=reasons, summary=summary, drift=drift_doc)
 
 
-def scoring_batch(row: int, rows: int) -> tuple[int, int]:
-    """File rows ``[start, stop)`` of the record batch in which :func:`score_features` read file row ``row``.
-
-    ``iter_batches`` cuts the file into ``BATCH_ROWS`` rows whatever its row groups, so the batch of a
-    row follows from its position alone.
-
-    >>> scoring_batch(450_000, 1_000_000), scoring_batch(999_999, 1_000_000)
-    ((400000, 600000), (800000, 1000000))
-    """
-    start = row - row % BATCH_ROWS
-    return start, min(rows, start + BATCH_ROWS)
-
-
-def explain_rows(model: Any, contributions: np.ndarray, rows: pa.RecordBatch, nulls_in_batch: frozenset[str],
-                 keys: Any, top: int) -> pd.DataFrame:
+def explain_rows(model: Any, contributions: np.ndarray, rows: pa.RecordBatch, keys: Any, top: int) -> pd.DataFrame:
     """:func:`top_reasons` of feature rows, given their contributions (``model.contribution_matrix``).
 
-    ``rows`` hold the churn model's features; their values are read with
-    the pandas types of the batch they were scored in (``nulls_in_batch``:
-    the batch's columns that held a null), so the value text of a reason is
-    the same whichever of the batch's rows are explained.
+    ``rows`` hold the churn model's features. A reason's value text does not
+    depend on the pandas type of its column (``reasons.value_text``), so it
+    is the same whichever rows are explained together.
     """
     names = [str(n) for n in model.feature_names_in_]
     return top_reasons(pd.DataFrame(contributions, columns=[*names, "bias"]),
-                       _as_batch_typed(rows, nulls_in_batch)[names], keys, top)
+                       rows.select(names).to_pandas(), keys, top)
 
 
-def _reasons(parts: list[tuple[np.ndarray, pa.RecordBatch, frozenset[str]]], model: Any, sid: pa.ChunkedArray,
+def _reasons(parts: list[tuple[np.ndarray, pa.RecordBatch]], model: Any, sid: pa.ChunkedArray,
              p: np.ndarray, deciles: np.ndarray, churn_id: str, top: int) -> tuple[pa.Table, str | None]:
     """Contributions and phrases of the acted-on rows, held from the scoring pass.
 
-    Each part is rows of one batch, turned into pandas with that batch's
-    types (the value text of a reason is ``str()`` of the cell). Returns the
-    reasons and what computed the contributions (None without acted-on rows).
+    Each part is rows of one batch. Returns the reasons and what computed
+    the contributions (None without acted-on rows).
     """
     contributions = _Contributions(model) if parts else None
     long = [
-        explain_rows(model, contributions(model.design_matrix(rows)), rows, nulls, at, top)
-        for at, rows, nulls in parts
+        explain_rows(model, contributions(model.design_matrix(rows)), rows, at, top)
+        for at, rows in parts
         if contributions is not None
     ]
     table = pd.concat(long, ignore_index=True) if long else pd.DataFrame()
