@@ -39,3 +39,13 @@ def test_written_values_are_those_of_the_expressions(tmp_path: Path) -> None:
         assert not any("DICTIONARY" in e for e in encodings["arpu_m0"])
     finally:
         eng.close()
+
+
+def test_the_engine_hands_freed_memory_back_to_the_system(tmp_path: Path) -> None:
+    """DuckDB's allocator purges freed pages in the background (the cycle's peak memory at scoring relies on it)."""
+    eng = connect(Settings(home=tmp_path, environment="test"), "duckdb")
+    try:
+        setting = eng.con.raw_sql("select current_setting('allocator_background_threads')").fetchone()
+        assert setting is not None and setting[0] is True
+    finally:
+        eng.close()

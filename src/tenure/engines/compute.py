@@ -337,6 +337,11 @@ def connect(settings: Settings, engine: str | None = None) -> Engine:
         # never relied upon, so results need not keep insertion order.
         con.raw_sql("SET disabled_optimizers = 'build_side_probe_side'")
         con.raw_sql("SET preserve_insertion_order = false")
+        # Without background threads DuckDB's allocator (jemalloc) keeps the pages a
+        # step freed: after the features of 1M subscribers the process held 1.2 GB
+        # with nothing allocated, and scoring then built its own arrays on top
+        # (the 1M cycle's peak: 2.7 GiB, 1.9 GiB with them).
+        con.raw_sql("SET allocator_background_threads = true")
         return Engine("duckdb", con)
     if name == "spark":
         return Engine("spark", ibis.pyspark.connect(_spark_session(settings)))

@@ -316,7 +316,9 @@ def _run_rules(eng: Engine, fn: Any, table: ir.Table, rules: list[Any], month_en
         return schema.empty_table()
     out = fn(table, rules, month_end, key=key)
     types = ibis.schema(schema)
-    return out.select(*[out[f.name].cast(types[f.name]) for f in schema]).order_by([key, "rule_id"])
+    # Not sorted: at 10M subscribers sorting millions of matches was the step's memory peak;
+    # readers filter by subscriber (the warehouse index sorts its own copy by customer).
+    return out.select(*[out[f.name].cast(types[f.name]) for f in schema])
 
 
 def _write_table(eng: Engine, out: Any, name: str, data: pa.Table | ir.Table) -> None:
