@@ -519,6 +519,10 @@ def run_month(
                 out.write("reasons", scored.reasons)
                 scores_t = eng.read_parquet([out.directory / "model_scores.parquet"], "model_scores")
                 summary.scoring, summary.drift = scored.summary, scored.drift
+                # The scores are on disk now: free them and what Arrow's pool kept of
+                # the scoring pass (about a gigabyte at 10M) before the profiles join.
+                del scored
+                pa.default_memory_pool().release_unused()
             lap("scoring")
 
             groups_expr = build_groups(inp, month, config, eng)
