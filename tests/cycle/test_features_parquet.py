@@ -49,3 +49,19 @@ def test_the_engine_hands_freed_memory_back_to_the_system(tmp_path: Path) -> Non
         assert setting is not None and setting[0] is True
     finally:
         eng.close()
+
+
+def test_spill_files_go_to_a_directory_of_the_connection_removed_on_close(tmp_path: Path) -> None:
+    eng = connect(Settings(home=tmp_path, environment="test", duckdb_memory_limit="64MB", duckdb_threads=1),
+                  "duckdb")
+    try:
+        setting = eng.con.raw_sql("select current_setting('temp_directory')").fetchone()
+        assert setting is not None and eng.spill_dir is not None and Path(setting[0]) == eng.spill_dir
+        # a sort larger than the memory limit spills there
+        eng.con.raw_sql("create temp table big as select random() as r, repeat('x', 40) || i as s "
+                        "from range(3000000) t(i)")
+        eng.con.raw_sql("select * from big order by s desc").fetchmany(1)
+        assert eng.spill_dir.is_dir()
+    finally:
+        eng.close()
+    assert not eng.spill_dir.exists()

@@ -53,6 +53,8 @@ class Engine:
     _partition_dirs: dict[str, Path] = field(default_factory=dict)
     _last_compiled: tuple[ibis.Table, str] | None = None
     _scratch_dir: str | None = None
+    spill_dir: Path | None = None
+    """Where DuckDB spills past its memory limit (created by DuckDB when it first spills, removed on close)."""
 
     def read_parquet(self, paths: list[Path], name: str | None = None) -> ibis.Table:
         """Register Parquet files as one table."""
@@ -321,6 +323,8 @@ class Engine:
         if self._scratch_dir is not None:
             shutil.rmtree(self._scratch_dir, ignore_errors=True)
             self._scratch_dir = None
+        if self.spill_dir is not None:
+            shutil.rmtree(self.spill_dir, ignore_errors=True)
 
 
 def connect(settings: Settings, engine: str | None = None) -> Engine:
@@ -342,7 +346,11 @@ def connect(settings: Settings, engine: str | None = None) -> Engine:
         # with nothing allocated, and scoring then built its own arrays on top
         # (the 1M cycle's peak: 2.7 GiB, 1.9 GiB with them).
         con.raw_sql("SET allocator_background_threads = true")
-        return Engine("duckdb", con)
+        # Spill files go to the system's temporary directory, one per connection, rather
+        # than DuckDB's default `.tmp` in whatever directory the process started in.
+        spill = Path(tempfile.gettempdir()) / f"tenure-spill-{os.getpid()}-{os.urandom(4).hex()}"
+        con.raw_sql(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
+        return Engine("duckdb", con, spill_dir=spill)
     if name == "spark":
         return Engine("spark", ibis.pyspark.connect(_spark_session(settings)))
     raise ConfigurationError(f"unknown engine {name!r}: use duckdb or spark")
