@@ -32,7 +32,9 @@ def subscriber_value(
     """Add ``current_value``, ``potential_value`` and ``churn_probability``.
 
     ``groups`` has ``group_id``, ``group_revenue_12m`` and ``key_persons_m0``;
-    ``churn_probability`` (optional) has ``key`` and ``churn_probability``.
+    ``churn_probability`` (optional) has ``key`` and ``churn_probability``;
+    without it a ``churn_probability`` column of ``features`` is used (null
+    when there is none).
     """
     t = features
     months = t.months_of_history
@@ -54,7 +56,7 @@ def subscriber_value(
         cp = churn_probability.select(_cpk=churn_probability[key],
                                       churn_probability=churn_probability.churn_probability.cast("float64"))
         t = t.left_join(cp, t[key] == cp._cpk).drop("_cpk")
-    else:
+    elif "churn_probability" not in t.columns:
         t = t.mutate(churn_probability=ibis.null("float64"))
     expected = ibis.greatest(
         t.arpu_avg3.fill_null(0) * 12 + t.arpu_trend3.fill_null(0) * 78, ibis.literal(0.0)
