@@ -116,3 +116,44 @@ def test_churn_model_members_agree_with_lightgbm() -> None:
     assert gap is not None and gap < 1e-12
     wrong = [lambda m, e=e: e(m) * 1.001 for e in explainers]
     assert tree_shap.agrees_with_lightgbm(model, wrong, matrix) is None
+
+
+def test_tables_kept_in_the_cache_directory_are_read_back_and_give_the_same_contributions(tmp_path) -> None:
+    X, y = matrix_with_gaps(2000, seed=5)
+    booster = booster_on(X, y, categorical=[2])
+    first = tree_shap.BoosterShap(booster, cache_dir=tmp_path)
+    kept = list(tmp_path.glob("contributions-*.pkl"))
+    assert not first.from_cache and len(kept) == 1
+    second = tree_shap.BoosterShap(booster, cache_dir=tmp_path)
+    assert second.from_cache
+    assert np.array_equal(second(X[:500]), first(X[:500]))
+    assert np.max(np.abs(second(X[:500]) - lightgbm_contributions(booster, X[:500]))) < 1e-12
+    # fewer trees is another booster text: its own tables, not the first one's
+    fewer = tree_shap.BoosterShap(booster, num_iteration=10, cache_dir=tmp_path)
+    assert not fewer.from_cache and len(list(tmp_path.glob("contributions-*.pkl"))) == 2
+    assert np.max(np.abs(fewer(X[:200]) - np.asarray(booster.predict(X[:200], num_iteration=10,
+                                                                     pred_contrib=True)))) < 1e-12
+
+
+def test_damaged_or_other_format_tables_are_built_again(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = matrix_with_gaps(1500, seed=6)
+    booster = booster_on(X, y)
+    tree_shap.BoosterShap(booster, cache_dir=tmp_path)
+    (kept,) = tmp_path.glob("contributions-*.pkl")
+    kept.write_bytes(b"not a pickle")
+    rebuilt = tree_shap.BoosterShap(booster, cache_dir=tmp_path)
+    assert not rebuilt.from_cache
+    assert np.max(np.abs(rebuilt(X[:200]) - lightgbm_contributions(booster, X[:200]))) < 1e-12
+    assert tree_shap.BoosterShap(booster, cache_dir=tmp_path).from_cache  # rewritten whole
+    monkeypatch.setattr(tree_shap, "TABLES_FORMAT", tree_shap.TABLES_FORMAT + 1)
+    assert not tree_shap.BoosterShap(booster, cache_dir=tmp_path).from_cache
+
+
+def test_a_cache_directory_that_cannot_be_written_still_explains(tmp_path) -> None:
+    X, y = matrix_with_gaps(1500, seed=7)
+    booster = booster_on(X, y)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")  # nothing can be written under it
+    explain = tree_shap.BoosterShap(booster, cache_dir=blocked)
+    assert not explain.from_cache and list(tmp_path.iterdir()) == [blocked]
+    assert np.max(np.abs(explain(X[:200]) - lightgbm_contributions(booster, X[:200]))) < 1e-12

@@ -341,7 +341,15 @@ def test_reasons_from_tables_equal_reasons_from_lightgbm(settings: Settings, tra
     (settings.home / "config" / "early_warning.yaml").write_text("action_share: 0.1\n")
     path = Warehouse(settings.warehouse_dir).path("features", "2026-08", "output")
     tables = scoring.score_features(settings, path)
-    monkeypatch.setattr(tree_shap, "explain_model", lambda model: None)
+    churn_id = tables.summary["churn_model"]
+    kept = list(models.version_dir(settings, churn_id).glob("contributions-*.pkl"))
+    assert len(kept) == 1  # the tables stay with the model for the next run
+    with monkeypatch.context() as m:  # read back, not built again
+        m.setattr(tree_shap, "leaf_table", lambda *a, **k: pytest.fail("contribution tables built again"))
+        again = scoring.score_features(settings, path)
+    assert again.summary["contributions"] == "tables"
+    assert again.reasons.equals(tables.reasons)
+    monkeypatch.setattr(tree_shap, "explain_model", lambda model, cache_dir=None: None)
     plain = scoring.score_features(settings, path)
     assert tables is not None and plain is not None
     assert tables.summary["contributions"] == "tables" and plain.summary["contributions"] == "lightgbm"

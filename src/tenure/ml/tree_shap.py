@@ -23,20 +23,31 @@ Tables grow as ``2**|d| * |d|``: a tree with a leaf of more than
 ``MAX_PATH_FEATURES`` distinct features, or beyond ``MAX_TABLE_BYTES`` in
 all, is left to LightGBM (``pred_contrib`` of that tree alone), so the result
 stays exact whatever the trees look like.
+
+Building the tables takes seconds (about 15 for a 500-tree model), so
+:func:`explain_model` keeps them next to the model (``cache_dir``, the
+model's registry directory) and reads them back on the next run: a file
+named after a hash of the booster's text and of this module's table format,
+written atomically and only ever read from the registry that wrote it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import math
 import os
+import pickle
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+import scipy
 import scipy.sparse as sp
 
 log = logging.getLogger(__name__)
@@ -50,6 +61,8 @@ MAX_TABLE_BYTES = 512 << 20
 BLOCK_ROWS = 1_000
 """Rows per block: the per-tree arrays (splits x rows) stay in the CPU cache."""
 TOLERANCE = 1e-9
+TABLES_FORMAT = 1
+"""Bump when the tables or the budget rules change: cached tables of another format are rebuilt."""
 ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| at or below it is zero for zero-as-missing splits
 
 
@@ -195,12 +208,29 @@ class BoosterShap:
     cores by default).
     """
 
-    def __init__(self, booster: lgb.Booster, num_iteration: int | None = None, threads: int | None = None) -> None:
+    def __init__(self, booster: lgb.Booster, num_iteration: int | None = None, threads: int | None = None,
+                 cache_dir: Path | None = None) -> None:
         self.threads = threads or os.cpu_count() or 1
-        dump = booster.dump_model(num_iteration=num_iteration)
+        self.booster = booster
+        cached = None
+        if cache_dir is not None:
+            text = booster.model_to_string(num_iteration=num_iteration)
+            versions = f"{TABLES_FORMAT}|{MAX_PATH_FEATURES}|{MAX_TABLE_BYTES}|{np.__version__}|{scipy.__version__}"
+            key = hashlib.sha256(f"{versions}\n{text}".encode()).hexdigest()
+            cached = Path(cache_dir) / f"contributions-{key[:24]}.pkl"
+            state = _read_tables(cached)
+            if state is not None:
+                self.__dict__.update(state)
+                self.from_cache = True
+                return
+        self.from_cache = False
+        self._build(booster.dump_model(num_iteration=num_iteration))
+        if cached is not None:
+            _write_tables(cached, {k: getattr(self, k) for k in ("n_features", "bias", "trees", "left_to_lightgbm")})
+
+    def _build(self, dump: dict[str, Any]) -> None:
         if dump.get("num_tree_per_iteration", 1) != 1:
             raise ValueError("one tree per iteration (binary or regression models) only")
-        self.booster = booster
         self.n_features = dump["max_feature_idx"] + 1
         self.bias = 0.0  # single-leaf trees
         self.trees: list[_TreeTables] = []
@@ -277,12 +307,43 @@ def _path_widths(node: dict[str, Any], features: frozenset[int] = frozenset()) -
     return max(lw, rw), lb + rb
 
 
-def explain_model(model: Any) -> list[Explainer] | None:
-    """One exact explainer per member of a fitted ``ChurnModel``, or None to leave it to LightGBM."""
+def _read_tables(path: Path) -> dict[str, Any] | None:
+    """Tables kept by :func:`_write_tables`, or None when there are none (or they cannot be read)."""
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as f:
+            state = pickle.load(f)  # written by _write_tables into this registry only
+    except Exception as exc:  # noqa: BLE001 - a damaged file: build the tables again
+        log.warning("contribution tables in %s unreadable, rebuilt: %s", path, exc)
+        return None
+    if not isinstance(state, dict) or state.get("format") != TABLES_FORMAT:
+        return None
+    return {k: state[k] for k in ("n_features", "bias", "trees", "left_to_lightgbm")}
+
+
+def _write_tables(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        with tmp.open("wb") as f:
+            pickle.dump({"format": TABLES_FORMAT, **state}, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only registry still explains, it just builds the tables each run
+        log.info("contribution tables not kept in %s: %s", path.parent, exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def explain_model(model: Any, cache_dir: Path | None = None) -> list[Explainer] | None:
+    """One exact explainer per member of a fitted ``ChurnModel``, or None to leave it to LightGBM.
+
+    With ``cache_dir`` the tables are read from there when an earlier run
+    kept them, and kept there otherwise.
+    """
     if getattr(model, "linear_tree", False):
         return None
     try:
-        return [BoosterShap(booster, best)
+        return [BoosterShap(booster, best, cache_dir=cache_dir)
                 for booster, best in zip(model.boosters_, model.best_iterations_, strict=True)]
     except (ValueError, KeyError) as exc:  # an unexpected tree dump: LightGBM computes them instead
         log.warning("contributions left to LightGBM: %s", exc)
