@@ -67,6 +67,21 @@ def test_design_matrix_of_arrow_rows_gives_predict_proba_exactly(model: ChurnMod
                           model.contributions(frame.head(200)[names]).to_numpy())
 
 
+def test_design_matrix_into_a_reused_buffer_equals_a_fresh_one(model: ChurnModel, batch: pa.RecordBatch) -> None:
+    fresh = model.design_matrix(batch)
+    buffer = np.full((len(batch) + 500, len(model.feature_names_in_)), 7.5)  # stale values from an earlier batch
+    filled = model.design_matrix(batch, out=buffer)
+    assert np.shares_memory(filled, buffer) and filled.shape == fresh.shape
+    assert np.array_equal(filled, fresh, equal_nan=True)
+    short = batch.slice(0, 1100)  # a short last batch: a block and a bit
+    assert np.array_equal(model.design_matrix(short, out=buffer), fresh[:1100], equal_nan=True)
+    for wrong in (np.empty((10, len(model.feature_names_in_))), np.empty((len(batch), 2)),
+                  np.empty((len(batch), len(model.feature_names_in_)), dtype=np.float32),
+                  np.empty((len(model.feature_names_in_), len(batch))).T):
+        with pytest.raises(ValueError, match="C-contiguous float64"):
+            model.design_matrix(batch, out=wrong)
+
+
 def test_category_codes_equal_the_encoders(model: ChurnModel, batch: pa.RecordBatch) -> None:
     frame = batch.to_pandas()
     encoded = model.encoder_.transform(frame[list(model.feature_names_in_)])
