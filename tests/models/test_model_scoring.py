@@ -208,9 +208,12 @@ def test_batch_size_changes_no_score_and_no_reason(settings: Settings, trained, 
     whole = scoring.score_features(settings, path)
     monkeypatch.setattr(scoring, "BATCH_ROWS", 41)
     pieces = scoring.score_features(settings, path)
-    assert whole is not None and pieces is not None
+    monkeypatch.setattr(scoring, "REASON_CHUNK_ROWS", 7)  # acted-on rows explained seven at a time
+    chunks = scoring.score_features(settings, path)
+    assert whole is not None and pieces is not None and chunks is not None
     assert whole.scores.equals(pieces.scores)
     assert pieces.reasons.num_rows > 0 and whole.reasons.equals(pieces.reasons)
+    assert chunks.summary["acted_on"] > 7 and whole.reasons.equals(chunks.reasons)
 
 
 def test_scoring_uses_the_compiled_predictor_and_caches_it(settings: Settings, trained) -> None:

@@ -57,6 +57,8 @@ BATCH_ROWS = 50_000
 """Rows per record batch of the scoring pass: 50,000 read and converted 1.4x faster than 200,000
 (the batch's columns and its matrix, ~80 MB for 200 features, stay closer to the CPU)."""
 READ_BUFFER = 1 << 20
+REASON_CHUNK_ROWS = 20_000
+"""Acted-on rows explained together (twenty blocks of the contribution tables)."""
 CHECK_ROWS = 2_000
 """Rows of the first batch on which a compiled predictor must agree with LightGBM."""
 CHECK_ROWS_CONTRIBUTIONS = 200
@@ -426,11 +428,17 @@ def _reasons(parts: list[tuple[np.ndarray, pa.RecordBatch]], model: Any, sid: pa
     are kept in ``cache_dir`` (the model's registry directory) between runs.
     """
     contributions = _Contributions(model, cache_dir) if parts else None
-    long = [
-        explain_rows(model, contributions(model.design_matrix(rows)), rows, at, top)
-        for at, rows in parts
-        if contributions is not None
-    ]
+    long = []
+    if contributions is not None:
+        # The rows held from a large month come in small pieces (a few hundred
+        # per batch): gathered into chunks of REASON_CHUNK_ROWS, they take a few
+        # calls of the tables and of LightGBM instead of a few per piece.
+        file_rows = np.concatenate([at for at, _ in parts])
+        held = pa.Table.from_batches([rows for _, rows in parts])
+        for start in range(0, len(file_rows), REASON_CHUNK_ROWS):
+            rows = held.slice(start, REASON_CHUNK_ROWS).combine_chunks()
+            long.append(explain_rows(model, contributions(model.design_matrix(rows)), rows,
+                                     file_rows[start:start + REASON_CHUNK_ROWS], top))
     table = pd.concat(long, ignore_index=True) if long else pd.DataFrame()
     explained_by = contributions.engine if contributions is not None else None
     if table.empty:
