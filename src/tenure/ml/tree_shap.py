@@ -61,7 +61,7 @@ MAX_TABLE_BYTES = 512 << 20
 BLOCK_ROWS = 1_000
 """Rows per block: the per-tree arrays (splits x rows) stay in the CPU cache."""
 TOLERANCE = 1e-9
-TABLES_FORMAT = 1
+TABLES_FORMAT = 2
 """Bump when the tables or the budget rules change: cached tables of another format are rebuilt."""
 ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| at or below it is zero for zero-as-missing splits
 
@@ -166,14 +166,18 @@ class _TreeTables:
         self.slot_checks = sp.csr_matrix((np.ones(len(check_slot), dtype=np.float32),
                                           (check_slot, np.arange(len(check_slot)))),
                                          shape=(n_slots, len(check_slot)))
-        self.leaf_patterns = sp.csr_matrix((np.left_shift(1, slot_bit).astype(np.float64),
+        # patterns < 2**MAX_PATH_FEATURES are exact in float32; table positions fit in int32
+        self.leaf_patterns = sp.csr_matrix((np.left_shift(1, slot_bit).astype(np.float32),
                                             (slot_leaf, np.arange(n_slots))), shape=(len(leaves), n_slots))
-        self.feature_sums = sp.csr_matrix((np.ones(n_slots), (slot_feature, np.arange(n_slots))),
-                                          shape=(n_features, n_slots))
-        self.slot_leaf = np.array(slot_leaf, dtype=np.int64)
-        self.slot_bit = np.array(slot_bit, dtype=np.int64)[:, None]
-        self.offsets = np.array(offsets, dtype=np.int64)[:, None]
-        self.widths = np.array(widths, dtype=np.int64)[:, None]
+        # the contributions go to the features this tree splits on only
+        self.features = np.unique(np.array(slot_feature, dtype=np.int64))
+        self.feature_sums = sp.csr_matrix((np.ones(n_slots), (np.searchsorted(self.features, slot_feature),
+                                                              np.arange(n_slots))),
+                                          shape=(len(self.features), n_slots))
+        self.slot_leaf = np.array(slot_leaf, dtype=np.int32)
+        self.slot_bit = np.array(slot_bit, dtype=np.int32)[:, None]
+        self.offsets = np.array(offsets, dtype=np.int32)[:, None]
+        self.widths = np.array(widths, dtype=np.int32)[:, None]
         self.table = np.concatenate(tables)
 
     def goes_left(self, columns: np.ndarray) -> np.ndarray:
@@ -195,9 +199,9 @@ class _TreeTables:
         """Add this tree's contributions of the rows (columns of ``columns``) to ``out`` (features, rows)."""
         failed = (self.goes_left(columns)[self.check_split] != self.check_left).astype(np.float32)
         follows = (self.slot_checks @ failed) == 0
-        patterns = (self.leaf_patterns @ follows.astype(np.float64)).astype(np.int64)
+        patterns = (self.leaf_patterns @ follows.astype(np.float32)).astype(np.int32)
         at = (self.offsets + patterns * self.widths)[self.slot_leaf] + self.slot_bit
-        out[:-1] += self.feature_sums @ self.table[at]
+        out[self.features] += self.feature_sums @ self.table[at]
         out[-1] += self.expected
 
 
