@@ -11,7 +11,9 @@ Layout under ``<home>/models/``::
       production.json  which version is promoted, when and by whom
 
 Scoring may add ``compiled-*.o`` files to a version directory: the model's
-boosters as native code (``ml/compiled.py``), a cache rebuilt when missing.
+boosters as native code (``ml/compiled.py``), and ``contributions-*.pkl``:
+its TreeSHAP tables (``ml/tree_shap.py``, up to about 0.5 GB each); both
+are caches, rebuilt when missing or unreadable.
 
 A version directory is written under a temporary name and renamed into place,
 so a crash never leaves a half-written version that ``list`` would show.
