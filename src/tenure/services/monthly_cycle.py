@@ -45,6 +45,7 @@ from tenure.domain.measures import HISTORY_MONTHS
 from tenure.domain.model import CHANNELS, month_add, parse_month
 from tenure.domain.segments import SegmentConfig
 from tenure.engines.compute import Engine, connect
+from tenure.engines.memory import release_unused
 from tenure.engines.warehouse import Warehouse
 from tenure.services.month_history import MonthParts, bucket_of, month_parts
 
@@ -521,10 +522,11 @@ def run_month(
                 out.write("reasons", scored.reasons)
                 scores_t = eng.read_parquet([out.directory / "model_scores.parquet"], "model_scores")
                 summary.scoring, summary.drift = scored.summary, scored.drift
-                # The scores are on disk now: free them and what Arrow's pool kept of
-                # the scoring pass (about a gigabyte at 10M) before the profiles join.
+                # The scores are on disk now: free them and what Arrow's pool and
+                # glibc's heap kept of the scoring pass (record batches, matrices,
+                # contribution tables: about a gigabyte at 10M) before the profiles join.
                 del scored
-                pa.default_memory_pool().release_unused()
+                release_unused()
             lap("scoring")
 
             groups_expr = build_groups(inp, month, config, eng)
