@@ -157,3 +157,19 @@ def test_a_cache_directory_that_cannot_be_written_still_explains(tmp_path) -> No
     explain = tree_shap.BoosterShap(booster, cache_dir=blocked)
     assert not explain.from_cache and list(tmp_path.iterdir()) == [blocked]
     assert np.max(np.abs(explain(X[:200]) - lightgbm_contributions(booster, X[:200]))) < 1e-12
+
+
+def test_explain_model_without_building_uses_only_kept_tables(tmp_path) -> None:
+    X, y = awkward_table(3000, seed=4)
+    model = ChurnModel(**FAST).fit(X, y)
+    assert tree_shap.explain_model(model, tmp_path, build=False) is None  # nothing kept: LightGBM
+    assert tree_shap.explain_model(model, None, build=False) is None
+    assert not list(tmp_path.iterdir())
+    built = tree_shap.explain_model(model, tmp_path)
+    assert built is not None and len(list(tmp_path.glob("contributions-*.pkl"))) == model.inner_splits
+    kept = tree_shap.explain_model(model, tmp_path, build=False)
+    assert kept is not None and all(e.from_cache for e in kept)
+    matrix = model.design_matrix(scoring_batch(300, seed=3))
+    assert tree_shap.agrees_with_lightgbm(model, kept, matrix) is not None
+    next(tmp_path.glob("contributions-*.pkl")).unlink()  # one member's tables gone: none are used
+    assert tree_shap.explain_model(model, tmp_path, build=False) is None

@@ -343,16 +343,21 @@ def test_reasons_from_tables_equal_reasons_from_lightgbm(settings: Settings, tra
     (settings.home / "config").mkdir(exist_ok=True)
     (settings.home / "config" / "early_warning.yaml").write_text("action_share: 0.1\n")
     path = Warehouse(settings.warehouse_dir).path("features", "2026-08", "output")
+    few = scoring.score_features(settings, path)  # a few dozen acted on: LightGBM, no tables built
+    assert few.summary["contributions"] == "lightgbm"
+    assert not list(models.version_dir(settings, few.summary["churn_model"]).glob("contributions-*.pkl"))
+    monkeypatch.setattr(scoring, "TABLES_MIN_ROWS", 10)  # as many as a large month
     tables = scoring.score_features(settings, path)
     churn_id = tables.summary["churn_model"]
     kept = list(models.version_dir(settings, churn_id).glob("contributions-*.pkl"))
     assert len(kept) == 1  # the tables stay with the model for the next run
-    with monkeypatch.context() as m:  # read back, not built again
+    with monkeypatch.context() as m:  # read back, not built again, even for a few rows
         m.setattr(tree_shap, "leaf_table", lambda *a, **k: pytest.fail("contribution tables built again"))
+        m.setattr(scoring, "TABLES_MIN_ROWS", 10**9)
         again = scoring.score_features(settings, path)
     assert again.summary["contributions"] == "tables"
     assert again.reasons.equals(tables.reasons)
-    monkeypatch.setattr(tree_shap, "explain_model", lambda model, cache_dir=None: None)
+    monkeypatch.setattr(tree_shap, "explain_model", lambda *a, **k: None)
     plain = scoring.score_features(settings, path)
     assert tables is not None and plain is not None
     assert tables.summary["contributions"] == "tables" and plain.summary["contributions"] == "lightgbm"

@@ -218,10 +218,7 @@ class BoosterShap:
         self.booster = booster
         cached = None
         if cache_dir is not None:
-            text = booster.model_to_string(num_iteration=num_iteration)
-            versions = f"{TABLES_FORMAT}|{MAX_PATH_FEATURES}|{MAX_TABLE_BYTES}|{np.__version__}|{scipy.__version__}"
-            key = hashlib.sha256(f"{versions}\n{text}".encode()).hexdigest()
-            cached = Path(cache_dir) / f"contributions-{key[:24]}.pkl"
+            cached = tables_path(booster, num_iteration, cache_dir)
             state = _read_tables(cached)
             if state is not None:
                 self.__dict__.update(state)
@@ -311,6 +308,14 @@ def _path_widths(node: dict[str, Any], features: frozenset[int] = frozenset()) -
     return max(lw, rw), lb + rb
 
 
+def tables_path(booster: lgb.Booster, num_iteration: int | None, cache_dir: Path) -> Path:
+    """Where the tables of ``booster``'s first ``num_iteration`` trees are kept in ``cache_dir``."""
+    text = booster.model_to_string(num_iteration=num_iteration)
+    versions = f"{TABLES_FORMAT}|{MAX_PATH_FEATURES}|{MAX_TABLE_BYTES}|{np.__version__}|{scipy.__version__}"
+    key = hashlib.sha256(f"{versions}\n{text}".encode()).hexdigest()
+    return Path(cache_dir) / f"contributions-{key[:24]}.pkl"
+
+
 def _read_tables(path: Path) -> dict[str, Any] | None:
     """Tables kept by :func:`_write_tables`, or None when there are none (or they cannot be read)."""
     if not path.is_file():
@@ -338,17 +343,22 @@ def _write_tables(path: Path, state: dict[str, Any]) -> None:
             tmp.unlink()
 
 
-def explain_model(model: Any, cache_dir: Path | None = None) -> list[Explainer] | None:
+def explain_model(model: Any, cache_dir: Path | None = None, build: bool = True) -> list[Explainer] | None:
     """One exact explainer per member of a fitted ``ChurnModel``, or None to leave it to LightGBM.
 
     With ``cache_dir`` the tables are read from there when an earlier run
-    kept them, and kept there otherwise.
+    kept them, and kept there otherwise. With ``build=False`` only kept
+    tables are used: None when any member has none (building them would
+    cost more than LightGBM on the few rows to explain).
     """
     if getattr(model, "linear_tree", False):
         return None
+    members = list(zip(model.boosters_, model.best_iterations_, strict=True))
+    if not build and (cache_dir is None
+                      or not all(tables_path(b, best, cache_dir).is_file() for b, best in members)):
+        return None
     try:
-        return [BoosterShap(booster, best, cache_dir=cache_dir)
-                for booster, best in zip(model.boosters_, model.best_iterations_, strict=True)]
+        return [BoosterShap(booster, best, cache_dir=cache_dir) for booster, best in members]
     except (ValueError, KeyError) as exc:  # an unexpected tree dump: LightGBM computes them instead
         log.warning("contributions left to LightGBM: %s", exc)
         return None

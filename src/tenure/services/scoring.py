@@ -57,6 +57,9 @@ BATCH_ROWS = 50_000
 """Rows per record batch of the scoring pass: 50,000 read and converted 1.4x faster than 200,000
 (the batch's columns and its matrix, ~80 MB for 200 features, stay closer to the CPU)."""
 READ_BUFFER = 1 << 20
+TABLES_MIN_ROWS = 5_000
+"""Acted-on rows from which building a model's contribution tables (once, then kept) beats
+LightGBM's ``pred_contrib``; below it kept tables are still used, but none are built."""
 REASON_CHUNK_ROWS = 20_000
 """Acted-on rows explained together (twenty blocks of the contribution tables)."""
 CHECK_ROWS = 2_000
@@ -220,9 +223,9 @@ class _Contributions:
     ``CHECK_ROWS_CONTRIBUTIONS`` rows and dropped for the run if they differ.
     """
 
-    def __init__(self, model: Any, cache_dir: Path | None = None) -> None:
+    def __init__(self, model: Any, cache_dir: Path | None = None, build: bool = True) -> None:
         self.model = model
-        self.explainers = _CheckedOnce(tree_shap.explain_model(model, cache_dir),
+        self.explainers = _CheckedOnce(tree_shap.explain_model(model, cache_dir, build=build),
                                        lambda fast, rows: tree_shap.agrees_with_lightgbm(model, fast, rows),
                                        CHECK_ROWS_CONTRIBUTIONS)
 
@@ -427,7 +430,10 @@ def _reasons(parts: list[tuple[np.ndarray, pa.RecordBatch]], model: Any, sid: pa
     the contributions (None without acted-on rows). The contribution tables
     are kept in ``cache_dir`` (the model's registry directory) between runs.
     """
-    contributions = _Contributions(model, cache_dir) if parts else None
+    acted = sum(len(at) for at, _ in parts)
+    # Tables not kept yet cost ~15 s to build for a 500-tree model: for a few
+    # rows LightGBM is cheaper (and the tables wait for a larger run).
+    contributions = _Contributions(model, cache_dir, build=acted >= TABLES_MIN_ROWS) if parts else None
     long = []
     if contributions is not None:
         # The rows held from a large month come in small pieces (a few hundred
