@@ -63,6 +63,8 @@ BLOCK_ROWS = 1_000
 TOLERANCE = 1e-9
 TABLES_FORMAT = 2
 """Bump when the tables or the budget rules change: cached tables of another format are rebuilt."""
+_KEPT = ("n_features", "bias", "trees", "left_to_lightgbm")
+"""What a :class:`BoosterShap` keeps of its built tables (the rest comes from its arguments)."""
 ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| at or below it is zero for zero-as-missing splits
 
 
@@ -227,7 +229,7 @@ class BoosterShap:
         self.from_cache = False
         self._build(booster.dump_model(num_iteration=num_iteration))
         if cached is not None:
-            _write_tables(cached, {k: getattr(self, k) for k in ("n_features", "bias", "trees", "left_to_lightgbm")})
+            _write_tables(cached, {k: getattr(self, k) for k in _KEPT})
 
     def _build(self, dump: dict[str, Any]) -> None:
         if dump.get("num_tree_per_iteration", 1) != 1:
@@ -328,7 +330,7 @@ def _read_tables(path: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(state, dict) or state.get("format") != TABLES_FORMAT:
         return None
-    return {k: state[k] for k in ("n_features", "bias", "trees", "left_to_lightgbm")}
+    return {k: state[k] for k in _KEPT}
 
 
 def _write_tables(path: Path, state: dict[str, Any]) -> None:

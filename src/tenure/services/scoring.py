@@ -430,23 +430,23 @@ def _reasons(parts: list[tuple[np.ndarray, pa.RecordBatch]], model: Any, sid: pa
     the contributions (None without acted-on rows). The contribution tables
     are kept in ``cache_dir`` (the model's registry directory) between runs.
     """
-    acted = sum(len(at) for at, _ in parts)
+    if not parts:
+        return REASON_SCHEMA.empty_table(), None
+    # The rows held from a large month come in small pieces (a few hundred per
+    # batch): gathered into chunks of REASON_CHUNK_ROWS, they take a few calls
+    # of the tables and of LightGBM instead of a few per piece.
+    file_rows = np.concatenate([at for at, _ in parts])
+    held = pa.Table.from_batches([rows for _, rows in parts])
     # Tables not kept yet cost ~15 s to build for a 500-tree model: for a few
     # rows LightGBM is cheaper (and the tables wait for a larger run).
-    contributions = _Contributions(model, cache_dir, build=acted >= TABLES_MIN_ROWS) if parts else None
+    contributions = _Contributions(model, cache_dir, build=len(file_rows) >= TABLES_MIN_ROWS)
     long = []
-    if contributions is not None:
-        # The rows held from a large month come in small pieces (a few hundred
-        # per batch): gathered into chunks of REASON_CHUNK_ROWS, they take a few
-        # calls of the tables and of LightGBM instead of a few per piece.
-        file_rows = np.concatenate([at for at, _ in parts])
-        held = pa.Table.from_batches([rows for _, rows in parts])
-        for start in range(0, len(file_rows), REASON_CHUNK_ROWS):
-            rows = held.slice(start, REASON_CHUNK_ROWS).combine_chunks()
-            long.append(explain_rows(model, contributions(model.design_matrix(rows)), rows,
-                                     file_rows[start:start + REASON_CHUNK_ROWS], top))
-    table = pd.concat(long, ignore_index=True) if long else pd.DataFrame()
-    explained_by = contributions.engine if contributions is not None else None
+    for start in range(0, len(file_rows), REASON_CHUNK_ROWS):
+        rows = held.slice(start, REASON_CHUNK_ROWS).combine_chunks()
+        long.append(explain_rows(model, contributions(model.design_matrix(rows)), rows,
+                                 file_rows[start:start + REASON_CHUNK_ROWS], top))
+    table = pd.concat(long, ignore_index=True)
+    explained_by = contributions.engine
     if table.empty:
         return REASON_SCHEMA.empty_table(), explained_by
     at = table.key.to_numpy(dtype=np.int64)
