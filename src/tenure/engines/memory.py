@@ -14,11 +14,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import logging
 
 import pyarrow as pa
-
-log = logging.getLogger(__name__)
 
 
 @functools.cache
