@@ -74,34 +74,46 @@ def activity_from_counts(months: Sequence[ir.Table | None], decay: float = 0.5) 
     )
 
 
-def channel_preferences(features: ir.Table) -> ir.Table:
-    """``pref_<channel>`` 0-9 per subscriber (see module doc), keyed ``_pk``; only subscribers with a score.
+def channel_preferences(features: ir.Table) -> dict[str, ir.Table]:
+    """Per channel, the score of every share value used: a table of ``_share`` and ``_score``.
 
-    Ranked on a narrow long table (subscriber, channel, share) of the
-    subscribers who used each channel, one sort per channel over two
-    columns, instead of seven window functions over the whole profile row
-    (at 10M subscribers those windows held every column of every row).
+    ``percent_rank`` of a share among the channel's users depends only on
+    how many users have a smaller share, so the ranking runs over the
+    channel's distinct share values with their counts (thousands of rows),
+    not over its users: ``_below`` users have a smaller share, ``_users``
+    use the channel, and ``percent_rank = _below / (_users - 1)`` (0 for a
+    lone user), as the window function computes it. Joining the scores back
+    on the share value then needs no sort and no hash table of subscribers;
+    at 10M subscribers the window version sorted every user of every channel
+    and grouped them back by subscriber (over 3 GiB).
     """
-    parts = []
+    scales = {}
     for ch in CHANNELS:
-        share = features[f"inbound_share_{ch}"]
-        parts.append(features.filter(share.fill_null(0) > 0).select(
-            _pk=features.subscriber_id, _ch=ibis.literal(ch), _share=share.cast("float64")))
-    long = reduce(lambda a, b: a.union(b), parts)
-    rank = ibis.percent_rank().over(ibis.window(group_by=long._ch, order_by=long._share))
-    scored = long.mutate(_score=ibis.least(ibis.literal(9, "int64"), (1 + (rank * 9).floor()).cast("int64")))
-    return scored.group_by("_pk").aggregate(
-        **{f"pref_{ch}": scored._score.max(where=scored._ch == ch) for ch in CHANNELS}
-    )
+        share = features[f"inbound_share_{ch}"].cast("float64")
+        used = features.filter(share > 0)
+        counts = used.group_by(_share=used[f"inbound_share_{ch}"].cast("float64")).aggregate(_n=used.count())
+        running = counts.mutate(
+            _below=counts._n.sum().over(ibis.window(order_by=counts._share, rows=(None, 0))) - counts._n,
+            _users=counts._n.sum().over(ibis.window()),
+        )
+        rank = ibis.ifelse(running._users > 1,
+                           running._below.cast("float64") / (running._users - 1).cast("float64"),
+                           ibis.literal(0.0))
+        scales[ch] = running.select(
+            "_share", _score=ibis.least(ibis.literal(9, "int64"), (1 + (rank * 9).floor()).cast("int64")))
+    return scales
 
 
-def channel_scores(features: ir.Table, preferences: ir.Table | None = None) -> ir.Table:
+def channel_scores(features: ir.Table, preferences: dict[str, ir.Table] | None = None) -> ir.Table:
     """Add ``pref_<channel>`` 0-9 for every subscriber of ``features`` (see module doc).
 
     ``preferences`` is :func:`channel_preferences` of the same subscribers
     when already built (e.g. from the stored features rather than a wider
     expression over them); 0 for a channel the subscriber did not use.
     """
-    prefs = channel_preferences(features) if preferences is None else preferences
-    out = features.left_join(prefs, features.subscriber_id == prefs._pk).drop("_pk")
+    scales = channel_preferences(features) if preferences is None else preferences
+    out = features
+    for ch in CHANNELS:
+        scale = scales[ch].rename(**{f"_s_{ch}": "_share", f"pref_{ch}": "_score"})
+        out = out.left_join(scale, out[f"inbound_share_{ch}"].cast("float64") == scale[f"_s_{ch}"]).drop(f"_s_{ch}")
     return out.mutate(**{f"pref_{ch}": out[f"pref_{ch}"].fill_null(0) for ch in CHANNELS})
