@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from tenure.config import Settings
 from tenure.domain.measures import MONTHLY_MEASURES, SUBSCRIBER_ATTRIBUTES
 from tenure.engines.warehouse import Warehouse
+from tenure.ml.reasons import phrase_for
+from tenure.services.models import model_feature_columns
 
 from .cycle_builders import usage, write_month
 from .cycle_pipeline import compute
@@ -123,3 +126,12 @@ def test_first_month_has_one_month_of_history(home: Settings, tiny) -> None:
     assert x["months_of_history"] == 1 and x["short_history"] is True
     assert x["arpu_m0"] == 100.0 and all(x[f"arpu_m{k}"] is None for k in range(1, 6))
     assert x["arpu_avg3"] == 100.0 and x["arpu_pct_change"] is None and x["arpu_consecutive_declines"] == 0
+
+
+def test_every_model_feature_has_a_business_phrase(june) -> None:
+    """A reason never shows a bare column name: each features column a churn model may read has its phrase."""
+    feats, _ = june
+    columns = model_feature_columns(pd.DataFrame(list(feats.values())))
+    assert len(columns) > 150
+    bare = [c for c in columns if phrase_for(c).en.startswith(f"{c}:")]
+    assert bare == []

@@ -75,6 +75,9 @@ def test_reason_phrases_and_families() -> None:
     for name, ph in PHRASES.items():
         assert ph.family in FAMILIES, name
         assert ph.en and ph.zh, name
+    assert describe("inbound_share_wap", 0.25)["reason_en"] == "25% of their own contacts through WAP"
+    assert describe("contacts_store_6m", 4.0)["reason_zh"] == "近六月通过营业厅接触4次"
+    assert describe("is_bundle", True)["reason_zh"] == "融合业务（宽带/电视）：是"
 
 
 @pytest.fixture

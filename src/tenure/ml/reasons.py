@@ -99,7 +99,33 @@ PHRASES: dict[str, Phrase] = {
     "tenure_months": Phrase("customer for {v} months", "在网{v}个月", MARKETING, "int"),
     "tenure_years": Phrase("customer for {v} years", "在网{v}年", MARKETING),
     "plan_fee": Phrase("plan fee {v} yuan", "套餐月费{v}元", MARKETING, "yuan"),
+    "sms_avg3": Phrase("{v} SMS a month", "月均短信{v}条", SERVICE),
+    "recharge_amount_avg3": Phrase("tops up {v} yuan a month", "月均充值{v}元", MARKETING, "yuan"),
+    "recharge_count_avg3": Phrase("{v} top-ups a month", "月均充值{v}次", MARKETING),
+    "roaming_mou_avg3": Phrase("{v} roaming minutes a month", "月均漫游通话{v}分钟", SERVICE),
+    "revenue_6m": Phrase("{v} yuan spent in 6 months", "近六月消费{v}元", MARKETING, "yuan"),
+    "arpu_cv6": Phrase("monthly spend varies by {v}", "月消费波动{v}", MARKETING, "share"),
+    "mou_cv6": Phrase("minutes of use vary by {v} month to month", "月通话时长波动{v}", SERVICE, "share"),
+    "onnet_share": Phrase("{v} of minutes stay on our network this month", "本月{v}通话为网内通话", MARKETING, "share"),
+    "contacts_3m": Phrase("{v} contacts with us in 3 months", "近三月接触{v}次", SERVICE, "int"),
+    "is_premium": Phrase("premium plan: {v}", "高端品牌套餐：{v}", MARKETING, "bool"),
+    "is_bundle": Phrase("bundled with broadband or TV: {v}", "融合业务（宽带/电视）：{v}", MARKETING, "bool"),
+    "is_key_person": Phrase("key person of an enterprise group: {v}", "集团关键人：{v}", MARKETING, "bool"),
+    "months_of_history": Phrase("{v} months of usage on record", "有{v}个月使用记录", MARKETING, "int"),
+    "short_history": Phrase("new customer, short history: {v}", "新入网，历史较短：{v}", MARKETING, "bool"),
 }
+
+# The seven contact channels as the interface names them (GLOSSARY: 营业厅 / 热线 / IVR / 网站 / 短信 / WAP / 自助终端).
+CHANNEL_NAMES = {
+    "store": ("stores", "营业厅"), "hotline": ("the hotline", "热线"), "ivr": ("IVR", "IVR"),
+    "website": ("the website", "网站"), "sms": ("SMS", "短信"), "wap": ("WAP", "WAP"),
+    "self_service": ("self-service terminals", "自助终端"),
+}
+for _ch, (_en, _zh) in CHANNEL_NAMES.items():
+    PHRASES[f"contacts_{_ch}_6m"] = Phrase(f"{{v}} contacts through {_en} in 6 months", f"近六月通过{_zh}接触{{v}}次",
+                                           SERVICE, "int")
+    PHRASES[f"inbound_share_{_ch}"] = Phrase(f"{{v}} of their own contacts through {_en}", f"{{v}}的主动接触通过{_zh}",
+                                             SERVICE, "share")
 
 # Measures of the monthly history (columns <measure>_m0.._m5) and their family.
 MEASURE_FAMILY = {
