@@ -94,12 +94,8 @@ def profiles_only(home: Path, month: str, sampler: Sampler) -> dict:
         features = read("features")
         if features is None:
             raise SystemExit(f"no published run of {month} in {home}")
-        previous = mc.month_add(month, -1)
-        prev = (eng.read_parquet([wh.path("profiles", previous, "output")], "previous_profiles")
-                if wh.has("profiles", previous, "output") else None)
-        expr = mc.build_profiles(features, mc.load_cycle_config(home),
-                                 mc._warning_summary(eng, read("warnings"), "subscriber_id"),
-                                 read("group_features"), prev, scores=read("model_scores"))
+        expr = mc.month_profiles(eng, wh, month, mc.load_cycle_config(home), features, read("warnings"),
+                                 read("group_features"), read("model_scores"))
         with tempfile.TemporaryDirectory(prefix="tenure-bench-profiles-") as scratch:
             rows = eng.write_parquet([expr], Path(scratch) / "profiles.parquet")
     finally:

@@ -379,6 +379,22 @@ def build_profiles(
     return t.select(*PROFILE_COLUMNS, *scored)
 
 
+def month_profiles(eng: Engine, wh: Warehouse, month: str, config: CycleConfig, features: ir.Table,
+                   warnings: ir.Table, groups: ir.Table | None, scores: ir.Table | None) -> ir.Table:
+    """The profiles expression of ``month`` from its features, warnings, group features and scores.
+
+    The previous stages come from last month's published profiles, when there are any.
+    """
+    prev_month = month_add(month, -1)
+    previous = (
+        eng.read_parquet([wh.path("profiles", prev_month, "output")], "previous_profiles")
+        if wh.has("profiles", prev_month, "output")
+        else None
+    )
+    return build_profiles(features, config, _warning_summary(eng, warnings, "subscriber_id"), groups, previous,
+                          scores=scores)
+
+
 GROUP_PROFILE_COLUMNS = (
     "group_id", "customer_id", "name", "group_class", "industry", "region", "account_manager",
     "group_grade", "star_level", "group_revenue_12m", "group_arpu_avg3", "members_m0", "key_persons_m0",
@@ -542,16 +558,7 @@ def run_month(
             warnings_t = eng.read_parquet([out.directory / "warnings.parquet"], "warnings")
             lap("warnings")
 
-            prev_month = month_add(month, -1)
-            previous = (
-                eng.read_parquet([wh.path("profiles", prev_month, "output")], "previous_profiles")
-                if wh.has("profiles", prev_month, "output")
-                else None
-            )
-            profiles_expr = build_profiles(
-                features, config, _warning_summary(eng, warnings_t, "subscriber_id"), groups_t, previous,
-                scores=scores_t,
-            )
+            profiles_expr = month_profiles(eng, wh, month, config, features, warnings_t, groups_t, scores_t)
             profiles_path = out.directory / "profiles.parquet"
             out.written["profiles"] = eng.write_parquet([profiles_expr], profiles_path)
             profiles = eng.read_parquet([profiles_path], "profiles")
@@ -607,6 +614,7 @@ __all__ = [
     "customer_profile",
     "load_cycle_config",
     "merge_config",
+    "month_profiles",
     "run_month",
     "run_summary",
 ]
