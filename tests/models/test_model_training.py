@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -13,6 +15,7 @@ from tenure.domain.errors import NotFound
 from tenure.domain.model import month_add
 from tenure.engines.warehouse import Warehouse
 from tenure.interfaces.cli.commands import models as model_commands
+from tenure.ml.churn import ChurnModel
 from tenure.services import models
 
 from .model_builders import build_operator
@@ -104,3 +107,58 @@ def test_train_registry_round_trip_and_promote(settings: Settings, operator) -> 
     # readable output by default
     r = runner.invoke(app, ["model", "list"])
     assert r.exit_code == 0 and "v0002" in r.output.replace("\n", "")
+
+
+def test_training_frame_samples_the_same_subscribers_of_every_month(settings: Settings, operator) -> None:
+    full = models.training_frame(settings, "churn", horizon=2, until="2026-08", max_rows=0)
+    assert full.attrs["sample_share"] == 1.0
+    budget = len(full) // 4
+    sampled = models.training_frame(settings, "churn", horizon=2, until="2026-08", max_rows=budget)
+    share = sampled.attrs["sample_share"]
+    assert 0 < share < 0.3
+    assert 0 < len(sampled) <= budget
+    # the same subscribers in every month (those still active), each month's rows a subset of the full frame
+    kept = set(sampled.subscriber_id)
+    for m, rows in full.groupby(models.MONTH):
+        mine = sampled[sampled[models.MONTH] == m]
+        assert set(mine.subscriber_id) == set(rows.subscriber_id) & kept
+        assert len(mine) >= 1
+    # labels computed among the sample equal the labels of the whole month
+    both = sampled.merge(full[["subscriber_id", models.MONTH, models.LABEL]], on=["subscriber_id", models.MONTH],
+                         suffixes=("", "_full"))
+    assert len(both) == len(sampled)
+    assert (both[models.LABEL] == both[f"{models.LABEL}_full"]).all()
+    assert both[models.LABEL].sum() > 0
+    # column types as in the unsampled frame, and the same sample on a second read
+    assert (sampled.dtypes.drop([models.LABEL]) == full.dtypes.drop([models.LABEL])).all()
+    again = models.training_frame(settings, "churn", horizon=2, until="2026-08", max_rows=budget)
+    pd.testing.assert_frame_equal(again, sampled)
+
+
+def test_downgrade_labels_among_a_sample(settings: Settings, operator) -> None:
+    wh = Warehouse(settings.warehouse_dir)
+    whole = models.downgrade_labels(wh, "2026-04")
+    some = whole.subscriber_id.iloc[::2].tolist() + ["S99999"]
+    among = models.downgrade_labels(wh, "2026-04", among=pa.array(some))
+    assert set(among.subscriber_id) == set(whole.subscriber_id) & set(some)
+
+
+def test_train_cli_with_a_row_budget_records_the_share(settings: Settings, operator) -> None:
+    app = _app()
+    r = runner.invoke(app, ["model", "train", "--until", "2026-08", "--snapshots", "4", "--max-rows", "1200",
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert 0 < doc["sample_share"] < 1 and doc["rows"] <= 1200
+    assert doc["model"]["metrics"]["sample_share"] == doc["sample_share"]
+    assert sum(doc["rows_by_month"].values()) == doc["rows"]
+    r = runner.invoke(app, ["model", "train", "--until", "2026-08", "--max-rows", "-1"])
+    assert r.exit_code != 0
+
+
+def test_default_model_follows_the_training_rows(settings: Settings) -> None:
+    small = models.default_model(settings, models.LARGE_TRAINING_ROWS - 1)
+    assert small.num_threads == 1 and small.learning_rate == ChurnModel().learning_rate
+    large = models.default_model(settings, models.LARGE_TRAINING_ROWS)
+    assert large.num_threads == settings.duckdb_threads
+    assert large.learning_rate == models.LARGE_LEARNING_RATE > small.learning_rate

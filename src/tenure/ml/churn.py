@@ -173,9 +173,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             if len(names) != arr.shape[1]:
                 raise InputError(f"expected {len(names)} features, got {arr.shape[1]}")
             frame = pd.DataFrame(arr, columns=names)
-        frame = frame.rename(columns=str)
+        # New labels over the same data: a training table of a million rows is not copied twice more.
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1, copy=False)
         if fitting:
-            return frame.reset_index(drop=True)
+            return frame.set_axis(pd.RangeIndex(len(frame)), axis=0, copy=False)
         missing = [c for c in self.feature_names_in_ if c not in frame.columns]
         if missing:
             raise InputError(f"features missing at prediction time: {missing[:10]}")

@@ -42,6 +42,8 @@ def _render_card(doc: dict[str, Any]) -> None:
 def _render_train(doc: dict[str, Any]) -> None:
     _render_card({"id": models.model_id(doc["model"]["name"], doc["model"]["version"]), **doc["model"]})
     console.print(f"  {doc['positives']:,} positive rows; rows by month: {doc['rows_by_month']}")
+    if doc["sample_share"] < 1.0:
+        console.print(f"  sampled {doc['sample_share']:.2%} of subscribers (--max-rows)")
 
 
 def _render_list(doc: dict[str, Any]) -> None:
@@ -68,13 +70,17 @@ def train(
     horizon: Annotated[int, typer.Option("--horizon", min=1, max=12, help="Months ahead the label looks.")] = 2,
     until: Annotated[str, typer.Option("--until", help="Last loaded month usable for labels (YYYY-MM).")] = "",
     snapshots: Annotated[int, typer.Option("--snapshots", min=2, max=24, help="Monthly snapshots to learn from.")] = models.SNAPSHOTS,
+    max_rows: Annotated[int, typer.Option(
+        "--max-rows", min=0,
+        help="Snapshot rows to learn from at most, all months together; beyond it the same share of "
+             "subscribers is sampled from every month. 0: no limit.")] = models.TRAINING_ROWS,
     as_json: AsJson = False,
 ) -> None:
     """Train on the monthly feature snapshots up to UNTIL - HORIZON and register a new version."""
     if not until:
         raise typer.BadParameter("--until YYYY-MM is required")
     with console.status("training", spinner="dots") if not as_json else _null():
-        doc = models.train(get_settings(), target, horizon, until, snapshots)
+        doc = models.train(get_settings(), target, horizon, until, snapshots, max_rows=max_rows)
     report(doc, as_json, _render_train)
 
 
