@@ -14,12 +14,14 @@ features only read months M-5..M, so they are point-in-time. Labels only read
   is lower in M+1 than in M.
 
 Subscribers already churned in M are left out (there is no one to keep).
+
 An operator larger than the row budget (``TRAINING_ROWS`` over all snapshots
 together, ``--max-rows``) is sampled by subscriber: the same share of every
 month, the same subscribers in each (a stable hash of the id), every class
 alike, so probabilities, calibration and metrics need no reweighting. Labels
 are then computed for the sampled subscribers only, so memory follows the
 budget, not the operator.
+
 Validation is by time, never a random split across months: the model learns
 from the older snapshots and is stopped and calibrated on the newest
 labelled one (``ml/monthly.py``); the metrics come from an out-of-time run that
