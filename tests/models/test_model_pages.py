@@ -230,3 +230,28 @@ def test_model_page_renders_its_charts(app, trained: tuple[Services, str]) -> No
             for chart in ("chart-calibration", "chart-gains", "chart-drift-features"):
                 page.wait_for_selector(f"#{chart} svg.main-svg", timeout=20_000)
             assert page.locator("[data-testid=calibration-table] tbody tr").count() == 10
+
+
+def test_model_page_says_when_the_model_learnt_from_a_sample(app, trained: tuple[Services, str],
+                                                             tmp_path) -> None:  # type: ignore[no-untyped-def]
+    services, ident = trained
+    analyst, _ = _client(app, services, "analyst")
+    assert 'data-testid="sample-share"' not in analyst.get(f"/models/{ident}").text  # every subscriber
+    # a second home whose model learnt from a sample of its subscribers
+    settings = make_settings(tmp_path / "sampled")
+    build_operator(settings.warehouse_dir)
+    doc = models.train(settings, "churn", horizon=2, until="2026-08", snapshots=4, max_rows=1200)
+    sampled = build(settings)
+    try:
+        from tenure.interfaces.web.app import create_app
+
+        name = unique("sampler_")
+        sampled.users.add(None, name, "analyst", password=PASSWORD, locale="en")
+        client = TestClient(create_app(settings, sampled))
+        token = csrf_from(client.get("/login").text)
+        client.post("/login", data={"name": name, "password": PASSWORD, "csrf_token": token}, follow_redirects=False)
+        html = client.get(f"/models/{models.model_id('churn', doc['model']['version'])}").text
+        assert 'data-testid="sample-share"' in html
+        assert f"{doc['sample_share'] * 100:.2f}%" in html
+    finally:
+        sampled.close()
