@@ -93,6 +93,23 @@ def test_heldout_calibration_on_a_later_month(trained: tuple[Services, str]) -> 
     assert [r["month"] for r in model_report.stored_reports(settings, ident)] == ["2026-05"]
 
 
+def test_heldout_report_on_a_sample_of_a_large_month(trained: tuple[Services, str]) -> None:
+    services, ident = trained
+    settings = services.settings
+    whole = model_report.heldout_report(settings, ident, "2026-05", save=False)
+    assert whole["sample_share"] == 1.0
+    budget = whole["rows"] // 2
+    doc = model_report.heldout_report(settings, ident, "2026-05", save=False, max_rows=budget)
+    assert 0 < doc["sample_share"] < 1 and 0 < doc["rows"] <= budget
+    assert 0 < doc["positives"] <= whole["positives"] and sum(r["count"] for r in doc["calibration"]) == doc["rows"]
+    # the sample's labels are the month's: the same subscribers sampled from the training frame's reader
+    wh = Warehouse(settings.warehouse_dir)
+    kept = models.read_snapshot(wh, "2026-05", doc["sample_share"], 1, columns=["subscriber_id"]).subscriber_id
+    labels = set(models.churn_labels(wh, "2026-05", whole["horizon"]).subscriber_id)
+    assert len(kept) == doc["rows"] and sum(s in labels for s in kept) == doc["positives"]
+    assert model_report.heldout_report(settings, ident, "2026-05", save=False, max_rows=budget) == doc
+
+
 def test_calibration_command(trained: tuple[Services, str], monkeypatch: pytest.MonkeyPatch) -> None:
     services, ident = trained
     monkeypatch.setenv("TENURE_HOME", str(services.settings.home))
@@ -106,6 +123,9 @@ def test_calibration_command(trained: tuple[Services, str], monkeypatch: pytest.
         assert doc["month"] == "2026-06" and len(doc["calibration"]) == 10 and "max_gap" in doc
         r = runner.invoke(cli_app, ["model", "calibration", ident, "--month", "2026-06"])
         assert r.exit_code == 0 and "max gap" in r.output and "lift and gains" in r.output
+        assert "stable sample" not in r.output
+        r = runner.invoke(cli_app, ["model", "calibration", ident, "--month", "2026-06", "--max-rows", "300"])
+        assert r.exit_code == 0 and "stable sample" in r.output, r.output
         r = runner.invoke(cli_app, ["model", "calibration", ident, "--month", "2026-03"])
         assert r.exit_code != 0 and "training window" in r.output
     finally:

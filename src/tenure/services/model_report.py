@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
+import pyarrow as pa
 
 from tenure.config import Settings
 from tenure.domain.errors import InputError, NotFound
@@ -32,6 +32,8 @@ from tenure.ml import metrics
 from tenure.ml.drift import WARN_AT
 from tenure.services import models
 
+REPORT_ROWS = 1_000_000
+"""Subscribers a held-out report scores at most; larger months are sampled like training snapshots."""
 MIN_BIN = 50
 """Bins with fewer customers are listed but left out of ``max_gap`` (their observed rate is noise)."""
 TOLERANCE = 0.05
@@ -82,8 +84,15 @@ def decile_table(y: np.ndarray, p: np.ndarray) -> list[dict[str, Any]]:
     return rows
 
 
-def heldout_report(settings: Settings, ident: str, month: str, bins: int = 10, save: bool = True) -> dict[str, Any]:
-    """Calibration and lift of model ``ident`` on ``month``, which must come after its training window."""
+def heldout_report(settings: Settings, ident: str, month: str, bins: int = 10, save: bool = True,
+                   max_rows: int = REPORT_ROWS) -> dict[str, Any]:
+    """Calibration and lift of model ``ident`` on ``month``, which must come after its training window.
+
+    A month of more than ``max_rows`` subscribers is measured on a stable
+    sample of them, as training samples its snapshots (``sample_share`` in the
+    report; 0 means every subscriber): every class alike, so the calibration
+    table and the metrics estimate the whole month's.
+    """
     card = _card(settings, ident)
     m = card["metrics"]
     target, horizon = m.get("target", card["name"]), int(m.get("horizon") or 1)
@@ -98,12 +107,14 @@ def heldout_report(settings: Settings, ident: str, month: str, bins: int = 10, s
         raise NotFound(f"no features for {month}: tenure run-month {month}")
     model = models.registry(settings).load(card["name"], card["version"])
     names = list(model.feature_names_in_)
-    feats = pq.read_table(wh.path("features", month, "output"), columns=["subscriber_id", "status", *names]).to_pandas()
-    feats = feats[feats.status != "churned"].reset_index(drop=True)
+    share = models.sample_share(wh, [month], max_rows)
+    feats = models.read_snapshot(wh, month, share, settings.duckdb_threads,
+                                 columns=["subscriber_id", *(n for n in names if n != "subscriber_id")])
+    among = pa.array(feats.subscriber_id.to_numpy()) if share < 1.0 else None
     if target == "churn":
-        labels = models.churn_labels(wh, month, horizon)
+        labels = models.churn_labels(wh, month, horizon, among=among)
     else:
-        labels = models.downgrade_labels(wh, month)
+        labels = models.downgrade_labels(wh, month, among)
     y = feats.subscriber_id.isin(set(labels.subscriber_id)).to_numpy().astype(int)
     if len(y) == 0 or y.min() == y.max():
         raise InputError(f"{month} has only one class of {target} label; cannot measure calibration")
@@ -118,6 +129,7 @@ def heldout_report(settings: Settings, ident: str, month: str, bins: int = 10, s
         "labels_until": month_add(month, horizon if target == "churn" else 1),
         "training_window": window,
         "rows": len(y),
+        "sample_share": share,
         "positives": int(y.sum()),
         "base_rate": float(y.mean()),
         "mean_predicted": float(p.mean()),

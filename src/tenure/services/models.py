@@ -175,19 +175,30 @@ def sample_share(wh: Warehouse, months: list[str], max_rows: int) -> float:
     return 1.0 if max_rows <= 0 or rows <= max_rows else max_rows / rows
 
 
-def _snapshot(wh: Warehouse, month: str, share: float, threads: int) -> pd.DataFrame:
-    """The month's features of subscribers not churned in it; a stable ``share`` of them when below 1."""
+def read_snapshot(wh: Warehouse, month: str, share: float, threads: int,
+                  columns: list[str] | None = None) -> pd.DataFrame:
+    """The month's features of subscribers not churned in it; a stable ``share`` of them when below 1.
+
+    A subscriber is kept when ``hash(subscriber_id) mod SAMPLE_SCALE`` is
+    below ``share * SAMPLE_SCALE``: the same subscribers in every month.
+    ``columns`` (default all) are read with the file's own types either way.
+    """
     path = wh.path("features", month, "output")
+    schema = pq.read_schema(path)
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns])
     if share >= 1.0:
-        f = pq.read_table(path).to_pandas()
-        return f[f.status != "churned"]
+        f = pq.read_table(path, columns=[*schema.names, *(["status"] if "status" not in schema.names else [])])
+        f = f.filter(pc.fill_null(pc.not_equal(f["status"], "churned"), True)).select(schema.names)
+        return f.to_pandas()
+    select = ", ".join('"' + c.replace('"', '""') + '"' for c in schema.names)
     with duckdb.connect(config={"threads": threads}) as con:
         t = con.sql(
-            "SELECT * FROM read_parquet(?) WHERE status IS DISTINCT FROM 'churned' AND hash(subscriber_id) % ? < ?",
+            f"SELECT {select} FROM read_parquet(?) "
+            "WHERE status IS DISTINCT FROM 'churned' AND hash(subscriber_id) % ? < ?",
             params=[str(path), SAMPLE_SCALE, round(share * SAMPLE_SCALE)],
         ).to_arrow_table()
-    # the same column types as reading the file whole
-    return t.cast(pq.read_schema(path)).to_pandas()
+    return t.cast(schema).to_pandas()
 
 
 def training_frame(
@@ -217,7 +228,7 @@ def training_frame(
     share = sample_share(wh, months, max_rows)
     parts = []
     for m in months:
-        f = _snapshot(wh, m, share, settings.duckdb_threads)
+        f = read_snapshot(wh, m, share, settings.duckdb_threads)
         among = pa.array(f.subscriber_id.to_numpy()) if share < 1.0 else None
         labels = churn_labels(wh, m, horizon, among=among) if target == "churn" else downgrade_labels(wh, m, among)
         f = f.merge(labels, on="subscriber_id", how="left")

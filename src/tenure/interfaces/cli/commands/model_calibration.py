@@ -25,6 +25,9 @@ def _render(doc: dict[str, Any]) -> None:
     console.print(f"  {doc['rows']:,} customers, {doc['positives']:,} positive ({_pct(doc['base_rate'])}); "
                   f"mean predicted {_pct(doc['mean_predicted'])}; ROC AUC {doc['metrics']['roc_auc']:.3f}, "
                   f"Brier {doc['metrics']['brier']:.4f}", highlight=False)
+    if doc.get("sample_share", 1.0) < 1.0:
+        console.print(f"  measured on a stable sample of {_pct(doc['sample_share'])} of the month's subscribers "
+                      "(--max-rows)", highlight=False)
     rows = [[f"{r['bin_low']:.1f}-{r['bin_high']:.1f}", f"{r['count']:,}", _pct(r["mean_predicted"]),
              _pct(r["observed_rate"]), "" if r["gap"] is None else f"{100 * r['gap']:+.1f}",
              "" if r["standard_error"] is None else f"{100 * r['standard_error']:.1f}"]
@@ -47,10 +50,14 @@ def calibration(
     month: Annotated[str, typer.Option("--month", help="A month after the training window (YYYY-MM) whose "
                                                          "next HORIZON months are loaded.")],
     bins: Annotated[int, typer.Option("--bins", min=2, max=50, help="Equal-width probability bins.")] = 10,
+    max_rows: Annotated[int, typer.Option(
+        "--max-rows", min=0, help="Subscribers to score at most; a larger month is measured on a stable sample "
+                                  "of them. 0: every subscriber.")] = model_report.REPORT_ROWS,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Held-out calibration (bins, mean predicted, observed, gap) and lift by decile; stored for the model page."""
-    report(model_report.heldout_report(get_settings(), ident, month, bins=bins), as_json, _render)
+    report(model_report.heldout_report(get_settings(), ident, month, bins=bins, max_rows=max_rows), as_json,
+           _render)
 
 
 def register(app: typer.Typer) -> None:
