@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from tenure.config import Settings
 from tenure.domain.errors import InputError, NotFound
@@ -110,11 +109,7 @@ def heldout_report(settings: Settings, ident: str, month: str, bins: int = 10, s
     share = models.sample_share(wh, [month], max_rows)
     feats = models.read_snapshot(wh, month, share, settings.duckdb_threads,
                                  columns=["subscriber_id", *(n for n in names if n != "subscriber_id")])
-    among = pa.array(feats.subscriber_id.to_numpy()) if share < 1.0 else None
-    if target == "churn":
-        labels = models.churn_labels(wh, month, horizon, among=among)
-    else:
-        labels = models.downgrade_labels(wh, month, among)
+    labels = models.snapshot_labels(wh, target, month, horizon, feats, sampled=share < 1.0)
     y = feats.subscriber_id.isin(set(labels.subscriber_id)).to_numpy().astype(int)
     if len(y) == 0 or y.min() == y.max():
         raise InputError(f"{month} has only one class of {target} label; cannot measure calibration")

@@ -201,6 +201,15 @@ def read_snapshot(wh: Warehouse, month: str, share: float, threads: int,
     return t.cast(schema).to_pandas()
 
 
+def snapshot_labels(wh: Warehouse, target: str, month: str, horizon: int, snapshot: pd.DataFrame,
+                    sampled: bool) -> pd.DataFrame:
+    """``subscriber_id, label`` of ``target`` for ``month``; among ``snapshot``'s subscribers only when it is a sample."""
+    among = pa.array(snapshot.subscriber_id.to_numpy()) if sampled else None
+    if target == "churn":
+        return churn_labels(wh, month, horizon, among=among)
+    return downgrade_labels(wh, month, among)
+
+
 def training_frame(
     settings: Settings, target: str, horizon: int, until: str, snapshots: int = SNAPSHOTS,
     max_rows: int = TRAINING_ROWS,
@@ -229,9 +238,7 @@ def training_frame(
     parts = []
     for m in months:
         f = read_snapshot(wh, m, share, settings.duckdb_threads)
-        among = pa.array(f.subscriber_id.to_numpy()) if share < 1.0 else None
-        labels = churn_labels(wh, m, horizon, among=among) if target == "churn" else downgrade_labels(wh, m, among)
-        f = f.merge(labels, on="subscriber_id", how="left")
+        f = f.merge(snapshot_labels(wh, target, m, horizon, f, sampled=share < 1.0), on="subscriber_id", how="left")
         f[LABEL] = f[LABEL].fillna(0).astype("int64")
         f[MONTH] = m
         parts.append(f)
