@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tenure.analytics.channels import activity_from_counts
 from tenure.analytics.features import subscriber_features
-from tenure.analytics.history import month_bounds, subscriber_attributes, subscriber_history
+from tenure.analytics.history import month_bounds, subscriber_history
 from tenure.config import Settings
 from tenure.domain.model import month_add
 from tenure.engines.compute import connect
@@ -40,12 +40,7 @@ def stage(home: Path, month: str, bucket: int, buckets: int, out: Path) -> None:
     settings = Settings(home=home, environment="test")
     eng = connect(settings, None)
     inp = mc.MonthInputs(Warehouse(settings.warehouse_dir), eng)
-    attrs = subscriber_attributes(
-        month, inp.get("subscribers", month), customers=inp.get("customers", month),
-        plans=inp.get("plans", month), group_members=inp.get("group_members", month),
-        enterprise_groups=inp.get("enterprise_groups", month), agreements=inp.get("agreements", month),
-        usage_m0=inp.get("monthly_usage", month),
-    )
+    attrs = mc.month_attributes(inp, month)
     tables = {"attrs": attrs.filter(eng.bucket(attrs.subscriber_id, buckets) == bucket)}
     for k in range(6):
         parts = inp.history(month_add(month, -k))

@@ -193,6 +193,17 @@ class MonthInputs:
         return self._history[month]
 
 
+def month_attributes(inp: MonthInputs, month: str) -> ir.Table:
+    """The month-M attributes of every active subscriber (:func:`subscriber_attributes` of the month's snapshots)."""
+    subs = inp.get("subscribers", month)
+    assert subs is not None
+    return subscriber_attributes(
+        month, subs, customers=inp.get("customers", month), plans=inp.get("plans", month),
+        group_members=inp.get("group_members", month), enterprise_groups=inp.get("enterprise_groups", month),
+        agreements=inp.get("agreements", month), usage_m0=inp.get("monthly_usage", month),
+    )
+
+
 def staged_features(
     inp: MonthInputs, month: str, config: CycleConfig, eng: Engine, buckets: int
 ) -> Iterator[ir.Table]:
@@ -209,14 +220,7 @@ def staged_features(
     months = [month_add(month, -k) for k in range(HISTORY_MONTHS)]
     _, last = month_bounds(month)
     parts = [inp.history(m) for m in months]
-    subs = inp.get("subscribers", month)
-    assert subs is not None
-    attrs = subscriber_attributes(
-        month, subs, customers=inp.get("customers", month), plans=inp.get("plans", month),
-        group_members=inp.get("group_members", month), enterprise_groups=inp.get("enterprise_groups", month),
-        agreements=inp.get("agreements", month), usage_m0=inp.get("monthly_usage", month),
-    )
-    attr_parts = eng.partition(attrs, "subscriber_id", buckets, "attributes")
+    attr_parts = eng.partition(month_attributes(inp, month), "subscriber_id", buckets, "attributes")
     try:
         if eng.name == "duckdb" and buckets > 1:
             yield from _features_over_bucket_views(eng, attr_parts, parts, last, config)
@@ -614,6 +618,7 @@ __all__ = [
     "customer_profile",
     "load_cycle_config",
     "merge_config",
+    "month_attributes",
     "month_profiles",
     "run_month",
     "run_summary",
