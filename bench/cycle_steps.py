@@ -18,7 +18,8 @@ joins meet.
 
 Prints one JSON line: wall and CPU seconds (user + system, all threads),
 the peak by step, the run summary's step timings and, when scoring ran,
-its own timings. Figures are printed, never asserted.
+its own timings, and the CPU seconds of each step (how far it kept both
+cores busy: CPU seconds over wall seconds). Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -71,11 +72,18 @@ def whole_run(home: Path, month: str, sampler: Sampler) -> dict:
     from tenure.services.monthly_cycle import run_month
 
     peaks: dict[str, float] = {}
-    summary = run_month(Settings(home=home, environment="test"), month,
-                        on_progress=lambda step, done, total: peaks.__setitem__(step, sampler.lap()))
+    cpu: dict[str, float] = {}
+    last = [_cpu_s()]
+
+    def progress(step: str, done: int, total: int) -> None:
+        peaks[step] = sampler.lap()
+        now = _cpu_s()
+        cpu[step], last[0] = round(now - last[0], 1), now
+
+    summary = run_month(Settings(home=home, environment="test"), month, on_progress=progress)
     scoring = {k: v for k, v in (summary.scoring or {}).items()
                if k.startswith("seconds") or k in ("acted_on", "predictor", "contributions")}
-    return {"peak_gib_by_step": peaks, "timings": summary.timings, "buckets": summary.buckets, "scoring": scoring}
+    return {"peak_gib_by_step": peaks, "timings": summary.timings, "cpu_s_by_step": cpu, "buckets": summary.buckets, "scoring": scoring}
 
 
 def profiles_only(home: Path, month: str, sampler: Sampler) -> dict:

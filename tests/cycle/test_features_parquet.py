@@ -1,20 +1,28 @@
-"""How the engine writes a wide result to Parquet: strings dictionary-encoded, numbers plain, values unchanged."""
+"""How the engine writes a wide result to Parquet: strings dictionary-encoded, numbers plain, statistics for
+strings and dates only, values unchanged."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tenure.config import Settings
-from tenure.engines.compute import connect, dictionary_columns
+from tenure.engines.compute import connect, dictionary_columns, statistics_columns
 
 
 def test_only_string_columns_get_a_dictionary() -> None:
     schema = pa.schema([("subscriber_id", pa.string()), ("arpu_m0", pa.float64()), ("complaints_m0", pa.int64()),
                         ("short_history", pa.bool_()), ("note", pa.large_string())])
     assert dictionary_columns(schema) == ["subscriber_id", "note"]
+
+
+def test_statistics_for_strings_and_dates_only() -> None:
+    schema = pa.schema([("subscriber_id", pa.string()), ("arpu_m0", pa.float64()), ("contract_end_date", pa.date32()),
+                        ("short_history", pa.bool_()), ("raised_at", pa.timestamp("us")), ("n", pa.int64())])
+    assert statistics_columns(schema) == ["subscriber_id", "contract_end_date", "raised_at"]
 
 
 def test_written_values_are_those_of_the_expressions(tmp_path: Path) -> None:
@@ -26,6 +34,7 @@ def test_written_values_are_those_of_the_expressions(tmp_path: Path) -> None:
             "region": [("north", "south")[i % 2] for i in range(rows)],
             "arpu_m0": [None if i % 7 == 0 else i * 1.25 for i in range(rows)],
             "complaints_m0": [i % 3 for i in range(rows)],
+            "contract_end_date": [date(2026, 1, 1) + timedelta(days=i) for i in range(rows)],
         })
         t = eng.from_arrow(data, "history")
         halves = [t.filter(t.complaints_m0 == k) for k in range(3)]  # three "buckets", one file
@@ -37,6 +46,13 @@ def test_written_values_are_those_of_the_expressions(tmp_path: Path) -> None:
         encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
         assert any("DICTIONARY" in e for e in encodings["region"])
         assert not any("DICTIONARY" in e for e in encodings["arpu_m0"])
+        stats = {meta.column(i).path_in_schema: meta.column(i).statistics for i in range(meta.num_columns)}
+        assert stats["subscriber_id"] is not None and stats["subscriber_id"].has_min_max
+        assert stats["contract_end_date"] is not None and stats["contract_end_date"].has_min_max
+        assert stats["arpu_m0"] is None and stats["complaints_m0"] is None
+        # a reader's filter on a key still finds its row
+        one = pq.read_table(path, filters=[("subscriber_id", "=", "S00123")]).to_pylist()
+        assert one == [r for r in data.to_pylist() if r["subscriber_id"] == "S00123"]
     finally:
         eng.close()
 
