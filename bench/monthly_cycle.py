@@ -71,12 +71,32 @@ SKIP_REPLICA = {"daily_usage"}
 """Not read by the monthly cycle; the largest table by far."""
 
 
+def _replica_id(column: str, copy: str, style: str) -> str:
+    """SQL of copy ``copy``'s id for ``column``: distinct across copies, the same in every table.
+
+    ``keep-length`` writes the copy number (two digits) over the two zeros
+    that follow the id's first letter, as the generator's 12-character ids
+    have (``S00040221460`` -> ``S03040221460``), so the ids keep their
+    length; an id without them falls back to the prefix. ``prefix`` puts
+    ``r<copy>-`` in front (15 characters: longer than the 12 bytes DuckDB
+    keeps inside a string value, which costs the history joins about a
+    quarter; docs/performance.md).
+    """
+    prefixed = f"'r' || {copy} || '-' || {column}"
+    if style == "prefix":
+        return prefixed
+    return (f"CASE WHEN substr({column}, 2, 2) = '00' THEN substr({column}, 1, 1) || lpad({copy}::VARCHAR, 2, '0') "
+            f"|| substr({column}, 4) ELSE {prefixed} END")
+
+
 def phase_replicate(args: argparse.Namespace) -> dict:
     """A warehouse of k x N subscribers from the prepared one of N: k copies with distinct ids.
 
-    The loader cannot yet take 10M subscribers (it reads whole files), so a
+    Generating and loading six 10M months would take well over an hour
+    (loading alone about 220 CPU-s per million subscribers and month), so a
     10M month is made of ten 1M copies, every ``*_id`` but ``plan_id``
-    prefixed by the copy number: same distributions, 10x the rows.
+    made distinct by the copy number (``--replica-ids``): same distributions,
+    10x the rows.
     """
     import shutil
 
@@ -105,7 +125,9 @@ def phase_replicate(args: argparse.Namespace) -> dict:
             if f.stem == "plans" or not ids:
                 shutil.copy(f, out / f.name)
                 continue
-            sel = "t.* REPLACE (" + ", ".join(f"'r' || r.range || '-' || t.\"{c}\" AS \"{c}\"" for c in ids) + ")"
+            cols = [(f't."{c}"', f'"{c}"') for c in ids]
+            sel = "t.* REPLACE (" + ", ".join(f"{_replica_id(ref, 'r.range', args.replica_ids)} AS {name}"
+                                              for ref, name in cols) + ")"
             con.execute(f"COPY (SELECT {sel} FROM read_parquet('{f}') t, range({copies}) r) "
                         f"TO '{out / f.name}' (FORMAT parquet, COMPRESSION zstd)")
     (Path(args.home) / "READY").write_text(str(args.subscribers))
@@ -222,7 +244,7 @@ def _child(phase: str, args: argparse.Namespace) -> dict:
     if args.buckets:
         cmd += ["--buckets", str(args.buckets)]
     if args.replicate_from:
-        cmd += ["--replicate-from", str(args.replicate_from)]
+        cmd += ["--replicate-from", str(args.replicate_from), "--replica-ids", args.replica_ids]
     wall = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
@@ -241,6 +263,9 @@ def main() -> None:
     p.add_argument("--buckets", type=int, default=None, help="Subscriber buckets (default: from N and the DuckDB memory limit).")
     p.add_argument("--replicate-from", type=Path, default=None,
                    help="Build the warehouse from copies of a prepared smaller home instead of generating.")
+    p.add_argument("--replica-ids", choices=("keep-length", "prefix"), default="keep-length",
+                   help="How copies' ids differ: the copy number inside the id, keeping its length (default), "
+                        "or an r<copy>- prefix (three characters longer).")
     p.add_argument("--only", default="features,pandas,cycle", help="Comma-separated phases to run.")
     p.add_argument("--history", choices=("monthly", "cold", "warm"), default="monthly",
                    help="Stored monthly history before each DuckDB phase: monthly (the five earlier months kept, "
