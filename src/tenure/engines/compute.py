@@ -45,11 +45,12 @@ def dictionary_columns(schema: pa.Schema) -> list[str]:
 def statistics_columns(schema: pa.Schema) -> list[str]:
     """Columns whose row-group statistics (min, max, nulls) are worth writing: strings and dates.
 
-    Readers filter these (a subscriber, a segment, a day); no reader filters
-    the ~150 numeric columns of a wide table, whose rows are in bucket order,
-    so their statistics would skip nothing. Leaving them out saves about a
-    tenth of writing the 1M-subscriber features (4.0-4.2 against 4.5-4.7
-    CPU-s; docs/performance.md).
+    Readers look rows up by these (a subscriber, a segment, a day). The rows
+    of the cycle's outputs are in bucket order, so a filter on one of the
+    ~150 numeric columns of a wide table could skip no row group by its
+    statistics anyway; leaving them out saves about a tenth of writing the
+    1M-subscriber features (4.0-4.2 against 4.5-4.8 CPU-s;
+    docs/performance.md). Filters on any column still give the same rows.
     """
     return [f.name for f in schema
             if pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_temporal(f.type)]
