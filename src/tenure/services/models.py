@@ -181,23 +181,20 @@ def read_snapshot(wh: Warehouse, month: str, share: float, threads: int,
 
     A subscriber is kept when ``hash(subscriber_id) mod SAMPLE_SCALE`` is
     below ``share * SAMPLE_SCALE``: the same subscribers in every month.
-    ``columns`` (default all) are read with the file's own types either way.
+    ``columns`` (default all) are read with the file's own types, in the
+    file's row order.
     """
     path = wh.path("features", month, "output")
     schema = pq.read_schema(path)
     if columns is not None:
         schema = pa.schema([schema.field(c) for c in columns])
-    if share >= 1.0:
-        f = pq.read_table(path, columns=[*schema.names, *(["status"] if "status" not in schema.names else [])])
-        f = f.filter(pc.fill_null(pc.not_equal(f["status"], "churned"), True)).select(schema.names)
-        return f.to_pandas()
     select = ", ".join('"' + c.replace('"', '""') + '"' for c in schema.names)
+    sample, params = "", [str(path)]
+    if share < 1.0:
+        sample, params = " AND hash(subscriber_id) % ? < ?", [*params, SAMPLE_SCALE, round(share * SAMPLE_SCALE)]
     with duckdb.connect(config={"threads": threads}) as con:
-        t = con.sql(
-            f"SELECT {select} FROM read_parquet(?) "
-            "WHERE status IS DISTINCT FROM 'churned' AND hash(subscriber_id) % ? < ?",
-            params=[str(path), SAMPLE_SCALE, round(share * SAMPLE_SCALE)],
-        ).to_arrow_table()
+        t = con.sql(f"SELECT {select} FROM read_parquet(?) WHERE status IS DISTINCT FROM 'churned'{sample}",
+                    params=params).to_arrow_table()
     return t.cast(schema).to_pandas()
 
 
