@@ -39,7 +39,11 @@ def dictionary_columns(schema: pa.Schema) -> list[str]:
     1M-subscriber features, strings only wrote 5.8 CPU-s against 7.9 for
     every column, for a file 4 % larger (docs/performance.md).
     """
-    return [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    return [f.name for f in schema if _is_text(f.type)]
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 def statistics_columns(schema: pa.Schema) -> list[str]:
@@ -52,8 +56,7 @@ def statistics_columns(schema: pa.Schema) -> list[str]:
     1M-subscriber features (4.0-4.2 against 4.5-4.8 CPU-s;
     docs/performance.md). Filters on any column still give the same rows.
     """
-    return [f.name for f in schema
-            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_temporal(f.type)]
+    return [f.name for f in schema if _is_text(f.type) or pa.types.is_temporal(f.type)]
 
 
 @dataclass
