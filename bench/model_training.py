@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import resource
 import time
 from pathlib import Path
@@ -45,8 +44,7 @@ def main() -> None:
     wall = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     card = doc["model"]
-    with open(args.home / "models" / "churn" / card["version"] / "model.pkl", "rb") as f:
-        fitted = pickle.load(f)
+    fitted = models.registry(settings).load("churn", card["version"])
     print(json.dumps({
         "version": card["version"],
         "max_rows": budget,
