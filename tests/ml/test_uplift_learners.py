@@ -31,7 +31,7 @@ def _data(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.n
 
 @pytest.mark.parametrize("learner", [TwoModelUplift, TransformedOutcomeUplift])
 def test_learners_find_persuadables_and_sleeping_dogs(learner: type) -> None:
-    X, t, y, true_u = _data(12000, 1)
+    X, t, y, _true_u = _data(12000, 1)
     Xt, tt, yt, true_t = _data(6000, 2)
     model = learner(seed=0).fit(X, t, y)
     u = model.predict_uplift(Xt)
@@ -46,7 +46,7 @@ def test_learners_find_persuadables_and_sleeping_dogs(learner: type) -> None:
 
 
 def test_random_scores_have_no_qini() -> None:
-    X, t, y, _ = _data(20000, 3)
+    _X, t, y, _ = _data(20000, 3)
     rng = np.random.default_rng(4)
     qs = [qini_coefficient(rng.random(len(y)), t, y) for _ in range(5)]
     assert abs(np.mean(qs)) < 0.01

@@ -148,10 +148,10 @@ class _Loader:
             head.clear()
             whole = read_source(self.path, self.encoding, allow_empty)
         if whole is not None:
-            out = self._outcome(whole)
-            self._check(whole, None, out, staged=None)
-            self._finish(out, quarantine_file)
-            return out
+            result = self._outcome(whole)
+            self._check(whole, None, result, staged=None)
+            self._finish(result, quarantine_file)
+            return result
         out: TableOutcome | None = None
         staged: pq.ParquetWriter | None = None
         staging = self.work / "rows.parquet"

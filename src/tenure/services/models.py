@@ -189,7 +189,8 @@ def read_snapshot(wh: Warehouse, month: str, share: float, threads: int,
     if columns is not None:
         schema = pa.schema([schema.field(c) for c in columns])
     select = ", ".join('"' + c.replace('"', '""') + '"' for c in schema.names)
-    sample, params = "", [str(path)]
+    params: list[object] = [str(path)]
+    sample = ""
     if share < 1.0:
         sample, params = " AND hash(subscriber_id) % ? < ?", [*params, SAMPLE_SCALE, round(share * SAMPLE_SCALE)]
     with duckdb.connect(config={"threads": threads}) as con:

@@ -82,7 +82,7 @@ def load_plan_config(home: Path) -> PlanConfig:
                                    weekly={k: int(v) for k, v in (c.get("weekly") or {}).items()})
         due = int((data.get("work_orders") or {}).get("due_days", 10))
         m = data.get("measured_effects") or {}
-        measured = {"measured_effects": bool(m.get("enabled", True)),
+        measured: dict[str, Any] = {"measured_effects": bool(m.get("enabled", True)),
                     "measured_min_treated": int(m.get("min_treated", 200)),
                     "measured_horizon": int(m.get("horizon", 1))}
         if measured["measured_min_treated"] < 1 or not 1 <= measured["measured_horizon"] <= 12:

@@ -8,6 +8,7 @@ else commits a session.
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Self
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,7 +47,7 @@ class UnitOfWork:
         self._factory = session_factory
         self.session: Session | None = None
 
-    def __enter__(self) -> UnitOfWork:
+    def __enter__(self) -> Self:
         self.session = self._factory()
         self.users = UserRepository(self.session)
         self.tokens = TokenRepository(self.session)

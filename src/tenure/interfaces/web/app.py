@@ -31,11 +31,11 @@ from tenure.interfaces.api.rules import router as rules_api_router
 from tenure.interfaces.api.trigger_ops import router as trigger_ops_api_router
 from tenure.interfaces.web import i18n
 from tenure.interfaces.web.campaign_pages import router as campaign_pages_router
-from tenure.interfaces.web.offer_list_pages import router as offer_list_pages_router
 from tenure.interfaces.web.enterprise_pages import router as enterprise_pages_router
 from tenure.interfaces.web.evaluation_pages import router as evaluation_pages_router
 from tenure.interfaces.web.insight_pages import router as insight_pages_router
 from tenure.interfaces.web.model_pages import router as model_pages_router
+from tenure.interfaces.web.offer_list_pages import router as offer_list_pages_router
 from tenure.interfaces.web.pages import SignInRequired, render_error
 from tenure.interfaces.web.pages import router as pages_router
 from tenure.interfaces.web.rules_pages import router as rules_pages_router
