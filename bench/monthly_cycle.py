@@ -234,6 +234,7 @@ def _reset_history(home: Path, mode: str) -> None:
     area = home / "warehouse" / "history"
     if mode == "cold":
         shutil.rmtree(area, ignore_errors=True)
+        shutil.rmtree(home / "warehouse" / "subscriber_index", ignore_errors=True)
     elif mode == "monthly":
         shutil.rmtree(area / END, ignore_errors=True)
 

@@ -1,4 +1,4 @@
-"""Engine.partition / materialise on DuckDB: buckets split a table without loss or overlap."""
+"""Engine.stage / line_up / materialise on DuckDB."""
 
 from __future__ import annotations
 
@@ -20,22 +20,31 @@ def eng(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 
 @hsettings(max_examples=15, deadline=None)
-@given(ids=st.lists(st.text("abcxyz019-", min_size=1, max_size=8), max_size=60, unique=True),
-       buckets=st.integers(1, 6))
-def test_buckets_cover_every_row_once(eng: Engine, ids: list[str], buckets: int) -> None:
-    data = pa.table({"subscriber_id": pa.array(ids, pa.string()), "v": pa.array(range(len(ids)), pa.int64())})
-    t = eng.from_arrow(data, "part_src")
-    parts = eng.partition(t, "subscriber_id", buckets, "part")
-    assert len(parts) == buckets
-    rows = [r for p in parts for r in eng.to_arrow(p).to_pylist()]
-    assert sorted(rows, key=lambda r: r["v"]) == data.to_pylist()
-    assert all(p.schema() == t.schema() for p in parts)
-    # The same key lands in the same bucket in every table partitioned on it.
-    again = eng.partition(t.mutate(w=t.v * 2), "subscriber_id", buckets, "part")
-    for p, q in zip(parts, again, strict=True):
-        assert set(eng.to_arrow(p)["subscriber_id"].to_pylist()) == set(eng.to_arrow(q)["subscriber_id"].to_pylist())
-    eng.drop_partition(parts)
-    eng.drop_partition(again)
+@given(rows=st.lists(st.integers(0, 50), max_size=60, unique=True), sides=st.integers(1, 4))
+def test_lined_up_sides_pair_row_i_with_row_i(eng: Engine, rows: list[int], sides: int) -> None:
+    """Tables laid out in one key order, staged and lined up by position: each row meets its own rows."""
+    n = max(rows, default=-1) + 1
+    staged = []
+    for s in range(sides):
+        # Side s: the numbers 0..n-1 (a shorter side stops early), values only on `rows`.
+        length = n - s
+        data = pa.table({"idx": pa.array(range(max(length, 0)), pa.int64()),
+                         f"v{s}": pa.array([i * 10 + s if i in rows else None for i in range(max(length, 0))],
+                                           pa.int64())})
+        src = eng.from_arrow(data, "side_src")
+        staged.append(eng.stage(src.order_by("idx"), "side"))
+    lined = eng.line_up([staged[0]] + [t.drop("idx") for t in staged[1:]], "lined")
+    got = eng.to_arrow(lined).to_pylist()
+    assert len(got) == max(n, 0)
+    for r in got:
+        for s in range(sides):
+            i = r["idx"]
+            expected = i * 10 + s if i in rows and i < n - s else None  # padded with nulls past its end
+            assert r[f"v{s}"] == expected
+    files = list(eng._staged_dirs.values())
+    assert files
+    eng.drop_staged(staged)
+    assert not eng._staged_dirs and not any(p.exists() for p in files)
 
 
 def test_materialised_table_holds_the_result_until_dropped(eng: Engine) -> None:

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from tenure.analytics.channels import activity_from_counts, channel_activity, channel_counts
 from tenure.config import Settings
-from tenure.engines.compute import SHARDS, Engine, connect
+from tenure.engines.compute import Engine, connect
 from tenure.engines.warehouse import Warehouse
 from tenure.services import month_history
+from tenure.services.subscriber_index import SubscriberIndex
 
 from .cycle_pipeline import compute
 
@@ -34,9 +35,7 @@ def test_each_month_is_reduced_once_and_reused(settings: Settings, operator: obj
     for m in months:
         meta = wh.metadata(m, "history")
         assert meta["input_version"] == wh.version(m)
-        assert meta["engine"] == "duckdb" and meta["shards"] == SHARDS
-        shards = wh.read_arrow("measures", m, "history")["shard"].to_pylist()
-        assert shards == sorted(shards)  # sorted, so a bucket reads only its own row groups
+        assert meta["engine"] == "duckdb" and meta["index_epoch"] == SubscriberIndex(wh).state().epoch
     again, _ = compute(settings, M, buckets=3, profiles=False)
     assert _versions(wh, months) == stored  # nothing reduced again
     assert again == first
@@ -75,16 +74,6 @@ def test_a_new_history_format_is_reduced_again(settings: Settings, operator: obj
     monkeypatch.setattr(month_history, "HISTORY_FORMAT", month_history.HISTORY_FORMAT + 1)
     compute(settings, M, profiles=False)
     assert all(wh.version(m, "history") != stored[m] for m in months)
-
-
-@pytest.mark.parametrize("buckets", [1, 2, 3, 7, 100, SHARDS])
-def test_shard_ranges_are_the_buckets_of_their_shards(buckets: int) -> None:
-    seen = []
-    for b in range(buckets):
-        lo, hi = Engine.shard_range(b, buckets)
-        assert all(s * buckets // SHARDS == b for s in range(lo, hi))
-        seen.extend(range(lo, hi))
-    assert seen == list(range(SHARDS))
 
 
 @pytest.fixture(scope="module")

@@ -74,6 +74,32 @@ def activity_from_counts(months: Sequence[ir.Table | None], decay: float = 0.5) 
     )
 
 
+def count_columns(counts: ir.Table, k: int) -> dict[str, ir.Value]:
+    """Month M-k's :func:`channel_counts` as ``contacts_<ch>_m<k>`` and ``inbound_<ch>_m<k>`` columns."""
+    return {f"{c}_{ch}_m{k}": counts[f"{c}_{ch}"] for ch in CHANNELS for c in ("contacts", "inbound")}
+
+
+def activity_from_columns(t: ir.Table, months: Sequence[int], decay: float = 0.5) -> dict[str, ir.Value]:
+    """:func:`activity_from_counts` computed along the row, from the :func:`count_columns` of ``months``.
+
+    For a table holding each month's counts side by side (null where the
+    subscriber had no contact that month): the same values, with no union,
+    group-by or join. Contact totals are 0 and inbound shares null for a
+    subscriber with no contact in any month, as after the join.
+    """
+    out: dict[str, ir.Value] = {}
+    wins: dict[str, ir.Value] = {}
+    for ch in CHANNELS:
+        counts = [t[f"contacts_{ch}_m{k}"].fill_null(0) for k in months]
+        out[f"contacts_{ch}_6m"] = reduce(lambda a, b: a + b, counts).cast("int64") if counts else ibis.literal(0, "int64")
+        inbound = [t[f"inbound_{ch}_m{k}"].fill_null(0).cast("float64") * decay**k for k in months]
+        wins[ch] = reduce(lambda a, b: a + b, inbound) if inbound else ibis.literal(0.0)
+    total = reduce(lambda x, y: x + y, wins.values())
+    for ch in CHANNELS:
+        out[f"inbound_share_{ch}"] = ibis.ifelse(total > 0, wins[ch] / total, ibis.null("float64"))
+    return out
+
+
 def channel_preferences(features: ir.Table) -> dict[str, ir.Table]:
     """Per channel, the score of every share value used: a table of ``_share`` and ``_score``.
 

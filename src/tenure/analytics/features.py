@@ -128,6 +128,8 @@ def subscriber_features(
     t = history
     if channel_activity is not None:
         t = t.left_join(channel_activity, t.subscriber_id == channel_activity._csid).drop("_csid")
+    elif f"contacts_{CHANNELS[0]}_6m" in t.columns:
+        pass  # the history already carries the channel activity (activity_from_columns)
     else:
         t = t.mutate(
             **{f"contacts_{ch}_6m": ibis.null("int64") for ch in CHANNELS},

@@ -283,3 +283,32 @@ def subscriber_history(attributes: ir.Table, months: Sequence[ir.Table | None]) 
     out = out.select(*attributes.columns, *[f"{n}_m{k}" for n in MONTHLY_MEASURES for k in range(HISTORY_MONTHS)])
     present = [out[f"arpu_m{k}"].notnull().cast("int64") for k in range(HISTORY_MONTHS)]
     return out.mutate(months_of_history=reduce(lambda a, b: a + b, present))
+
+
+def measure_columns(measures: ir.Table, k: int) -> dict[str, ir.Value]:
+    """Month M-k's measures as the history's ``<measure>_m<k>`` columns."""
+    return {f"{n}_m{k}": measures[n] for n in MONTHLY_MEASURES}
+
+
+def history_from_columns(
+    lined_up: ir.Table, attributes: Sequence[str], present: Sequence[bool], carry: Sequence[str] = ()
+) -> ir.Table:
+    """:func:`subscriber_history` of a table that already holds the months side by side.
+
+    ``lined_up`` has the ``attributes`` columns and, for each month ``k``
+    with ``present[k]``, the :func:`measure_columns` of month M-k (from a
+    join or a positional line-up of months laid out by subscriber number);
+    missing months become null columns, as in :func:`subscriber_history`.
+    The ``carry`` columns follow ``months_of_history``.
+    """
+    if len(present) != HISTORY_MONTHS:
+        raise ValueError(f"history needs {HISTORY_MONTHS} months, got {len(present)}")
+    t = lined_up
+    cols: dict[str, ir.Value] = {}
+    for n in MONTHLY_MEASURES:
+        for k in range(HISTORY_MONTHS):
+            cols[f"{n}_m{k}"] = t[f"{n}_m{k}"] if present[k] else ibis.null(measure_type(n))
+    out = t.select(*attributes, *carry, **cols)
+    flags = [out[f"arpu_m{k}"].notnull().cast("int64") for k in range(HISTORY_MONTHS)]
+    out = out.mutate(months_of_history=reduce(lambda a, b: a + b, flags))
+    return out.select(*attributes, *cols, "months_of_history", *carry)

@@ -23,8 +23,6 @@ import pyarrow as pa
 from tenure.config import Settings
 from tenure.domain.errors import ConfigurationError
 
-SHARDS = 1024
-"""Shards of the subscriber key: the unit of the buckets the cycle processes one at a time."""
 WRITE_QUEUE = 4
 """Record batches that may wait between the engine and the Parquet writer thread."""
 COPY_ROW_GROUP = 65_536
@@ -67,7 +65,7 @@ class Engine:
     con: Any
     _counter: int = field(default=0)
     _materialised: set[str] = field(default_factory=set)
-    _partition_dirs: dict[str, Path] = field(default_factory=dict)
+    _staged_dirs: dict[str, Path] = field(default_factory=dict)
     _last_compiled: tuple[ibis.Table, str] | None = None
     _scratch_dir: str | None = None
     spill_dir: Path | None = None
@@ -163,15 +161,38 @@ class Engine:
                 tmp.unlink()
         return rows
 
-    def define_view(self, name: str, expr: ibis.Table) -> ibis.Table:
-        """(Re)define the temporary view ``name`` as ``expr`` (DuckDB).
+    def line_up(self, sides: list[ibis.Table], name: str) -> ibis.Table:
+        """DuckDB: the ``sides`` side by side, row ``i`` of each with row ``i`` of the others.
 
-        An expression over the returned table reads whatever the view is
-        defined as when it runs: one expression, compiled once, serves every
-        bucket of a partitioned step, each bucket redefining the views first.
+        A ``POSITIONAL JOIN``: no hash table and no sort, one streaming pass.
+        The sides must yield their rows in the same order of one key (tables
+        laid out by subscriber number, :mod:`tenure.services.subscriber_index`)
+        and their column names must differ; a shorter side is padded with
+        nulls at the end. Only the engine's own compiled SQL goes into the view.
         """
-        self.con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {self.con.compile(expr)}')
-        return self.con.table(name)
+        if self.name != "duckdb":
+            raise NotImplementedError("line_up is DuckDB's; other engines join on the key")
+        self._counter += 1
+        view = f"{name}_{self._counter}"
+        parts = " POSITIONAL JOIN ".join(f"({self.con.compile(s)}) AS _side{i}" for i, s in enumerate(sides))
+        self.con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM {parts}')
+        return self.con.table(view)
+
+    def stage(self, expr: ibis.Table, name: str) -> ibis.Table:
+        """Compute ``expr`` once into a scratch Parquet file and read it back, rows in ``expr``'s order.
+
+        DuckDB writes with its own ``COPY`` (sorts spill; memory does not
+        grow with the table); Spark checkpoints. Free it with :meth:`drop_staged`.
+        """
+        if self.name != "duckdb":
+            return self.checkpoint(expr, name)
+        self._counter += 1
+        directory = self._scratch() / f"{name}_{self._counter}"
+        directory.mkdir()
+        self.copy_parquet(expr, directory / "part.parquet")
+        table = self.read_parquet([directory / "part.parquet"], name)
+        self._staged_dirs[table.op().name] = directory
+        return table
 
     def _compiled(self, expr: ibis.Table) -> str:
         """The SQL of ``expr``; the last one is kept, as the same expression often runs again."""
@@ -229,47 +250,15 @@ class Engine:
             self._materialised.discard(op.name)
             self.con.drop_table(op.name, force=True)
 
-    def partition(self, expr: ibis.Table, key: str, buckets: int, name: str) -> list[ibis.Table]:
-        """Split ``expr`` into ``buckets`` tables by :meth:`bucket` of column ``key``.
-
-        With one bucket ``expr`` is returned as is. Otherwise DuckDB computes
-        ``expr`` once into one Parquet file per bucket in a scratch directory
-        (a partitioned write: no sort, and memory does not grow with the
-        month), so each bucket later reads only its own rows instead of
-        re-scanning, re-filtering and re-joining the whole input. Spark
-        filters (its runs are small). Bucket ``b`` of every table partitioned
-        on the same key values holds the same keys. Free the parts with
-        :meth:`drop_partition`.
-        """
-        if buckets <= 1:
-            return [expr]
-        tagged = expr.mutate(__bucket=self.bucket(expr[key], buckets))
-        if self.name != "duckdb":
-            return [tagged.filter(tagged["__bucket"] == b).drop("__bucket") for b in range(buckets)]
-        self._counter += 1
-        directory = self._scratch() / f"{name}_{self._counter}"
-        self._copy(tagged, directory, "PARTITION_BY (__bucket), WRITE_PARTITION_COLUMNS false")
-        schema = expr.schema().to_pyarrow()
-        parts = []
-        for b in range(buckets):
-            files = sorted((directory / f"__bucket={b}").glob("*.parquet"))
-            part = self.read_parquet(files, name) if files else self.from_arrow(schema.empty_table(), name)
-            self._partition_dirs[part.op().name] = directory
-            # Readers take the directory's "__bucket=b" for a hive partition column: keep the table's own.
-            parts.append(part.select(*expr.columns).cast(expr.schema()))
-        return parts
-
-    def drop_partition(self, parts: list[ibis.Table]) -> None:
-        """Free the stored files behind the parts made by :meth:`partition`, if any."""
+    def drop_staged(self, parts: list[ibis.Table]) -> None:
+        """Free the scratch files behind tables made by :meth:`stage`, if any."""
         for part in parts:
             for op in part.op().find(ibis.expr.operations.DatabaseTable):
-                directory = self._partition_dirs.pop(op.name, None)
+                directory = self._staged_dirs.pop(op.name, None)
                 if directory is None:
                     continue
-                with contextlib.suppress(Exception):  # a view over the files, or
+                with contextlib.suppress(Exception):  # the view over the file
                     self.con.drop_view(op.name, force=True)
-                with contextlib.suppress(Exception):  # an empty in-memory bucket
-                    self.con.drop_table(op.name, force=True)
                 shutil.rmtree(directory, ignore_errors=True)
 
     def _copy(self, expr: ibis.Table, target: Path, options: str) -> None:
@@ -282,35 +271,6 @@ class Engine:
         if self._scratch_dir is None:
             self._scratch_dir = tempfile.mkdtemp(prefix="tenure-scratch-")
         return Path(self._scratch_dir)
-
-    def shard(self, column: ibis.Value) -> ibis.Value:
-        """Stable shard number 0..SHARDS-1 of a key column.
-
-        Tables kept sorted by shard (the monthly history) let a bucket read
-        only its own row groups: bucket ``b`` of ``n`` is a contiguous range
-        of shards (:meth:`bucket`).
-        """
-        # Both engines' hashes come back signed (Spark: 32-bit; DuckDB's unsigned
-        # 64-bit hash is reinterpreted as BIGINT by Ibis), so fold negatives back.
-        return ((column.hash() % SHARDS + SHARDS) % SHARDS).cast("int64")
-
-    def bucket(self, column: ibis.Value, buckets: int) -> ibis.Value:
-        """Stable bucket number 0..buckets-1 of a key column, for processing a large table in parts."""
-        return self.bucket_of_shard(self.shard(column), buckets)
-
-    @staticmethod
-    def bucket_of_shard(shard: ibis.Value, buckets: int) -> ibis.Value:
-        """The bucket (of ``buckets``, at most SHARDS) a shard number belongs to."""
-        if not 1 <= buckets <= SHARDS:
-            raise ValueError(f"buckets must be 1..{SHARDS}, got {buckets}")
-        return (shard * buckets // SHARDS).cast("int64")
-
-    @staticmethod
-    def shard_range(bucket: int, buckets: int) -> tuple[int, int]:
-        """The shards ``[lo, hi)`` of bucket ``bucket`` of ``buckets`` (inverse of :meth:`bucket_of_shard`)."""
-        lo = -(-bucket * SHARDS // buckets)
-        hi = -(-(bucket + 1) * SHARDS // buckets)
-        return lo, hi
 
     def copy_parquet(self, expr: ibis.Table, path: Path, order_by: str | None = None) -> int:
         """Execute ``expr`` into one Parquet file (optionally sorted); returns the rows written.

@@ -6,15 +6,19 @@ channel) on every run is most of the features step's work, and five of the
 six months did not change since the last run. So each month's reduction is
 written once into the warehouse's ``history`` area:
 
-    history/<YYYY-MM>/<version>/measures.parquet   one row per subscriber with usage
-    history/<YYYY-MM>/<version>/channels.parquet   one row per subscriber with contacts
+    history/<YYYY-MM>/<version>/measures.parquet   the month's measures
+    history/<YYYY-MM>/<version>/channels.parquet   the month's contacts per channel
 
-both with the subscriber's ``shard`` and sorted by it, so a bucket of the
-features step reads only its own row groups. A month is reduced again when
-its loaded input changes (its input version), when the reduction's format
-changes, or on another engine (shards follow the engine's hash). The area is
-derived data: deleting it costs one recomputation, and it is published
-atomically like every warehouse month.
+both laid out by the warehouse's subscriber numbering
+(:mod:`tenure.services.subscriber_index`): one row per number ``idx`` of the
+index as it stood, in number order, ``present`` false and the values null
+where the month has nothing for that subscriber. Row ``i`` of every month is
+the same subscriber, so the features step lines the six months up by
+position instead of joining them. A month is laid out again when its loaded
+input changes (its input version), when the reduction's format changes,
+when the index was started afresh (its epoch), or on another engine. The
+area is derived data: deleting it costs one recomputation, and it is
+published atomically like every warehouse month.
 """
 
 from __future__ import annotations
@@ -26,31 +30,39 @@ import ibis.expr.types as ir
 
 from tenure.analytics.channels import channel_counts
 from tenure.analytics.history import monthly_measures
-from tenure.engines.compute import SHARDS, Engine
+from tenure.engines.compute import Engine
 from tenure.engines.warehouse import Warehouse
+from tenure.services.subscriber_index import SubscriberIndex
 
-HISTORY_FORMAT = 1
+HISTORY_FORMAT = 2
 """Bump when :func:`monthly_measures` or :func:`channel_counts` change what they compute."""
 
 
 @dataclass(frozen=True)
 class MonthParts:
-    """One month's reduced tables, each with ``subscriber_id`` and ``shard``."""
+    """One month's reduced tables, each with ``idx``, ``subscriber_id`` and ``present``, dense in ``idx`` order."""
 
     measures: ir.Table
     channels: ir.Table | None
 
 
-def stamp(wh: Warehouse, eng: Engine, month: str) -> dict[str, object]:
+def stamp(wh: Warehouse, eng: Engine, month: str, epoch: str) -> dict[str, object]:
     """What a month's history must have been computed from to be current."""
-    return {"input_version": wh.version(month), "format": HISTORY_FORMAT, "engine": eng.name, "shards": SHARDS}
+    return {"input_version": wh.version(month), "format": HISTORY_FORMAT, "engine": eng.name, "index_epoch": epoch}
 
 
-def is_current(wh: Warehouse, eng: Engine, month: str) -> bool:
-    if not wh.has("measures", month, "history"):
+def is_current(wh: Warehouse, eng: Engine, month: str, epoch: str) -> bool:
+    if not epoch or not wh.has("measures", month, "history"):
         return False
     meta = wh.metadata(month, "history")
-    return all(meta.get(k) == v for k, v in stamp(wh, eng, month).items())
+    return all(meta.get(k) == v for k, v in stamp(wh, eng, month, epoch).items())
+
+
+def lay_out(index: ir.Table, t: ir.Table) -> ir.Table:
+    """``t`` (one row per ``subscriber_id``) spread over every number of ``index``, in number order."""
+    r = t.rename(_sid="subscriber_id")
+    j = index.left_join(r, index.subscriber_id == r._sid)
+    return j.mutate(present=j._sid.notnull()).drop("_sid").order_by("idx")
 
 
 Reader = Callable[[str, str], "ir.Table | None"]
@@ -65,7 +77,17 @@ def month_parts(wh: Warehouse, eng: Engine, month: str, get: Reader) -> MonthPar
     usage = get("monthly_usage", month)
     if usage is None:
         return None
-    if not is_current(wh, eng, month):
+    index = SubscriberIndex(wh)
+    if not is_current(wh, eng, month, index.state().epoch):
+        # Number the month's subscribers first: its snapshot too, so the
+        # features step finds every active subscriber of the month numbered.
+        ids = usage.select("subscriber_id")
+        subscribers = get("subscribers", month)
+        if subscribers is not None:
+            ids = ids.union(subscribers.select("subscriber_id"))
+        epoch = index.extend(eng, ids).epoch
+        numbers = index.table(eng)
+        assert numbers is not None
         contacts = get("channel_contacts", month)
         measures = monthly_measures(
             usage,
@@ -74,13 +96,12 @@ def month_parts(wh: Warehouse, eng: Engine, month: str, get: Reader) -> MonthPar
             contacts=contacts,
             plans=get("plans", month),
         )
-        with wh.write_month(month, "history", meta=stamp(wh, eng, month)) as w:
+        with wh.write_month(month, "history", meta=stamp(wh, eng, month, epoch)) as w:
             for name, expr in (("measures", measures),
                                ("channels", None if contacts is None else channel_counts(contacts))):
                 if expr is None:
                     continue
-                tagged = expr.mutate(shard=eng.shard(expr.subscriber_id))
-                w.written[name] = eng.copy_parquet(tagged, w.directory / f"{name}.parquet", order_by="shard")
+                w.written[name] = eng.copy_parquet(lay_out(numbers, expr), w.directory / f"{name}.parquet")
             if contacts is None:
                 # A month loaded again without contacts must not keep the old version's counts.
                 w.written["channels"] = 0
@@ -91,11 +112,6 @@ def month_parts(wh: Warehouse, eng: Engine, month: str, get: Reader) -> MonthPar
     return MonthParts(measures_t, channels_t)
 
 
-def bucket_of(t: ir.Table | None, bucket: int, buckets: int) -> ir.Table | None:
-    """The rows of ``t`` in bucket ``bucket`` of ``buckets``, without the shard column."""
-    if t is None:
-        return None
-    if buckets > 1:
-        lo, hi = Engine.shard_range(bucket, buckets)
-        t = t.filter((t.shard >= lo) & (t.shard < hi))
-    return t.drop("shard")
+def present_rows(t: ir.Table) -> ir.Table:
+    """The rows of a stored month table the month has values for, without the layout's columns."""
+    return t.filter(t.present).drop("idx", "present")

@@ -26,13 +26,24 @@ import yaml
 from pydantic import ValidationError
 
 import tenure
-from tenure.analytics.channels import activity_from_counts, channel_preferences, channel_scores
+from tenure.analytics.channels import (
+    activity_from_columns,
+    channel_preferences,
+    channel_scores,
+    count_columns,
+)
 from tenure.analytics.core import core_customers
 from tenure.analytics.credit import credit_rating
 from tenure.analytics.features import FeatureParams, subscriber_features
 from tenure.analytics.grades import subscriber_grades
 from tenure.analytics.groups import group_features, group_history, group_month_measures
-from tenure.analytics.history import month_bounds, subscriber_attributes, subscriber_history
+from tenure.analytics.history import (
+    active_subscribers,
+    history_from_columns,
+    measure_columns,
+    month_bounds,
+    subscriber_attributes,
+)
 from tenure.analytics.lifecycle import lifecycle_stages
 from tenure.analytics.segments import segment_membership
 from tenure.analytics.value import subscriber_value
@@ -47,7 +58,8 @@ from tenure.domain.segments import SegmentConfig
 from tenure.engines.compute import Engine, connect
 from tenure.engines.memory import release_unused
 from tenure.engines.warehouse import Warehouse
-from tenure.services.month_history import MonthParts, bucket_of, month_parts
+from tenure.services.month_history import MonthParts, lay_out, month_parts, present_rows
+from tenure.services.subscriber_index import SubscriberIndex
 
 SHIPPED_CONFIG = Path(tenure.__file__).parent / "config"
 BYTES_PER_BUCKET_SUBSCRIBER = 4_096
@@ -57,6 +69,8 @@ measured at 1M subscribers."""
 BUCKET_SUBSCRIBERS = (100_000, 1_000_000)
 """Smallest and largest subscriber bucket: below, per-bucket overheads dominate;
 above, output batches and join tables grow with no gain in speed."""
+ACTIVITY_COLUMNS = [f"contacts_{ch}_6m" for ch in CHANNELS] + [f"inbound_share_{ch}" for ch in CHANNELS]
+"""The channel activity columns of the features, after the history's."""
 KEY_ACCOUNT_EQUIVALENTS = {"business": 79, "consumer": 338}
 """Losing one key account costs as much revenue as 79 business or 338 consumer customers."""
 
@@ -207,61 +221,68 @@ def month_attributes(inp: MonthInputs, month: str) -> ir.Table:
 def staged_features(
     inp: MonthInputs, month: str, config: CycleConfig, eng: Engine, buckets: int
 ) -> Iterator[ir.Table]:
-    """The features of ``month``, one expression per subscriber bucket.
+    """The features of ``month``, one expression per range of subscriber numbers.
 
     Each of the six months is read as its reduced, stored history
-    (:mod:`tenure.services.month_history`: measures and per-channel contact
-    counts, computed once per loaded month and sorted by shard); the month-M
-    attributes are computed once per run and partitioned by bucket. Each
-    bucket then joins its own rows of each part into the history and yields
-    its features. The partitioned attributes are freed when the generator
-    finishes.
+    (:mod:`tenure.services.month_history`), laid out by subscriber number;
+    the month-M attributes are laid out the same way once per run. DuckDB
+    then lines the months up by position (:meth:`Engine.line_up`) in one
+    streaming pass over every number, with no join and memory that does not
+    grow with the month; other engines join the months on the number, in
+    ``buckets`` ranges. Either way every feature is computed along the row
+    (:func:`lined_up_features`). The staged attributes are freed when the
+    generator finishes.
     """
     months = [month_add(month, -k) for k in range(HISTORY_MONTHS)]
     _, last = month_bounds(month)
     parts = [inp.history(m) for m in months]
-    attr_parts = eng.partition(month_attributes(inp, month), "subscriber_id", buckets, "attributes")
+    index = SubscriberIndex(inp.wh)
+    subscribers = inp.get("subscribers", month)
+    assert subscribers is not None
+    # Every active subscriber must have a number, or the layout below would leave them out.
+    index.extend(eng, active_subscribers(subscribers, month).select("subscriber_id"))
+    numbers = index.table(eng)
+    assert numbers is not None
+    attrs = month_attributes(inp, month)
+    staged = eng.stage(lay_out(numbers, attrs).rename(_active="present"), "attributes")
     try:
-        if eng.name == "duckdb" and buckets > 1:
-            yield from _features_over_bucket_views(eng, attr_parts, parts, last, config)
+        if eng.name == "duckdb":
+            sides = [staged.drop("idx")]
+            sides += [p.measures.select(**measure_columns(p.measures, k)) for k, p in enumerate(parts) if p is not None]
+            sides += [p.channels.select(**count_columns(p.channels, k))
+                      for k, p in enumerate(parts) if p is not None and p.channels is not None]
+            lined = eng.line_up(sides, "lined_up")
+            yield lined_up_features(lined.filter(lined._active), attrs.columns, parts, last, config)
             return
+        size = index.state().size
+        active = staged.filter(staged._active)
         for b in range(buckets):
-            history = eng.checkpoint(
-                subscriber_history(attr_parts[b], [None if p is None else bucket_of(p.measures, b, buckets)
-                                                   for p in parts]),
-                "history",
-            )
-            activity = activity_from_counts([None if p is None else bucket_of(p.channels, b, buckets)
-                                             for p in parts])
-            if activity is not None:
-                activity = eng.checkpoint(activity, "channel_activity")
-            yield subscriber_features(history, last, activity, config.features)
+            lo, hi = b * size // buckets, (b + 1) * size // buckets
+            joined = active.filter((active.idx >= lo) & (active.idx < hi))
+            for k, p in enumerate(parts):
+                if p is None:
+                    continue
+                for stored, columns in ((p.measures, measure_columns), (p.channels, count_columns)):
+                    if stored is None:
+                        continue
+                    side = stored.filter((stored.idx >= lo) & (stored.idx < hi))
+                    side = side.select(_ik=side.idx, **columns(side, k))
+                    joined = joined.left_join(side, joined.idx == side._ik).drop("_ik")
+            joined = eng.checkpoint(joined, "history")
+            yield lined_up_features(joined, attrs.columns, parts, last, config)
     finally:
-        eng.drop_partition(attr_parts)
+        eng.drop_staged([staged])
 
 
-def _features_over_bucket_views(
-    eng: Engine, attr_parts: list[ir.Table], parts: list[MonthParts | None], last: dt.date, config: CycleConfig
-) -> Iterator[ir.Table]:
-    """One features expression over views that each bucket redefines: built and compiled once.
-
-    Building and compiling the ~200-column expression costs about half a CPU
-    second, once per bucket otherwise (tens of buckets at 10M subscribers).
-    """
-    buckets = len(attr_parts)
-    tag = f"b{id(attr_parts):x}"
-    expr: ir.Table | None = None
-    for b in range(buckets):
-        attrs = eng.define_view(f"{tag}_attributes", attr_parts[b])
-        measures = [None if p is None else eng.define_view(f"{tag}_measures_{k}", bucket_of(p.measures, b, buckets))
-                    for k, p in enumerate(parts)]
-        channels = [None if p is None or p.channels is None
-                    else eng.define_view(f"{tag}_channels_{k}", bucket_of(p.channels, b, buckets))
-                    for k, p in enumerate(parts)]
-        if expr is None:
-            expr = subscriber_features(subscriber_history(attrs, measures), last,
-                                       activity_from_counts(channels), config.features)
-        yield expr
+def lined_up_features(
+    t: ir.Table, attributes: list[str], parts: list[MonthParts | None], last: dt.date, config: CycleConfig
+) -> ir.Table:
+    """The features from the month-M attributes and each stored month's columns side by side."""
+    present = [p is not None for p in parts]
+    contacts = [k for k, p in enumerate(parts) if p is not None and p.channels is not None]
+    t = t.mutate(**activity_from_columns(t, contacts))
+    history = history_from_columns(t, attributes, present, carry=ACTIVITY_COLUMNS)
+    return subscriber_features(history, last, None, config.features)
 
 
 def write_features(
@@ -284,7 +305,7 @@ def build_groups(inp: MonthInputs, month: str, config: CycleConfig, eng: Engine)
             per_month.append(None)
             continue
         stored = None if u is None else inp.history(m)
-        meas = None if stored is None else bucket_of(stored.measures, 0, 1)
+        meas = None if stored is None else present_rows(stored.measures)
         per_month.append(eng.checkpoint(
             group_month_measures(m, g, gm, s, meas, inp.get("group_members", month_add(m, -1))), "group_measures"
         ))

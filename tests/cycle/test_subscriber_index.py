@@ -1,0 +1,186 @@
+"""The subscriber numbering the stored history is laid out by, and the features lined up by position."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import ibis
+import pyarrow as pa
+import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from tenure.analytics.channels import (
+    activity_from_columns,
+    activity_from_counts,
+    channel_counts,
+    count_columns,
+)
+from tenure.analytics.features import subscriber_features
+from tenure.analytics.history import monthly_measures, subscriber_history
+from tenure.config import Settings
+from tenure.domain.model import month_add
+from tenure.engines.compute import Engine, connect
+from tenure.engines.warehouse import Warehouse
+from tenure.services.monthly_cycle import MonthInputs, load_cycle_config, month_attributes
+from tenure.services.subscriber_index import SubscriberIndex
+
+from .cycle_pipeline import compute
+
+M = "2026-06"
+
+
+@pytest.fixture
+def eng(tmp_path: Path) -> Engine:
+    e = connect(Settings(home=tmp_path, environment="test"), "duckdb")
+    yield e
+    e.close()
+
+
+def _ids(eng: Engine, ids: list[str]) -> ibis.Table:
+    return eng.from_arrow(pa.table({"subscriber_id": pa.array(ids, pa.string())}), "ids")
+
+
+def _numbers(index: SubscriberIndex, eng: Engine) -> dict[str, int]:
+    t = index.table(eng)
+    assert t is not None
+    rows = eng.to_arrow(t).to_pylist()
+    return {r["subscriber_id"]: r["idx"] for r in rows}
+
+
+def test_new_subscribers_are_numbered_after_the_last_in_id_order(eng: Engine, tmp_path: Path) -> None:
+    index = SubscriberIndex(Warehouse(tmp_path / "wh"))
+    first = index.extend(eng, _ids(eng, ["S3", "S1", "S2", "S1", None]))
+    assert _numbers(index, eng) == {"S1": 0, "S2": 1, "S3": 2}
+    assert first.size == 3 and first.epoch
+    second = index.extend(eng, _ids(eng, ["S9", "S2", "S0"]))
+    assert _numbers(index, eng) == {"S1": 0, "S2": 1, "S3": 2, "S0": 3, "S9": 4}  # old numbers kept
+    assert second.epoch == first.epoch and second.size == 5
+    again = index.extend(eng, _ids(eng, ["S0", "S3"]))
+    assert again == second  # nothing new: nothing written
+    assert len(list(index.directory.glob("index-*.parquet"))) <= 2
+
+
+def test_a_deleted_index_starts_a_new_epoch(eng: Engine, tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    index = SubscriberIndex(wh)
+    old = index.extend(eng, _ids(eng, ["S1"]))
+    shutil.rmtree(index.directory)
+    assert index.state().epoch == "" and index.table(eng) is None
+    assert index.extend(eng, _ids(eng, ["S1"])).epoch != old.epoch
+
+
+def test_each_month_is_laid_out_by_number(settings: Settings, operator: object, months: list[str]) -> None:
+    wh = Warehouse(settings.warehouse_dir)
+    compute(settings, M, profiles=False)
+    index = SubscriberIndex(wh)
+    st_ = index.state()
+    numbers = pa.parquet.read_table(st_.path) if st_.path else None
+    assert numbers is not None and numbers["idx"].to_pylist() == list(range(st_.size))
+    for m in months:
+        assert wh.metadata(m, "history")["index_epoch"] == st_.epoch
+        laid = wh.read_arrow("measures", m, "history")
+        n = laid.num_rows
+        assert laid["idx"].to_pylist() == list(range(n)) and n <= st_.size  # dense, in number order
+        assert laid["subscriber_id"].to_pylist() == numbers["subscriber_id"].to_pylist()[:n]
+        usage = wh.read_arrow("monthly_usage", m)
+        present = laid.filter(laid["present"])
+        assert sorted(present["subscriber_id"].to_pylist()) == sorted(usage["subscriber_id"].to_pylist())
+        absent = laid.filter(pa.compute.invert(laid["present"]))
+        assert absent["arpu"].null_count == absent.num_rows
+
+
+def test_deleting_the_index_lays_every_month_out_again_with_the_same_features(
+        settings: Settings, operator: object, months: list[str]) -> None:
+    wh = Warehouse(settings.warehouse_dir)
+    first, _ = compute(settings, M, profiles=False)
+    versions = {m: wh.version(m, "history") for m in months}
+    shutil.rmtree(SubscriberIndex(wh).directory)
+    again, _ = compute(settings, M, profiles=False)
+    assert all(wh.version(m, "history") != versions[m] for m in months)
+    assert again == first
+
+
+def test_lined_up_features_equal_the_features_joined_from_the_raw_months(
+        settings: Settings, operator: object, months: list[str]) -> None:
+    """The positional line-up against the plain joins of each month's reduction, computed from the loaded tables."""
+    lined, _ = compute(settings, M, profiles=False)
+    eng = connect(settings, "duckdb")
+    try:
+        inp = MonthInputs(Warehouse(settings.warehouse_dir), eng)
+        config = load_cycle_config(settings.home)
+        hist = [month_add(M, -k) for k in range(6)]
+        measures = [None if inp.get("monthly_usage", m) is None else monthly_measures(
+            inp.get("monthly_usage", m), complaints=inp.get("complaints", m), orders=inp.get("service_orders", m),
+            contacts=inp.get("channel_contacts", m), plans=inp.get("plans", m)) for m in hist]
+        counts = [None if inp.get("channel_contacts", m) is None else channel_counts(inp.get("channel_contacts", m))
+                  for m in hist]
+        expr = subscriber_features(subscriber_history(month_attributes(inp, M), measures),
+                                   dt_last(M), activity_from_counts(counts), config.features)
+        joined = {r["subscriber_id"]: r for r in eng.to_arrow(expr).to_pylist()}
+    finally:
+        eng.close()
+    assert lined.keys() == joined.keys() and len(lined) > 100
+    assert list(next(iter(lined.values()))) == list(next(iter(joined.values())))  # same columns, same order
+    for sid, row in joined.items():
+        for col, v in row.items():
+            got = lined[sid][col]
+            if isinstance(v, float):
+                assert got == pytest.approx(v, rel=1e-12, abs=1e-12), (sid, col)
+            else:
+                assert got == v, (sid, col)
+
+
+def dt_last(month: str):
+    from tenure.analytics.history import month_bounds
+
+    return month_bounds(month)[1]
+
+
+contact = st.tuples(st.sampled_from(["S1", "S2", "S3", "S4"]),
+                    st.sampled_from(["store", "hotline", "ivr", "website", "sms", "wap", "self_service"]),
+                    st.sampled_from(["inbound", "outbound"]))
+
+
+@hsettings(max_examples=25, deadline=None)
+@given(months=st.lists(st.one_of(st.none(), st.lists(contact, max_size=12)), min_size=6, max_size=6),
+       decay=st.sampled_from([0.5, 0.7, 1.0]))
+def test_activity_along_the_row_equals_activity_from_the_joined_counts(months: list, decay: float) -> None:
+    eng = connect(Settings(home=Path("/tmp"), environment="test"), "duckdb")
+    try:
+        raw = [
+            None if rows is None else eng.from_arrow(pa.table({
+                "subscriber_id": pa.array([r[0] for r in rows], pa.string()),
+                "channel": pa.array([r[1] for r in rows], pa.string()),
+                "direction": pa.array([r[2] for r in rows], pa.string()),
+            }), "contacts")
+            for rows in months
+        ]
+        counts = [None if t is None else channel_counts(t) for t in raw]
+        everyone = _ids(eng, ["S1", "S2", "S3", "S4", "S5"])
+        side = everyone
+        for k, c in enumerate(counts):
+            if c is not None:
+                c = c.select(_k=c.subscriber_id, **count_columns(c, k))
+                side = side.left_join(c, side.subscriber_id == c._k).drop("_k")
+        present = [k for k, c in enumerate(counts) if c is not None]
+        along = eng.to_arrow(side.select("subscriber_id", **activity_from_columns(side, present, decay))).to_pylist()
+        grouped = activity_from_counts(counts, decay)
+        by_group = {} if grouped is None else {r["_csid"]: r for r in eng.to_arrow(grouped).to_pylist()}
+    finally:
+        eng.close()
+    assert len(along) == 5
+    for row in along:
+        g = by_group.get(row["subscriber_id"])
+        for col, v in row.items():
+            if col == "subscriber_id":
+                continue
+            expected = None if g is None else g[col]
+            if col.startswith("contacts_"):
+                assert v == (expected or 0), col  # the features fill missing totals with 0
+            elif expected is None:
+                assert v is None, col
+            else:
+                assert v == pytest.approx(expected, rel=1e-12), col
