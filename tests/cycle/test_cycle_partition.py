@@ -59,3 +59,27 @@ def test_materialised_table_holds_the_result_until_dropped(eng: Engine) -> None:
     assert name in tables()
     eng.drop(m)
     assert name not in tables()
+
+
+def test_lining_up_keeps_row_order_across_row_groups_and_ranges(eng: Engine) -> None:
+    """Many row groups, two engine threads, range filters and projections in each side, as the features step does."""
+    n = 400_000  # several of DuckDB's row groups per file
+    import numpy as np
+
+    idx = np.arange(n, dtype=np.int64)
+    sides = []
+    for s in range(3):
+        length = n - 50_000 * s
+        data = pa.table({"idx": idx[:length], "v": idx[:length] * 3 + s})
+        sides.append(eng.stage(eng.from_arrow(data, "big_src").order_by("idx"), "big"))
+    lo, hi = 120_000, 380_000
+    ranged = [t.filter((t.idx >= lo) & (t.idx < hi)) for t in sides]
+    lined = eng.line_up([ranged[0].select("idx", v0=ranged[0].v)]
+                        + [t.select(**{f"i{s}": t.idx, f"v{s}": t.v + 0}) for s, t in enumerate(ranged) if s],
+                        "big_lined")
+    bad = ((lined.i1.notnull() & (lined.i1 != lined.idx)).cast("int64").sum()
+           + (lined.i2.notnull() & (lined.i2 != lined.idx)).cast("int64").sum())
+    out = eng.to_arrow(lined.aggregate(n=lined.count(), bad=bad, first=lined.idx.min(), last=lined.idx.max(),
+                                       padded=lined.i2.isnull().cast("int64").sum())).to_pylist()[0]
+    eng.drop_staged(sides)
+    assert out == {"n": hi - lo, "bad": 0, "first": lo, "last": hi - 1, "padded": hi - (n - 100_000)}

@@ -63,9 +63,10 @@ from tenure.services.subscriber_index import SubscriberIndex
 
 SHIPPED_CONFIG = Path(tenure.__file__).parent / "config"
 BYTES_PER_BUCKET_SUBSCRIBER = 4_096
-"""Engine memory one subscriber of a bucket needs in the features step (the six
-month parts' join tables and the ~200-column output batch, with headroom);
-measured at 1M subscribers."""
+"""Engine memory one subscriber of a bucket needs when the features step joins
+the months (Spark: the six month parts' join tables and the ~200-column output
+batch, with headroom); measured at 1M subscribers. DuckDB lines the months up
+by position in one pass and needs no buckets."""
 BUCKET_SUBSCRIBERS = (100_000, 1_000_000)
 """Smallest and largest subscriber bucket: below, per-bucket overheads dominate;
 above, output batches and join tables grow with no gain in speed."""
@@ -530,7 +531,7 @@ def run_month(
             raise NotFound(f"no {required} for {month} in the warehouse: load that month first")
     config = load_cycle_config(settings.home)
     eng = connect(settings, engine)
-    n_buckets = _bucket_count(wh, month, buckets, settings)
+    n_buckets = 1 if eng.name == "duckdb" else _bucket_count(wh, month, buckets, settings)
     summary = RunSummary(month=month, engine=eng.name, buckets=n_buckets)
     steps = ["features", "scoring", "groups", "warnings", "profiles", "group_profiles", "summary"]
     progress = on_progress or (lambda step, done, total: None)
