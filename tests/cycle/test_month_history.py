@@ -11,7 +11,13 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from tenure.analytics.channels import activity_from_counts, channel_activity, channel_counts
+from tenure.analytics.channels import (
+    activity_from_columns,
+    activity_from_counts,
+    channel_activity,
+    channel_counts,
+    count_columns,
+)
 from tenure.config import Settings
 from tenure.engines.compute import Engine, connect
 from tenure.engines.warehouse import Warehouse
@@ -83,6 +89,17 @@ def eng(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     e.close()
 
 
+def _contact_tables(eng: Engine, months: list) -> list:
+    return [
+        None if rows is None else eng.from_arrow(pa.table({
+            "subscriber_id": pa.array([r[0] for r in rows], pa.string()),
+            "channel": pa.array([r[1] for r in rows], pa.string()),
+            "direction": pa.array([r[2] for r in rows], pa.string()),
+        }), "contacts")
+        for rows in months
+    ]
+
+
 contact = st.tuples(st.sampled_from(["S1", "S2", "S3", "S4"]),
                     st.sampled_from(["store", "hotline", "ivr", "website", "sms", "wap", "self_service"]),
                     st.sampled_from(["inbound", "outbound"]))
@@ -91,14 +108,7 @@ contact = st.tuples(st.sampled_from(["S1", "S2", "S3", "S4"]),
 @hsettings(max_examples=25, deadline=None)
 @given(months=st.lists(st.one_of(st.none(), st.lists(contact, max_size=12)), min_size=6, max_size=6))
 def test_activity_from_monthly_counts_equals_activity_from_raw_contacts(eng: Engine, months: list) -> None:
-    raw = [
-        None if rows is None else eng.from_arrow(pa.table({
-            "subscriber_id": pa.array([r[0] for r in rows], pa.string()),
-            "channel": pa.array([r[1] for r in rows], pa.string()),
-            "direction": pa.array([r[2] for r in rows], pa.string()),
-        }), "contacts")
-        for rows in months
-    ]
+    raw = _contact_tables(eng, months)
     direct = channel_activity(raw)
     counted = activity_from_counts([None if t is None else channel_counts(t) for t in raw])
     if direct is None:
@@ -113,3 +123,34 @@ def test_activity_from_monthly_counts_equals_activity_from_raw_contacts(eng: Eng
                 assert b[k][col] == v, col
             else:
                 assert b[k][col] == pytest.approx(v, rel=1e-12, abs=1e-12), col
+
+
+@hsettings(max_examples=25, deadline=None)
+@given(months=st.lists(st.one_of(st.none(), st.lists(contact, max_size=12)), min_size=6, max_size=6),
+       decay=st.sampled_from([0.5, 0.7, 1.0]))
+def test_activity_along_the_row_equals_activity_from_the_joined_counts(eng: Engine, months: list,
+                                                                       decay: float) -> None:
+    """The features step sums each month's counts along the lined-up row: same values as the union and group-by."""
+    counts = [None if t is None else channel_counts(t) for t in _contact_tables(eng, months)]
+    side = eng.from_arrow(pa.table({"subscriber_id": pa.array(["S1", "S2", "S3", "S4", "S5"], pa.string())}), "ids")
+    for k, c in enumerate(counts):
+        if c is not None:
+            c = c.select(_k=c.subscriber_id, **count_columns(c, k))
+            side = side.left_join(c, side.subscriber_id == c._k).drop("_k")
+    present = [k for k, c in enumerate(counts) if c is not None]
+    along = eng.to_arrow(side.select("subscriber_id", **activity_from_columns(side, present, decay))).to_pylist()
+    grouped = activity_from_counts(counts, decay)
+    by_group = {} if grouped is None else {r["_csid"]: r for r in eng.to_arrow(grouped).to_pylist()}
+    assert len(along) == 5
+    for row in along:
+        g = by_group.get(row["subscriber_id"])
+        for col, v in row.items():
+            if col == "subscriber_id":
+                continue
+            expected = None if g is None else g[col]
+            if col.startswith("contacts_"):
+                assert v == (expected or 0), col  # the features fill missing totals with 0
+            elif expected is None:
+                assert v is None, col
+            else:
+                assert v == pytest.approx(expected, rel=1e-12), col
