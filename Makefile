@@ -37,10 +37,10 @@ browser:
 demo: install
 	bash scripts/demo.sh "$(DEMO_HOME)" "$(DEMO_SUBSCRIBERS)" "$(DEMO_MONTHS)" "$(HOST)" "$(PORT)"
 
-test: install-test browser
+test: install-test browser lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
-lint:
+lint: install-test
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src/tenure/domain src/tenure/services
 
