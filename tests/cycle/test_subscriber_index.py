@@ -132,3 +132,31 @@ def dt_last(month: str):
     from tenure.analytics.history import month_bounds
 
     return month_bounds(month)[1]
+
+
+def test_a_subscriber_twice_in_a_month_is_refused_and_the_stored_month_kept(
+        settings: Settings, operator: object) -> None:
+    """A duplicate would shift every later row of the layout: the month is refused, its last layout kept."""
+    from tenure.domain.errors import InputError
+
+    wh = Warehouse(settings.warehouse_dir)
+    compute(settings, M, profiles=False)
+    changed = month_add(M, -1)
+    kept = wh.version(changed, "history")
+    usage = wh.read_arrow("monthly_usage", changed)
+    with wh.write_month(changed) as w:  # past the loader, which refuses duplicate keys
+        w.write("monthly_usage", pa.concat_tables([usage, usage.slice(3, 1)]))
+    with pytest.raises(InputError, match="appears twice"):
+        compute(settings, M, profiles=False)
+    assert wh.version(changed, "history") == kept
+
+
+def test_a_customer_twice_in_the_month_is_refused(settings: Settings, operator: object) -> None:
+    from tenure.domain.errors import InputError
+
+    wh = Warehouse(settings.warehouse_dir)
+    customers = wh.read_arrow("customers", M)
+    with wh.write_month(M) as w:
+        w.write("customers", pa.concat_tables([customers, customers.slice(0, 1)]))
+    with pytest.raises(InputError, match=r"attributes have 1 extra row\(s\)"):
+        compute(settings, M, profiles=False)

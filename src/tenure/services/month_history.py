@@ -30,6 +30,7 @@ import ibis.expr.types as ir
 
 from tenure.analytics.channels import channel_counts
 from tenure.analytics.history import monthly_measures
+from tenure.domain.errors import InputError
 from tenure.engines.compute import Engine
 from tenure.engines.warehouse import Warehouse
 from tenure.services.subscriber_index import SubscriberIndex
@@ -85,8 +86,9 @@ def month_parts(wh: Warehouse, eng: Engine, month: str, get: Reader) -> MonthPar
         subscribers = get("subscribers", month)
         if subscribers is not None:
             ids = ids.union(subscribers.select("subscriber_id"))
-        epoch = index.extend(eng, ids).epoch
-        numbers = index.table(eng)
+        state = index.extend(eng, ids)
+        epoch = state.epoch
+        numbers = index.table(eng, state)
         assert numbers is not None
         contacts = get("channel_contacts", month)
         measures = monthly_measures(
@@ -101,7 +103,11 @@ def month_parts(wh: Warehouse, eng: Engine, month: str, get: Reader) -> MonthPar
                                ("channels", None if contacts is None else channel_counts(contacts))):
                 if expr is None:
                     continue
-                w.written[name] = eng.copy_parquet(lay_out(numbers, expr), w.directory / f"{name}.parquet")
+                rows = eng.copy_parquet(lay_out(numbers, expr), w.directory / f"{name}.parquet")
+                if rows != state.size:  # a subscriber twice would shift every later row
+                    raise InputError(f"{month}: {name} has {rows - state.size} extra row(s): "
+                                    "a subscriber appears twice in the month's input")
+                w.written[name] = rows
             if contacts is None:
                 # A month loaded again without contacts must not keep the old version's counts.
                 w.written["channels"] = 0

@@ -49,7 +49,7 @@ from tenure.analytics.segments import segment_membership
 from tenure.analytics.value import subscriber_value
 from tenure.config import Settings
 from tenure.domain.core_customers import CoreDefinition
-from tenure.domain.errors import ConfigurationError, NotFound
+from tenure.domain.errors import ConfigurationError, InputError, NotFound
 from tenure.domain.grades import GradeConfig
 from tenure.domain.lifecycle import LifecycleConfig
 from tenure.domain.measures import HISTORY_MONTHS
@@ -241,12 +241,17 @@ def staged_features(
     subscribers = inp.get("subscribers", month)
     assert subscribers is not None
     # Every active subscriber must have a number, or the layout below would leave them out.
-    index.extend(eng, active_subscribers(subscribers, month).select("subscriber_id"))
-    numbers = index.table(eng)
+    state = index.extend(eng, active_subscribers(subscribers, month).select("subscriber_id"))
+    numbers = index.table(eng, state)
     assert numbers is not None
     attrs = month_attributes(inp, month)
     staged = eng.stage(lay_out(numbers, attrs).rename(_active="present"), "attributes")
     try:
+        size = state.size
+        rows = int(eng.to_arrow(staged.aggregate(n=staged.count())).column("n")[0].as_py())
+        if rows != size:  # a subscriber twice would shift every later row of the line-up
+            raise InputError(f"{month}: the attributes have {rows - size} extra row(s): "
+                             "a subscriber, customer or agreement key appears twice in the month's input")
         if eng.name == "duckdb":
             sides = [staged.drop("idx")]
             sides += [p.measures.select(**measure_columns(p.measures, k)) for k, p in enumerate(parts) if p is not None]
@@ -255,7 +260,6 @@ def staged_features(
             lined = eng.line_up(sides, "lined_up")
             yield lined_up_features(lined.filter(lined._active), attrs.columns, parts, last, config)
             return
-        size = index.state().size
         active = staged.filter(staged._active)
         for b in range(buckets):
             lo, hi = b * size // buckets, (b + 1) * size // buckets

@@ -61,9 +61,9 @@ class SubscriberIndex:
         meta = json.loads(pointer.read_text())
         return IndexState(epoch=meta["epoch"], size=int(meta["size"]), path=self.directory / meta["file"])
 
-    def table(self, eng: Engine) -> ir.Table | None:
-        """The index as a table (``idx``, ``subscriber_id``), or None while it is empty."""
-        st = self.state()
+    def table(self, eng: Engine, state: IndexState | None = None) -> ir.Table | None:
+        """The index (``idx``, ``subscriber_id``) as of ``state`` (default: now), or None while it is empty."""
+        st = state or self.state()
         if st.path is None:
             return None
         return eng.read_parquet([st.path], "subscriber_index")
