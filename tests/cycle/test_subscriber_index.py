@@ -7,6 +7,8 @@ from pathlib import Path
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from tenure.analytics.channels import (
@@ -16,6 +18,7 @@ from tenure.analytics.channels import (
 from tenure.analytics.features import subscriber_features
 from tenure.analytics.history import monthly_measures, subscriber_history
 from tenure.config import Settings
+from tenure.domain.errors import InputError
 from tenure.domain.model import month_add
 from tenure.engines.compute import Engine, connect
 from tenure.engines.warehouse import Warehouse
@@ -159,4 +162,21 @@ def test_a_customer_twice_in_the_month_is_refused(settings: Settings, operator: 
     with wh.write_month(M) as w:
         w.write("customers", pa.concat_tables([customers, customers.slice(0, 1)]))
     with pytest.raises(InputError, match=r"attributes have 1 extra row\(s\)"):
+        compute(settings, M, profiles=False)
+
+
+def test_an_active_subscriber_without_a_number_is_never_left_out_silently(
+        settings: Settings, operator: object) -> None:
+    """An index that lost a subscriber (here: rewritten by hand) fails the run instead of dropping them."""
+    wh = Warehouse(settings.warehouse_dir)
+    compute(settings, M, profiles=False)
+    index = SubscriberIndex(wh)
+    st_ = index.state()
+    assert st_.path is not None
+    numbers = pq.read_table(st_.path)
+    subscribers = wh.read_arrow("subscribers", M)
+    someone = subscribers.filter(pc.equal(subscribers["status"], "active"))["subscriber_id"][0].as_py()
+    renamed = pc.if_else(pc.equal(numbers["subscriber_id"], someone), "S-nobody", numbers["subscriber_id"])
+    pq.write_table(numbers.set_column(1, "subscriber_id", renamed), st_.path)
+    with pytest.raises(InputError, match="have no number"):
         compute(settings, M, profiles=False)

@@ -240,18 +240,24 @@ def staged_features(
     index = SubscriberIndex(inp.wh)
     subscribers = inp.get("subscribers", month)
     assert subscribers is not None
-    # Every active subscriber must have a number, or the layout below would leave them out.
-    state = index.extend(eng, active_subscribers(subscribers, month).select("subscriber_id"))
+    active_now = active_subscribers(subscribers, month)
+    # Every active subscriber must have a number, or the layout below would leave them out. Laying
+    # out month M's history (parts[0]) numbered its whole snapshot; otherwise number them here.
+    state = index.extend(eng, active_now.select("subscriber_id")) if parts[0] is None else index.state()
     numbers = index.table(eng, state)
     assert numbers is not None
     attrs = month_attributes(inp, month)
     staged = eng.stage(lay_out(numbers, attrs).rename(_active="present"), "attributes")
     try:
-        size = state.size
-        rows = int(eng.to_arrow(staged.aggregate(n=staged.count())).column("n")[0].as_py())
-        if rows != size:  # a subscriber twice would shift every later row of the line-up
-            raise InputError(f"{month}: the attributes have {rows - size} extra row(s): "
+        counts = eng.to_arrow(staged.aggregate(n=staged.count(), active=staged._active.cast("int64").sum()))
+        rows, laid_out = (int(counts.column(c)[0].as_py() or 0) for c in ("n", "active"))
+        if rows != state.size:  # a subscriber twice would shift every later row of the line-up
+            raise InputError(f"{month}: the attributes have {rows - state.size} extra row(s): "
                              "a subscriber, customer or agreement key appears twice in the month's input")
+        expected = int(eng.to_arrow(active_now.aggregate(n=active_now.count())).column("n")[0].as_py())
+        if laid_out != expected:
+            raise InputError(f"{month}: {expected - laid_out} active subscriber(s) have no number; "
+                             f"delete {index.directory} to number every subscriber again")
         if eng.name == "duckdb":
             sides = [staged.drop("idx")]
             sides += [p.measures.select(**measure_columns(p.measures, k)) for k, p in enumerate(parts) if p is not None]
@@ -261,6 +267,7 @@ def staged_features(
             yield lined_up_features(lined.filter(lined._active), attrs.columns, parts, last, config)
             return
         active = staged.filter(staged._active)
+        size = state.size
         for b in range(buckets):
             lo, hi = b * size // buckets, (b + 1) * size // buckets
             joined = active.filter((active.idx >= lo) & (active.idx < hi))
