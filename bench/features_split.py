@@ -1,4 +1,4 @@
-"""Where the DuckDB features step's time goes, in one process: numbering check, attributes layout, lined-up stream.
+"""Where the DuckDB features step's time goes, in one process: numbering, attributes layout, guards, stream.
 
     .venv/bin/python bench/features_split.py --home /tmp/tenure-bench-cycle-10000000 --month 2026-06 [--fetch-only]
 
@@ -59,12 +59,16 @@ def main() -> None:
     index = SubscriberIndex(wh)
     subscribers = inp.get("subscribers", args.month)
     assert subscribers is not None
-    index.extend(eng, active_subscribers(subscribers, args.month).select("subscriber_id"))
-    lap("numbering check")
-    numbers = index.table(eng)
+    active = active_subscribers(subscribers, args.month)
+    state = index.extend(eng, active.select("subscriber_id")) if parts[0] is None else index.state()
+    lap("numbering check (month M not laid out only)")
+    numbers = index.table(eng, state)
     attrs = mc.month_attributes(inp, args.month)
     staged = eng.stage(lay_out(numbers, attrs).rename(_active="present"), "attributes")
     lap("attributes laid out")
+    eng.to_arrow(staged.aggregate(n=staged.count(), active=staged._active.cast("int64").sum()))
+    eng.to_arrow(active.aggregate(n=active.count()))
+    lap("row-count guards")
     sides = [staged.drop("idx")]
     sides += [p.measures.select(**mc.measure_columns(p.measures, k)) for k, p in enumerate(parts) if p is not None]
     sides += [p.channels.select(**mc.count_columns(p.channels, k))
