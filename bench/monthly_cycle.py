@@ -140,7 +140,6 @@ def phase_features(args: argparse.Namespace) -> dict:
     from tenure.engines.warehouse import Warehouse
     from tenure.services.monthly_cycle import (
         MonthInputs,
-        _bucket_count,
         load_cycle_config,
         write_features,
     )
@@ -150,14 +149,13 @@ def phase_features(args: argparse.Namespace) -> dict:
     eng = connect(settings, "duckdb")
     config = load_cycle_config(settings.home)
     started = time.perf_counter()
-    n = _bucket_count(wh, END, args.buckets, settings)
     inp = MonthInputs(wh, eng)
     out = Path(args.home) / "bench_features.parquet"
-    rows = write_features(inp, END, config, eng, out, n)
+    rows = write_features(inp, END, config, eng, out, 1)  # DuckDB: one lined-up pass, no buckets
     seconds = time.perf_counter() - started
     cols = len(eng.read_parquet([out], "f").columns)
     eng.close()
-    return {"seconds": round(seconds, 2), "rows": rows, "columns": cols, "buckets": n,
+    return {"seconds": round(seconds, 2), "rows": rows, "columns": cols,
             "peak_rss_mib": round(_peak_mib(), 1), "cpu_s": _cpu_s()}
 
 
@@ -165,7 +163,7 @@ def phase_cycle(args: argparse.Namespace) -> dict:
     from tenure.services.monthly_cycle import run_month
 
     started = time.perf_counter()
-    summary = run_month(_settings(Path(args.home)), END, engine="duckdb", buckets=args.buckets)
+    summary = run_month(_settings(Path(args.home)), END, engine="duckdb")
     return {"seconds": round(time.perf_counter() - started, 2), "subscribers": summary.subscribers,
             "warnings": summary.warnings, "steps": summary.timings, "peak_rss_mib": round(_peak_mib(), 1),
             "cpu_s": _cpu_s()}
@@ -242,8 +240,6 @@ def _reset_history(home: Path, mode: str) -> None:
 def _child(phase: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--phase", phase, "--home", str(args.home),
            "--subscribers", str(args.subscribers), "--seed", str(args.seed)]
-    if args.buckets:
-        cmd += ["--buckets", str(args.buckets)]
     if args.replicate_from:
         cmd += ["--replicate-from", str(args.replicate_from), "--replica-ids", args.replica_ids]
     wall = time.perf_counter()
@@ -261,7 +257,6 @@ def main() -> None:
     p.add_argument("--subscribers", type=int, default=1_000_000)
     p.add_argument("--home", type=Path, default=None, help="Warehouse home (default /tmp/tenure-bench-cycle-N).")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--buckets", type=int, default=None, help="Subscriber buckets (default: from N and the DuckDB memory limit).")
     p.add_argument("--replicate-from", type=Path, default=None,
                    help="Build the warehouse from copies of a prepared smaller home instead of generating.")
     p.add_argument("--replica-ids", choices=("keep-length", "prefix"), default="keep-length",
