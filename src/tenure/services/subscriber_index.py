@@ -76,7 +76,7 @@ class SubscriberIndex:
         """
         with self._lock():
             st = self.state()
-            current = self.table(eng)
+            current = self.table(eng, st)
             wanted = ids.select("subscriber_id").filter(ids.subscriber_id.notnull()).distinct()
             if current is not None:
                 wanted = wanted.anti_join(current, "subscriber_id")
