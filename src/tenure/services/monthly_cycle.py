@@ -59,7 +59,7 @@ from tenure.engines.compute import Engine, connect
 from tenure.engines.memory import release_unused
 from tenure.engines.warehouse import Warehouse
 from tenure.services.month_history import MonthParts, lay_out, month_parts, present_rows
-from tenure.services.subscriber_index import SubscriberIndex
+from tenure.services.subscriber_index import IndexState, SubscriberIndex
 
 SHIPPED_CONFIG = Path(tenure.__file__).parent / "config"
 BYTES_PER_BUCKET_SUBSCRIBER = 4_096
@@ -237,34 +237,11 @@ def staged_features(
     months = [month_add(month, -k) for k in range(HISTORY_MONTHS)]
     _, last = month_bounds(month)
     parts = [inp.history(m) for m in months]
-    index = SubscriberIndex(inp.wh)
-    subscribers = inp.get("subscribers", month)
-    assert subscribers is not None
-    active_now = active_subscribers(subscribers, month)
-    # Every active subscriber must have a number, or the layout below would leave them out. Laying
-    # out month M's history (parts[0]) numbered its whole snapshot; otherwise number them here.
-    state = index.extend(eng, active_now.select("subscriber_id")) if parts[0] is None else index.state()
-    numbers = index.table(eng, state)
-    assert numbers is not None
-    attrs = month_attributes(inp, month)
-    staged = eng.stage(lay_out(numbers, attrs).rename(_active="present"), "attributes")
+    state, active_now = number_subscribers(inp, month, eng, parts)
+    staged, attributes = stage_attributes(inp, month, eng, state, active_now)
     try:
-        counts = eng.to_arrow(staged.aggregate(n=staged.count(), active=staged._active.cast("int64").sum()))
-        rows, laid_out = (int(counts.column(c)[0].as_py() or 0) for c in ("n", "active"))
-        if rows != state.size:  # a subscriber twice would shift every later row of the line-up
-            raise InputError(f"{month}: the attributes have {rows - state.size} extra row(s): "
-                             "a subscriber, customer or agreement key appears twice in the month's input")
-        expected = int(eng.to_arrow(active_now.aggregate(n=active_now.count())).column("n")[0].as_py())
-        if laid_out != expected:
-            raise InputError(f"{month}: {expected - laid_out} active subscriber(s) have no number; "
-                             f"delete {index.directory} to number every subscriber again")
         if eng.name == "duckdb":
-            sides = [staged.drop("idx")]
-            sides += [p.measures.select(**measure_columns(p.measures, k)) for k, p in enumerate(parts) if p is not None]
-            sides += [p.channels.select(**count_columns(p.channels, k))
-                      for k, p in enumerate(parts) if p is not None and p.channels is not None]
-            lined = eng.line_up(sides, "lined_up")
-            yield lined_up_features(lined.filter(lined._active), attrs.columns, parts, last, config)
+            yield lined_up_features(line_up_months(eng, staged, parts), attributes, parts, last, config)
             return
         active = staged.filter(staged._active)
         size = state.size
@@ -281,9 +258,65 @@ def staged_features(
                     side = side.select(_ik=side.idx, **columns(side, k))
                     joined = joined.left_join(side, joined.idx == side._ik).drop("_ik")
             joined = eng.checkpoint(joined, "history")
-            yield lined_up_features(joined, attrs.columns, parts, last, config)
+            yield lined_up_features(joined, attributes, parts, last, config)
     finally:
         eng.drop_staged([staged])
+
+
+def number_subscribers(
+    inp: MonthInputs, month: str, eng: Engine, parts: list[MonthParts | None]
+) -> tuple[IndexState, ir.Table]:
+    """The index state every active subscriber of ``month`` is numbered in, and those subscribers.
+
+    Laying out month M's history (``parts[0]``) numbered its whole snapshot;
+    otherwise they are numbered here.
+    """
+    subscribers = inp.get("subscribers", month)
+    assert subscribers is not None
+    active_now = active_subscribers(subscribers, month)
+    index = SubscriberIndex(inp.wh)
+    state = index.extend(eng, active_now.select("subscriber_id")) if parts[0] is None else index.state()
+    return state, active_now
+
+
+def stage_attributes(
+    inp: MonthInputs, month: str, eng: Engine, state: IndexState, active_now: ir.Table
+) -> tuple[ir.Table, list[str]]:
+    """The month-M attributes laid out by subscriber number (``_active`` marks the month's rows), staged.
+
+    Returns the staged table (free it with :meth:`Engine.drop_staged`) and
+    the attribute columns. Refuses a layout that would not line up: a row
+    too many (a key twice in the input) or an active subscriber without a
+    number.
+    """
+    numbers = SubscriberIndex(inp.wh).table(eng, state)
+    assert numbers is not None
+    attrs = month_attributes(inp, month)
+    staged = eng.stage(lay_out(numbers, attrs).rename(_active="present"), "attributes")
+    try:
+        counts = eng.to_arrow(staged.aggregate(n=staged.count(), active=staged._active.cast("int64").sum()))
+        rows, laid_out = (int(counts.column(c)[0].as_py() or 0) for c in ("n", "active"))
+        if rows != state.size:  # a subscriber twice would shift every later row of the line-up
+            raise InputError(f"{month}: the attributes have {rows - state.size} extra row(s): "
+                             "a subscriber, customer or agreement key appears twice in the month's input")
+        expected = int(eng.to_arrow(active_now.aggregate(n=active_now.count())).column("n")[0].as_py())
+        if laid_out != expected:
+            raise InputError(f"{month}: {expected - laid_out} active subscriber(s) have no number; "
+                             f"delete {SubscriberIndex(inp.wh).directory} to number every subscriber again")
+    except BaseException:
+        eng.drop_staged([staged])
+        raise
+    return staged, attrs.columns
+
+
+def line_up_months(eng: Engine, staged: ir.Table, parts: list[MonthParts | None]) -> ir.Table:
+    """DuckDB: the staged attributes and every stored month's columns side by side, the month's rows only."""
+    sides = [staged.drop("idx")]
+    sides += [p.measures.select(**measure_columns(p.measures, k)) for k, p in enumerate(parts) if p is not None]
+    sides += [p.channels.select(**count_columns(p.channels, k))
+              for k, p in enumerate(parts) if p is not None and p.channels is not None]
+    lined = eng.line_up(sides, "lined_up")
+    return lined.filter(lined._active)
 
 
 def lined_up_features(
