@@ -11,12 +11,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from tenure.analytics.channels import (
-    activity_from_counts,
-    channel_counts,
-)
-from tenure.analytics.features import subscriber_features
-from tenure.analytics.history import monthly_measures, subscriber_history
+from tenure.analytics.channels import channel_counts
+from tenure.analytics.history import month_bounds, monthly_measures
 from tenure.config import Settings
 from tenure.domain.errors import InputError
 from tenure.domain.model import month_add
@@ -26,6 +22,7 @@ from tenure.services.monthly_cycle import MonthInputs, load_cycle_config, month_
 from tenure.services.subscriber_index import SubscriberIndex
 
 from .cycle_pipeline import compute
+from .joined_reference import activity_from_counts, joined_features, subscriber_history
 
 M = "2026-06"
 
@@ -115,8 +112,8 @@ def test_lined_up_features_equal_the_features_joined_from_the_raw_months(
             contacts=inp.get("channel_contacts", m), plans=inp.get("plans", m)) for m in hist]
         counts = [None if inp.get("channel_contacts", m) is None else channel_counts(inp.get("channel_contacts", m))
                   for m in hist]
-        expr = subscriber_features(subscriber_history(month_attributes(inp, M), measures),
-                                   dt_last(M), activity_from_counts(counts), config.features)
+        expr = joined_features(subscriber_history(month_attributes(inp, M), measures),
+                               month_bounds(M)[1], activity_from_counts(counts), config.features)
         joined = {r["subscriber_id"]: r for r in eng.to_arrow(expr).to_pylist()}
     finally:
         eng.close()
@@ -131,17 +128,9 @@ def test_lined_up_features_equal_the_features_joined_from_the_raw_months(
                 assert got == v, (sid, col)
 
 
-def dt_last(month: str):
-    from tenure.analytics.history import month_bounds
-
-    return month_bounds(month)[1]
-
-
 def test_a_subscriber_twice_in_a_month_is_refused_and_the_stored_month_kept(
         settings: Settings, operator: object) -> None:
     """A duplicate would shift every later row of the layout: the month is refused, its last layout kept."""
-    from tenure.domain.errors import InputError
-
     wh = Warehouse(settings.warehouse_dir)
     compute(settings, M, profiles=False)
     changed = month_add(M, -1)
@@ -155,8 +144,6 @@ def test_a_subscriber_twice_in_a_month_is_refused_and_the_stored_month_kept(
 
 
 def test_a_customer_twice_in_the_month_is_refused(settings: Settings, operator: object) -> None:
-    from tenure.domain.errors import InputError
-
     wh = Warehouse(settings.warehouse_dir)
     customers = wh.read_arrow("customers", M)
     with wh.write_month(M) as w:

@@ -1,10 +1,10 @@
 """Channel preference (渠道偏好): how much each subscriber uses each of the seven channels.
 
-:func:`channel_activity` counts contacts per channel over the six months and
-a recency-weighted share of *inbound* contacts per channel (a contact in
-month M-k weighs ``decay ** k``; the customer chose the channel, so only
-inbound contacts say something about preference). It is computed from each
-month's :func:`channel_counts`, which the cycle keeps per month.
+:func:`activity_from_columns` counts contacts per channel over the six
+months and a recency-weighted share of *inbound* contacts per channel (a
+contact in month M-k weighs ``decay ** k``; the customer chose the channel,
+so only inbound contacts say something about preference). It is computed
+from each month's :func:`channel_counts`, which the cycle keeps per month.
 :func:`channel_scores` turns each share into a 0-9 score across subscribers:
 0 for a subscriber who did not use the channel, otherwise
 ``1 + floor(9 * percent_rank)`` among the subscribers who did (ties get the
@@ -26,7 +26,7 @@ def channel_counts(contacts: ir.Table) -> ir.Table:
     """One month's contacts per subscriber: ``contacts_<ch>`` and ``inbound_<ch>`` for the 7 channels.
 
     One row per subscriber with at least one contact in the month; the
-    month's part of :func:`channel_activity`, small enough to keep per month.
+    month's part of :func:`activity_from_columns`, small enough to keep per month.
     """
     c = contacts
     aggs: dict[str, ir.Value] = {}
@@ -36,56 +36,18 @@ def channel_counts(contacts: ir.Table) -> ir.Table:
     return c.group_by(subscriber_id=c.subscriber_id).aggregate(**aggs)
 
 
-def channel_activity(months: Sequence[ir.Table | None], decay: float = 0.5) -> ir.Table | None:
-    """Per subscriber: ``contacts_<ch>_6m`` and ``inbound_share_<ch>`` for the 7 channels.
-
-    ``months[k]`` is the channel_contacts table of month M-k (None if absent).
-    Returns None when no month has contacts.
-    """
-    return activity_from_counts([None if t is None else channel_counts(t) for t in months], decay)
-
-
-def activity_from_counts(months: Sequence[ir.Table | None], decay: float = 0.5) -> ir.Table | None:
-    """:func:`channel_activity` from the months' :func:`channel_counts` (``months[k]``: month M-k)."""
-    parts = [
-        t.select(
-            _csid=t.subscriber_id,
-            **{f"contacts_{ch}_6m": t[f"contacts_{ch}"] for ch in CHANNELS},
-            **{f"_win_{ch}": t[f"inbound_{ch}"].cast("float64") * decay**k for ch in CHANNELS},
-        )
-        for k, t in enumerate(months)
-        if t is not None
-    ]
-    if not parts:
-        return None
-    u = reduce(lambda a, b: a.union(b), parts)
-    a = u.group_by("_csid").aggregate(
-        **{f"contacts_{ch}_6m": u[f"contacts_{ch}_6m"].sum() for ch in CHANNELS},
-        **{f"_win_{ch}": u[f"_win_{ch}"].sum() for ch in CHANNELS},
-    )
-    total = reduce(lambda x, y: x + y, [a[f"_win_{ch}"] for ch in CHANNELS])
-    return a.select(
-        "_csid",
-        *[f"contacts_{ch}_6m" for ch in CHANNELS],
-        **{
-            f"inbound_share_{ch}": ibis.ifelse(total > 0, a[f"_win_{ch}"] / total, ibis.null("float64"))
-            for ch in CHANNELS
-        },
-    )
-
-
 def count_columns(counts: ir.Table, k: int) -> dict[str, ir.Value]:
     """Month M-k's :func:`channel_counts` as ``contacts_<ch>_m<k>`` and ``inbound_<ch>_m<k>`` columns."""
     return {f"{c}_{ch}_m{k}": counts[f"{c}_{ch}"] for ch in CHANNELS for c in ("contacts", "inbound")}
 
 
 def activity_from_columns(t: ir.Table, months: Sequence[int], decay: float = 0.5) -> dict[str, ir.Value]:
-    """:func:`activity_from_counts` computed along the row, from the :func:`count_columns` of ``months``.
+    """Per subscriber: ``contacts_<ch>_6m`` and ``inbound_share_<ch>`` for the 7 channels.
 
-    For a table holding each month's counts side by side (null where the
-    subscriber had no contact that month): the same values, with no union,
-    group-by or join. Contact totals are 0 and inbound shares null for a
-    subscriber with no contact in any month, as after the join.
+    Computed along the row of a table holding the :func:`count_columns` of
+    ``months`` side by side (null where the subscriber had no contact that
+    month). Contact totals are 0 and inbound shares null for a subscriber
+    with no contact in any month.
     """
     out: dict[str, ir.Value] = {}
     wins: dict[str, ir.Value] = {}

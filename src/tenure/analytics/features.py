@@ -17,8 +17,6 @@ from functools import reduce
 import ibis
 import ibis.expr.types as ir
 
-from tenure.domain.model import CHANNELS
-
 
 @dataclass(frozen=True)
 class FeatureParams:
@@ -117,25 +115,19 @@ def months_until(date: ir.DateValue, month_end: dt.date) -> ir.IntegerValue:
 def subscriber_features(
     history: ir.Table,
     month_end: dt.date,
-    channel_activity: ir.Table | None = None,
     params: FeatureParams | None = None,
 ) -> ir.Table:
     """About 70 features per subscriber from ``history`` (see docs/features.md).
+
+    ``history`` holds the month-M attributes, the six months' measures
+    (:func:`tenure.analytics.history.history_from_columns`) and the channel
+    activity (:func:`tenure.analytics.channels.activity_from_columns`); every
+    feature is computed along the row.
 
     >>> # features = subscriber_features(history_table, date(2026, 3, 31))
     """
     p = params or FeatureParams()
     t = history
-    if channel_activity is not None:
-        t = t.left_join(channel_activity, t.subscriber_id == channel_activity._csid).drop("_csid")
-    elif f"contacts_{CHANNELS[0]}_6m" in t.columns:
-        pass  # the history already carries the channel activity (activity_from_columns)
-    else:
-        t = t.mutate(
-            **{f"contacts_{ch}_6m": ibis.null("int64") for ch in CHANNELS},
-            **{f"inbound_share_{ch}": ibis.null("float64") for ch in CHANNELS},
-        )
-    t = t.mutate(**{f"contacts_{ch}_6m": t[f"contacts_{ch}_6m"].fill_null(0) for ch in CHANNELS})
 
     f: dict[str, ir.Value] = {}
     for m in ("arpu", "mou", "data_mb", "sms", "recharge_amount", "recharge_count", "roaming_mou", "mou_offnet"):

@@ -1,8 +1,11 @@
 """Subscriber history: one row per subscriber active in month M, six months wide.
 
-Each month's tables are read separately, reduced to one row per subscriber
-(:func:`monthly_measures`), renamed to ``<measure>_m<k>`` and left-joined on
-``subscriber_id``. Joining six narrow monthly tables and computing features
+Each month's tables are read separately and reduced to one row per
+subscriber (:func:`monthly_measures`); the cycle keeps each month's reduction
+laid out by subscriber number and puts the six months side by side
+(:mod:`tenure.services.monthly_cycle`), where :func:`measure_columns` names
+them ``<measure>_m<k>`` and :func:`history_from_columns` completes the
+history. Six narrow monthly tables side by side with features computed
 row-wise is much cheaper than a long-format group-by-and-pivot, and it keeps
 the cycle point-in-time correct by construction: only months M, M-1 ... M-5
 and the month-M snapshots are ever read.
@@ -257,34 +260,6 @@ def _in_force(agreements: ir.Table, last: dt.date) -> ir.Table:
     return a.filter((a.start_date <= ibis.literal(last)) & (a.end_date >= ibis.literal(last)))
 
 
-def subscriber_history(attributes: ir.Table, months: Sequence[ir.Table | None]) -> ir.Table:
-    """Join the monthly measure tables onto the attributes as ``<measure>_m<k>``.
-
-    ``months[k]`` is :func:`monthly_measures` of month M-k, or None when that
-    month is not in the warehouse (its columns are then null). Adds
-    ``months_of_history``: months among m0..m5 with a usage row.
-    """
-    if len(months) != HISTORY_MONTHS:
-        raise ValueError(f"history needs {HISTORY_MONTHS} months, got {len(months)}")
-    # One join chain and one projection: cheaper to compile than six join-and-drop steps.
-    joined: ir.Table = attributes
-    missing: dict[str, ir.Value] = {}
-    keys: list[str] = []
-    for k, m in enumerate(months):
-        if m is None:
-            missing |= {f"{n}_m{k}": ibis.null(measure_type(n)) for n in MONTHLY_MEASURES}
-            continue
-        mk = m.rename({f"{n}_m{k}": n for n in MONTHLY_MEASURES} | {f"_sid{k}": "subscriber_id"})
-        joined = joined.left_join(mk, attributes.subscriber_id == mk[f"_sid{k}"])
-        keys.append(f"_sid{k}")
-    out = joined.drop(*keys) if keys else joined
-    if missing:
-        out = out.mutate(**missing)
-    out = out.select(*attributes.columns, *[f"{n}_m{k}" for n in MONTHLY_MEASURES for k in range(HISTORY_MONTHS)])
-    present = [out[f"arpu_m{k}"].notnull().cast("int64") for k in range(HISTORY_MONTHS)]
-    return out.mutate(months_of_history=reduce(lambda a, b: a + b, present))
-
-
 def measure_columns(measures: ir.Table, k: int) -> dict[str, ir.Value]:
     """Month M-k's measures as the history's ``<measure>_m<k>`` columns."""
     return {f"{n}_m{k}": measures[n] for n in MONTHLY_MEASURES}
@@ -293,13 +268,13 @@ def measure_columns(measures: ir.Table, k: int) -> dict[str, ir.Value]:
 def history_from_columns(
     lined_up: ir.Table, attributes: Sequence[str], present: Sequence[bool], carry: Sequence[str] = ()
 ) -> ir.Table:
-    """:func:`subscriber_history` of a table that already holds the months side by side.
+    """The six-month history of a table that already holds the months side by side.
 
     ``lined_up`` has the ``attributes`` columns and, for each month ``k``
     with ``present[k]``, the :func:`measure_columns` of month M-k (from a
     join or a positional line-up of months laid out by subscriber number);
-    missing months become null columns, as in :func:`subscriber_history`.
-    The ``carry`` columns follow ``months_of_history``.
+    missing months become null columns. Adds ``months_of_history``: months
+    among m0..m5 with a usage row; the ``carry`` columns follow it.
     """
     if len(present) != HISTORY_MONTHS:
         raise ValueError(f"history needs {HISTORY_MONTHS} months, got {len(present)}")

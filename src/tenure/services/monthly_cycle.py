@@ -327,7 +327,7 @@ def lined_up_features(
     contacts = [k for k, p in enumerate(parts) if p is not None and p.channels is not None]
     t = t.mutate(**activity_from_columns(t, contacts))
     history = history_from_columns(t, attributes, present, carry=ACTIVITY_COLUMNS)
-    return subscriber_features(history, last, None, config.features)
+    return subscriber_features(history, last, config.features)
 
 
 def write_features(
