@@ -14,6 +14,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -577,7 +578,9 @@ def run_month(
     eng = connect(settings, engine)
     n_buckets = 1 if eng.name == "duckdb" else _bucket_count(wh, month, buckets, settings)
     summary = RunSummary(month=month, engine=eng.name, buckets=n_buckets)
-    steps = ["features", "scoring", "groups", "warnings", "profiles", "group_profiles", "summary"]
+    # "scoring" runs beside "groups" and "warnings"; its timing is the wait for it
+    # after them (its own seconds are in the scoring summary).
+    steps = ["features", "groups", "warnings", "scoring", "profiles", "group_profiles", "summary"]
     progress = on_progress or (lambda step, done, total: None)
     _, month_end = month_bounds(month)
     meta: dict[str, Any] = {}
@@ -599,9 +602,29 @@ def run_month(
             lap("features")
 
             # Early warning by model: scores and reasons when a churn model is promoted.
+            # Scoring reads the features file with Arrow and numpy, never through the
+            # engine, so it runs in a thread beside the groups and warnings queries:
+            # each leaves a core idle much of the time (the scoring pass's reading and
+            # drift bins are single-threaded), and side by side they keep both busy.
             from tenure.services.scoring import score_features
 
-            scored = score_features(settings, features_path)
+            with ThreadPoolExecutor(1, thread_name_prefix="tenure-scoring") as pool:
+                scoring = pool.submit(score_features, settings, features_path)
+
+                groups_expr = build_groups(inp, month, config, eng)
+                groups_t = None
+                if groups_expr is not None:
+                    out.write("group_features", eng.to_arrow(groups_expr.order_by("group_id")))
+                    groups_t = eng.read_parquet([out.directory / "group_features.parquet"], "group_features")
+                lap("groups")
+
+                sub_w, grp_w = compute_warnings(eng, settings, features, groups_t, month_end)
+                _write_table(eng, out, "warnings", sub_w)
+                _write_table(eng, out, "group_warnings", grp_w)
+                warnings_t = eng.read_parquet([out.directory / "warnings.parquet"], "warnings")
+                lap("warnings")
+
+                scored = scoring.result()
             scores_t = None
             if scored is not None:
                 out.write("model_scores", scored.scores)
@@ -614,19 +637,6 @@ def run_month(
                 del scored
                 release_unused()
             lap("scoring")
-
-            groups_expr = build_groups(inp, month, config, eng)
-            groups_t = None
-            if groups_expr is not None:
-                out.write("group_features", eng.to_arrow(groups_expr.order_by("group_id")))
-                groups_t = eng.read_parquet([out.directory / "group_features.parquet"], "group_features")
-            lap("groups")
-
-            sub_w, grp_w = compute_warnings(eng, settings, features, groups_t, month_end)
-            _write_table(eng, out, "warnings", sub_w)
-            _write_table(eng, out, "group_warnings", grp_w)
-            warnings_t = eng.read_parquet([out.directory / "warnings.parquet"], "warnings")
-            lap("warnings")
 
             profiles_expr = month_profiles(eng, wh, month, config, features, warnings_t, groups_t, scores_t)
             profiles_path = out.directory / "profiles.parquet"
