@@ -368,3 +368,63 @@ def test_reasons_from_tables_equal_reasons_from_lightgbm(settings: Settings, tra
     assert len(a) > 0
     assert np.allclose(a.contribution, b.contribution, rtol=0, atol=1e-12)
     pd.testing.assert_frame_equal(a.drop(columns="contribution"), b.drop(columns="contribution"))
+
+
+class _ColumnsModel:
+    """Just enough of a model for the read-ahead: its features copied into the matrix."""
+
+    def __init__(self, names: list[str], fail_on: int | None = None) -> None:
+        self.feature_names_in_ = np.array(names)
+        self.fail_on = fail_on
+
+    def design_matrix(self, batch: pa.RecordBatch, out: np.ndarray) -> np.ndarray:
+        if self.fail_on is not None and self.fail_on in batch.column("x").to_pylist():
+            raise ValueError(f"bad row {self.fail_on}")
+        out = out[: batch.num_rows]
+        for j, name in enumerate(self.feature_names_in_):
+            out[:, j] = batch.column(str(name)).to_numpy()
+        return out
+
+
+def _batches(n_batches: int, rows: int) -> list[pa.RecordBatch]:
+    return [pa.record_batch({"x": np.arange(b * rows, (b + 1) * rows, dtype=float),
+                             "y": np.arange(b * rows, (b + 1) * rows, dtype=float) * -1.0})
+            for b in range(n_batches)]
+
+
+def test_read_ahead_keeps_file_order_and_never_refills_a_matrix_in_use(monkeypatch) -> None:
+    import time as _time
+
+    monkeypatch.setattr(scoring, "BATCH_ROWS", 5)
+    batches = _batches(30, 5)
+    edges = {"x": np.array([10.0, 100.0])}
+    counts = {"x": np.zeros(4, dtype=np.int64)}
+    prepared = scoring._PreparedBatches(iter(batches), _ColumnsModel(["x", "y"]), _ColumnsModel(["y"]),
+                                        edges, counts)
+    seen = []
+    for item in prepared:
+        _time.sleep(0.005)  # the thread runs ahead meanwhile, filling the other buffers
+        want = np.column_stack([item.batch.column("x").to_numpy(), item.batch.column("y").to_numpy()])
+        assert np.array_equal(item.churn, want)
+        assert item.down is not None and np.array_equal(item.down[:, 0], want[:, 1])
+        seen.append(item.batch.column("x")[0].as_py())
+    assert seen == [b.column("x")[0].as_py() for b in batches]
+    assert counts["x"].tolist() == drift.bin_counts(np.arange(150.0), edges["x"]).tolist()
+
+
+def test_read_ahead_raises_the_threads_error_and_stops() -> None:
+    prepared = scoring._PreparedBatches(iter(_batches(12, 5)), _ColumnsModel(["x"], fail_on=23), None, {}, {})
+    got = []
+    with pytest.raises(ValueError, match="bad row 23"):
+        for item in prepared:
+            got.append(item.batch.column("x")[0].as_py())
+    assert got == [0.0, 5.0, 10.0, 15.0]
+    assert not prepared._thread.is_alive()
+
+
+def test_read_ahead_stops_when_the_caller_stops() -> None:
+    prepared = scoring._PreparedBatches(iter(_batches(50, 5)), _ColumnsModel(["x"]), None, {}, {})
+    items = iter(prepared)
+    next(items)
+    items.close()  # the caller leaves the loop early (an error of its own, say)
+    assert not prepared._thread.is_alive()

@@ -21,12 +21,14 @@ rows, never as one pandas table: each batch becomes the model's float matrix
 (``ChurnModel.design_matrix``), is scored by the compiled predictor
 (``ml/compiled.py``; LightGBM when it is unavailable or disagrees), adds to
 the drift bins of every reference feature, and leaves behind the rows that
-may still be acted on (the highest probabilities so far). Reasons are then
+may still be acted on (the highest probabilities so far). A thread reads the
+next batches, fills their matrices and counts their drift bins while the
+current one is scored (``_PreparedBatches``). Reasons are then
 computed for the acted-on rows only, without reading the file again, from
 exact contribution tables (``ml/tree_shap.py``; LightGBM's ``pred_contrib``
 when they cannot be built or disagree); anyone else's are computed when asked
 (``services/reasons_on_demand.py``). Memory
-is bounded by a batch, a few columns per subscriber and about twice the
+is bounded by a few batches, a few columns per subscriber and about twice the
 acted-on rows, whatever the month's size. Settings:
 ``<home>/config/early_warning.yaml`` (``action_share``,
 ``reasons_per_customer``, ``drift_warn``).
@@ -35,7 +37,10 @@ acted-on rows, whatever the month's size. Settings:
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +67,9 @@ TABLES_MIN_ROWS = 5_000
 LightGBM's ``pred_contrib``; below it kept tables are still used, but none are built."""
 REASON_CHUNK_ROWS = 20_000
 """Acted-on rows explained together (twenty blocks of the contribution tables)."""
+PREPARED_AHEAD = 1
+"""Batches read and turned into matrices ahead of the one being scored (one buffer per
+batch in flight, plus one being filled and one being scored)."""
 CHECK_ROWS = 2_000
 """Rows of the first batch on which a compiled predictor must agree with LightGBM."""
 CHECK_ROWS_CONTRIBUTIONS = 200
@@ -278,12 +286,16 @@ class _Candidates:
         """(file rows, their features) of the ``wanted`` rows, batch by batch."""
         parts = []
         found = 0
+        # One sort of the wanted rows, then a binary search per held row: np.isin per
+        # held piece sorted the wanted rows again for each (4 s for 100,000 rows at 10M).
+        w = np.unique(wanted)
         for c in self.held:
-            at = np.flatnonzero(np.isin(c.rows, wanted))
+            pos = np.minimum(np.searchsorted(w, c.rows), max(len(w) - 1, 0))
+            at = np.flatnonzero(w[pos] == c.rows) if len(w) else np.zeros(0, dtype=np.int64)
             if len(at):
                 parts.append((c.rows[at], c.features.take(pa.array(at))))
                 found += len(at)
-        if found != len(np.unique(wanted)):
+        if found != len(w):
             raise AssertionError(f"{len(wanted) - found} acted-on rows were dropped while scoring")
         return parts
 
@@ -295,6 +307,80 @@ def _acted_count(n: int, share: float) -> int:
     cap = max(1, math.ceil(share * n))
     top_two = n - (-(8 * n) // 10)  # rows whose rank * 10 // n is 8 or 9
     return min(cap, top_two)
+
+
+@dataclass
+class _Prepared:
+    batch: pa.RecordBatch
+    churn: np.ndarray  # the churn model's design matrix of the batch
+    down: np.ndarray | None  # the downgrade model's, when one is promoted
+    seconds: float  # spent making the matrices
+
+
+class _PreparedBatches:
+    """The file's record batches with their design matrices and drift bins, made in a thread ahead of scoring.
+
+    Reading and decoding a batch, filling its matrices and counting its
+    drift bins run on one core; the compiled predictor runs on all of them.
+    Done one after the other they left the cores idle half of the pass; here
+    a thread prepares the next batches while the caller scores the last one.
+    Batches come in file order. Each batch in flight has its own matrix
+    buffers, reused once the caller has moved past them, so memory stays at
+    ``PREPARED_AHEAD + 2`` matrices. An error in the thread is raised in the
+    caller; a caller that stops early stops the thread.
+    """
+
+    def __init__(self, batches: Iterator[pa.RecordBatch], churn_model: Any, down_model: Any | None,
+                 drift_edges: dict[str, np.ndarray], drift_counts: dict[str, np.ndarray]) -> None:
+        self._batches, self._churn, self._down = batches, churn_model, down_model
+        self._edges, self.drift_counts = drift_edges, drift_counts
+        self.seconds_drift = 0.0
+        ring = PREPARED_AHEAD + 2
+        self._buffers = [
+            (np.empty((BATCH_ROWS, len(churn_model.feature_names_in_))),
+             np.empty((BATCH_ROWS, len(down_model.feature_names_in_))) if down_model is not None else None)
+            for _ in range(ring)
+        ]
+        self._queue: queue.Queue[_Prepared | BaseException | None] = queue.Queue(maxsize=PREPARED_AHEAD)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tenure-scoring-read", daemon=True)
+
+    def _put(self, item: _Prepared | BaseException | None) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for i, batch in enumerate(self._batches):
+                lap = time.perf_counter()
+                churn_out, down_out = self._buffers[i % len(self._buffers)]
+                churn = self._churn.design_matrix(batch, out=churn_out)
+                down = self._down.design_matrix(batch, out=down_out) if self._down is not None else None
+                made = time.perf_counter()
+                for k, edges in self._edges.items():
+                    self.drift_counts[k] += drift.bin_counts(_floats(batch.column(k)), edges)
+                self.seconds_drift += time.perf_counter() - made
+                if not self._put(_Prepared(batch, churn, down, made - lap)):
+                    return
+            self._put(None)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller
+            self._put(exc)
+
+    def __iter__(self) -> Iterator[_Prepared]:
+        self._thread.start()
+        try:
+            while (item := self._queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._stop.set()
+            self._thread.join()
 
 
 def score_features(settings: Settings, features_path: Path) -> ScoringResult | None:
@@ -332,25 +418,22 @@ def score_features(settings: Settings, features_path: Path) -> ScoringResult | N
     ids: list[pa.Array] = []
     probs: list[np.ndarray] = []
     downs: list[np.ndarray] = []
-    seconds_probabilities = seconds_drift = 0.0
+    seconds_probabilities = 0.0
     start = 0
-    # One matrix per model for the whole pass, refilled batch after batch.
-    churn_matrix = np.empty((BATCH_ROWS, len(names)))
-    down_matrix = np.empty((BATCH_ROWS, len(down[1].feature_names_in_))) if down else None
-    for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+    prepared = _PreparedBatches(file.iter_batches(batch_size=BATCH_ROWS, columns=columns), churn_model,
+                                down[1] if down else None, drift_edges, drift_counts)
+    for item in prepared:
+        batch = item.batch
         lap = time.perf_counter()
         ids.append(batch.column("subscriber_id"))
-        p_batch = churn_p(churn_model.design_matrix(batch, out=churn_matrix))
+        p_batch = churn_p(item.churn)
         probs.append(p_batch)
-        if down_p is not None:
-            downs.append(down_p(down_p.model.design_matrix(batch, out=down_matrix)))
-        seconds_probabilities += time.perf_counter() - lap
-        lap = time.perf_counter()
-        for k, edges in drift_edges.items():
-            drift_counts[k] += drift.bin_counts(_floats(batch.column(k)), edges)
-        seconds_drift += time.perf_counter() - lap
+        if down_p is not None and item.down is not None:
+            downs.append(down_p(item.down))
+        seconds_probabilities += item.seconds + time.perf_counter() - lap
         candidates.offer(batch.select(["subscriber_id", *names]), start, p_batch)
         start += batch.num_rows
+    seconds_drift = prepared.seconds_drift
     sid = pc.cast(pa.chunked_array(ids, type=file.schema_arrow.field("subscriber_id").type), pa.string())
     p = np.concatenate(probs) if probs else np.array([])
     deciles = risk_deciles(p, sid)
