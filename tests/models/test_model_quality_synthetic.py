@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tenure.config import Settings
+from tenure.domain.errors import ConfigurationError
 from tenure.engines.warehouse import Warehouse
 from tenure.services import models
 from tenure.services.monthly_cycle import run_month
@@ -36,3 +37,17 @@ def test_model_beats_rules_and_names_true_causes(synthetic_operator: tuple[Setti
     reasons = pq.read_table(wh.path("reasons", "2026-10", "output")).to_pandas()
     assert 0 < reasons.subscriber_id.nunique() <= -(-len(prof) * 5 // 100)
     assert set(prof.set_index("subscriber_id").loc[reasons.subscriber_id.unique(), "risk_decile"]) <= {9, 10}
+
+    # scoring runs in a thread beside the groups and warnings: its error still fails
+    # the run, and the month's published outputs stay as they were
+    published = wh.path("profiles", "2026-10", "output")
+    config = settings.home / "config" / "early_warning.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("action_share: 2\n")
+    try:
+        with pytest.raises(ConfigurationError, match="action_share"):
+            run_month(settings, "2026-10", buckets=1)
+    finally:
+        config.unlink()
+    assert Warehouse(settings.warehouse_dir).path("profiles", "2026-10", "output") == published
+    assert pq.read_table(published).num_rows == len(prof)
