@@ -322,7 +322,7 @@ class _PreparedBatches:
 
     Reading and decoding a batch, filling its matrices and counting its
     drift bins run on one core; the compiled predictor runs on all of them.
-    Done one after the other they left the cores idle half of the pass; here
+    Done one after the other they left a core idle much of the pass; here
     a thread prepares the next batches while the caller scores the last one.
     Batches come in file order. Each batch in flight has its own matrix
     buffers, reused once the caller has moved past them, so memory stays at
