@@ -66,6 +66,18 @@ def lay_out(index: ir.Table, t: ir.Table) -> ir.Table:
     return j.mutate(present=j._sid.notnull()).drop("_sid").order_by("idx")
 
 
+def refuse_extra_rows(month: str, laid_out: str, rows: int, size: int, keys: str) -> None:
+    """Refuse a :func:`lay_out` of ``rows`` rows over an index of ``size`` numbers.
+
+    A layout has one row per number; a row more means a key twice in ``t``,
+    which would shift every later row of a line-up by position.
+    ``laid_out`` names the table with its verb ("channels has"), ``keys``
+    the keys that can repeat.
+    """
+    if rows != size:
+        raise InputError(f"{month}: {laid_out} {rows - size} extra row(s): {keys} appears twice in the month's input")
+
+
 Reader = Callable[[str, str], "ir.Table | None"]
 """``read(table, month)``: a warehouse input table, or None when the month lacks it."""
 
@@ -104,9 +116,7 @@ def month_parts(wh: Warehouse, eng: Engine, month: str, get: Reader) -> MonthPar
                 if expr is None:
                     continue
                 rows = eng.copy_parquet(lay_out(numbers, expr), w.directory / f"{name}.parquet")
-                if rows != state.size:  # a subscriber twice would shift every later row
-                    raise InputError(f"{month}: {name} has {rows - state.size} extra row(s): "
-                                    "a subscriber appears twice in the month's input")
+                refuse_extra_rows(month, f"{name} has", rows, state.size, "a subscriber")
                 w.written[name] = rows
             if contacts is None:
                 # A month loaded again without contacts must not keep the old version's counts.

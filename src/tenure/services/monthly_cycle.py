@@ -60,7 +60,13 @@ from tenure.domain.segments import SegmentConfig
 from tenure.engines.compute import Engine, connect
 from tenure.engines.memory import release_unused
 from tenure.engines.warehouse import Warehouse
-from tenure.services.month_history import MonthParts, lay_out, month_parts, present_rows
+from tenure.services.month_history import (
+    MonthParts,
+    lay_out,
+    month_parts,
+    present_rows,
+    refuse_extra_rows,
+)
 from tenure.services.subscriber_index import IndexState, SubscriberIndex
 
 SHIPPED_CONFIG = Path(tenure.__file__).parent / "config"
@@ -298,9 +304,7 @@ def stage_attributes(
     try:
         counts = eng.to_arrow(staged.aggregate(n=staged.count(), active=staged._active.cast("int64").sum()))
         rows, laid_out = (int(counts.column(c)[0].as_py() or 0) for c in ("n", "active"))
-        if rows != state.size:  # a subscriber twice would shift every later row of the line-up
-            raise InputError(f"{month}: the attributes have {rows - state.size} extra row(s): "
-                             "a subscriber, customer or agreement key appears twice in the month's input")
+        refuse_extra_rows(month, "the attributes have", rows, state.size, "a subscriber, customer or agreement key")
         expected = int(eng.to_arrow(active_now.aggregate(n=active_now.count())).column("n")[0].as_py())
         if laid_out != expected:
             raise InputError(f"{month}: {expected - laid_out} active subscriber(s) have no number; "
