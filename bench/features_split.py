@@ -34,6 +34,7 @@ def main() -> None:
     from monthly_cycle import _settings
 
     from tenure.analytics.history import month_bounds
+    from tenure.domain.measures import HISTORY_MONTHS
     from tenure.domain.model import month_add
     from tenure.engines.compute import connect
     from tenure.engines.warehouse import Warehouse
@@ -52,7 +53,7 @@ def main() -> None:
         laps.append((name, now - clock[0], cpu - clock[1]))
         clock[:] = [now, cpu]
 
-    parts = [inp.history(month_add(args.month, -k)) for k in range(6)]
+    parts = [inp.history(month_add(args.month, -k)) for k in range(HISTORY_MONTHS)]
     lap("stored history (laid out if not current)")
     state, active_now = mc.number_subscribers(inp, args.month, eng, parts)
     lap("numbering check (month M not laid out only)")

@@ -297,7 +297,8 @@ def stage_attributes(
     too many (a key twice in the input) or an active subscriber without a
     number.
     """
-    numbers = SubscriberIndex(inp.wh).table(eng, state)
+    index = SubscriberIndex(inp.wh)
+    numbers = index.table(eng, state)
     assert numbers is not None
     attrs = month_attributes(inp, month)
     staged = eng.stage(lay_out(numbers, attrs).rename(_active="present"), "attributes")
@@ -308,7 +309,7 @@ def stage_attributes(
         expected = int(eng.to_arrow(active_now.aggregate(n=active_now.count())).column("n")[0].as_py())
         if laid_out != expected:
             raise InputError(f"{month}: {expected - laid_out} active subscriber(s) have no number; "
-                             f"delete {SubscriberIndex(inp.wh).directory} to number every subscriber again")
+                             f"delete {index.directory} to number every subscriber again")
     except BaseException:
         eng.drop_staged([staged])
         raise
