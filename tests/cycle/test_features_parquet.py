@@ -81,3 +81,37 @@ def test_spill_files_go_to_a_directory_of_the_connection_removed_on_close(tmp_pa
     finally:
         eng.close()
     assert not eng.spill_dir.exists()
+
+
+def _join_types(eng, expr) -> list[str]:  # type: ignore[no-untyped-def]
+    plan = eng.con.con.sql("EXPLAIN " + eng.con.compile(expr)).fetchall()[0][1]
+    return [line.split("Join Type:")[1].strip(" │") for line in plan.splitlines() if "Join Type:" in line]
+
+
+def test_joins_build_on_the_smaller_side_inside_the_block_only(tmp_path: Path) -> None:
+    # group members left-joined onto many more subscribers: the connection keeps the
+    # subscribers as the build side; inside the block DuckDB turns the join round
+    # (a right join building on the members), and the setting is back afterwards,
+    # also when the block fails
+    eng = connect(Settings(home=tmp_path, environment="test"), "duckdb")
+    try:
+        members = eng.from_arrow(pa.table({"sid": [f"S{i}" for i in range(0, 20_000, 50)],
+                                           "group_id": list(range(400))}), "members")
+        subs = eng.from_arrow(pa.table({"subscriber_id": [f"S{i}" for i in range(20_000)],
+                                        "status": ["active"] * 20_000}), "subscribers")
+        joined = members.left_join(subs, members.sid == subs.subscriber_id)
+        assert _join_types(eng, joined) == ["LEFT"]
+        outside = eng.to_arrow(joined.order_by("group_id"))
+        with eng.joins_build_on_smaller_side():
+            assert _join_types(eng, joined) == ["RIGHT"]
+            inside = eng.to_arrow(joined.order_by("group_id"))
+        assert inside.equals(outside)
+        assert _join_types(eng, joined) == ["LEFT"]
+        try:
+            with eng.joins_build_on_smaller_side():
+                raise RuntimeError("a query failed")
+        except RuntimeError:
+            pass
+        assert _join_types(eng, joined) == ["LEFT"]
+    finally:
+        eng.close()

@@ -633,7 +633,12 @@ def run_month(
                 groups_expr = build_groups(inp, month, config, eng)
                 groups_t = None
                 if groups_expr is not None:
-                    out.write("group_features", eng.to_arrow(groups_expr.order_by("group_id")))
+                    # Each month joins its group members (a few per cent of the subscribers)
+                    # onto the subscribers and their measures: hashing the members instead of
+                    # the subscribers took the 10M step from 18 to 11-12 CPU-s.
+                    with eng.joins_build_on_smaller_side():
+                        groups_arrow = eng.to_arrow(groups_expr.order_by("group_id"))
+                    out.write("group_features", groups_arrow)
                     groups_t = eng.read_parquet([out.directory / "group_features.parquet"], "group_features")
                 lap("groups")
 
