@@ -130,19 +130,6 @@ def test_compiled_code_is_cached_and_reloaded(model: ChurnModel, batch: pa.Recor
         assert np.array_equal(a(matrix), b(matrix))
 
 
-def test_code_compiled_with_other_options_is_not_loaded(model: ChurnModel, batch: pa.RecordBatch, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    compiled.compile_model(model, tmp_path)
-    cached = {p.name for p in tmp_path.iterdir()}
-    monkeypatch.setattr(compiled, "BLOCK_TREES", compiled.BLOCK_TREES // 2)
-    scorers = compiled.compile_model(model, tmp_path)
-    assert scorers is not None
-    assert len({p.name for p in tmp_path.iterdir()} - cached) == len(model.boosters_)  # compiled anew, beside
-    matrix = model.design_matrix(batch)
-    for got, want in zip([score(matrix) for score in scorers], model.raw_scores(matrix), strict=True):
-        assert np.max(np.abs(got - want)) < 1e-12
-
-
 def test_a_disagreeing_compiled_predictor_is_refused(model: ChurnModel, batch: pa.RecordBatch) -> None:
     matrix = model.design_matrix(batch)
     scorers = compiled.compile_model(model)

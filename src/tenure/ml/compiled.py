@@ -9,9 +9,9 @@ unchanged.
 
 Compiling a 200-tree booster takes seconds, so the object code is cached in a
 directory (the model's version directory in the registry): a file per member,
-named after a hash of the booster's text, the compile options, the lleaves
-and llvmlite versions and the host CPU, so a cache written on another CPU or
-by another compiler is never loaded. Files are written under a temporary name and renamed into place.
+named after a hash of the booster's text, the lleaves and llvmlite versions
+and the host CPU, so a cache written on another CPU or by another compiler is
+never loaded. Files are written under a temporary name and renamed into place.
 
 The compiled path is an optimisation only: :func:`compile_model` returns None
 when lleaves is not installed, when the model uses linear trees (lleaves
@@ -39,10 +39,6 @@ log = logging.getLogger(__name__)
 RawScorer = Callable[[np.ndarray], np.ndarray]
 """Raw (log-odds) scores of one member for a ``ChurnModel.design_matrix``."""
 
-BLOCK_TREES = 64
-"""Trees lleaves walks per block of rows (its ``fblocksize``; 34 by default). On the 344-tree,
-195-feature churn model, 400,000 rows in batches of 50,000 took 1.34 CPU-s against 1.50 (and
-1.43 at 48, 1.34 at 96); compiling took 19 s against 17, once per model and host."""
 TOLERANCE = 1e-9
 """Largest difference from LightGBM's probability at which the compiled predictor is used."""
 
@@ -72,7 +68,7 @@ def _host_key() -> str:
 def _compile_member(text: str, cache_dir: Path | None, threads: int) -> RawScorer:
     import lleaves
 
-    key = hashlib.sha256(f"{_host_key()}|fblocksize={BLOCK_TREES}\n{text}".encode()).hexdigest()[:24]
+    key = hashlib.sha256(f"{_host_key()}\n{text}".encode()).hexdigest()[:24]
     work = Path(tempfile.mkdtemp(prefix="lleaves-"))
     try:
         model_file = work / "model.txt"
@@ -80,10 +76,10 @@ def _compile_member(text: str, cache_dir: Path | None, threads: int) -> RawScore
         compiled = lleaves.Model(model_file=str(model_file))
         cached = cache_dir / f"compiled-{key}.o" if cache_dir is not None else None
         if cached is not None and cached.is_file():
-            compiled.compile(cache=str(cached), raw_score=True, fblocksize=BLOCK_TREES)
+            compiled.compile(cache=str(cached), raw_score=True)
         else:
             fresh = work / "compiled.o"
-            compiled.compile(cache=str(fresh), raw_score=True, fblocksize=BLOCK_TREES)
+            compiled.compile(cache=str(fresh), raw_score=True)
             if cached is not None:
                 try:
                     tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
