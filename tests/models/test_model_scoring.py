@@ -398,9 +398,7 @@ def test_read_ahead_keeps_file_order_and_never_refills_a_matrix_in_use(monkeypat
     monkeypatch.setattr(scoring, "BATCH_ROWS", 5)
     batches = _batches(30, 5)
     edges = {"x": np.array([10.0, 100.0])}
-    counts = {"x": np.zeros(4, dtype=np.int64)}
-    prepared = scoring._PreparedBatches(iter(batches), _ColumnsModel(["x", "y"]), _ColumnsModel(["y"]),
-                                        edges, counts)
+    prepared = scoring._PreparedBatches(iter(batches), _ColumnsModel(["x", "y"]), _ColumnsModel(["y"]), edges)
     seen = []
     for item in prepared:
         _time.sleep(0.005)  # the thread runs ahead meanwhile, filling the other buffers
@@ -409,11 +407,11 @@ def test_read_ahead_keeps_file_order_and_never_refills_a_matrix_in_use(monkeypat
         assert item.down is not None and np.array_equal(item.down[:, 0], want[:, 1])
         seen.append(item.batch.column("x")[0].as_py())
     assert seen == [b.column("x")[0].as_py() for b in batches]
-    assert counts["x"].tolist() == drift.bin_counts(np.arange(150.0), edges["x"]).tolist()
+    assert prepared.drift_counts["x"].tolist() == drift.bin_counts(np.arange(150.0), edges["x"]).tolist()
 
 
 def test_read_ahead_raises_the_threads_error_and_stops() -> None:
-    prepared = scoring._PreparedBatches(iter(_batches(12, 5)), _ColumnsModel(["x"], fail_on=23), None, {}, {})
+    prepared = scoring._PreparedBatches(iter(_batches(12, 5)), _ColumnsModel(["x"], fail_on=23), None, {})
     got = []
     with pytest.raises(ValueError, match="bad row 23"):
         for item in prepared:
@@ -423,7 +421,7 @@ def test_read_ahead_raises_the_threads_error_and_stops() -> None:
 
 
 def test_read_ahead_stops_when_the_caller_stops() -> None:
-    prepared = scoring._PreparedBatches(iter(_batches(50, 5)), _ColumnsModel(["x"]), None, {}, {})
+    prepared = scoring._PreparedBatches(iter(_batches(50, 5)), _ColumnsModel(["x"]), None, {})
     items = iter(prepared)
     next(items)
     items.close()  # the caller leaves the loop early (an error of its own, say)
