@@ -118,6 +118,69 @@ def test_compiled_probabilities_match_lightgbm(model: ChurnModel, batch: pa.Reco
     assert gap is not None and gap < compiled.TOLERANCE
 
 
+def durations(seconds_by_size: dict[int, float]):
+    """A clock for ``CompiledMember.tune``: each timing of block size ``b`` lasts ``seconds_by_size[b]``."""
+    now, sizes = [0.0], iter(list(compiled.BLOCK_SIZES) * compiled.TUNE_ROUNDS)
+    started: list[bool] = [False]
+
+    def clock() -> float:
+        if started[0]:
+            now[0] += seconds_by_size[next(sizes)]
+        started[0] = not started[0]
+        return now[0]
+
+    return clock
+
+
+@pytest.mark.parametrize("faster", compiled.BLOCK_SIZES)
+def test_the_faster_block_size_is_kept_and_its_choice_cached(model: ChurnModel, batch: pa.RecordBatch,
+                                                            tmp_path: Path, monkeypatch, faster: int) -> None:
+    monkeypatch.setattr(compiled, "TUNE_ROWS", 1000)
+    matrix = model.design_matrix(batch)
+    members = compiled.compile_model(model, tmp_path)
+    assert members is not None and all(m.block == compiled.BLOCK_SIZES[0] and not m.tuned for m in members)
+    assert members[0].tune(matrix[:999]) is None and not members[0].tuned  # too few rows: not yet
+    timings = {size: (1.0 if size == faster else 2.0) for size in compiled.BLOCK_SIZES}
+    seconds = members[0].tune(matrix, clock=durations(timings))
+    assert seconds == timings and members[0].block == faster and members[0].tuned
+    assert members[0].tune(matrix) is None  # once only
+    assert compiled.tune(members, matrix)  # the other members, timed for real
+    assert all(m.tuned and m.block in compiled.BLOCK_SIZES for m in members)
+    for got, want in zip([m(matrix) for m in members], model.raw_scores(matrix), strict=True):
+        assert np.max(np.abs(got - want)) < 1e-12
+    # Cached: one object file per member (the chosen size's) and the choice beside it.
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert sum(n.endswith(".o") for n in files) == len(members)
+    assert sum(n.endswith(".block") for n in files) == len(members)
+    again = compiled.compile_model(model, tmp_path)
+    assert again is not None and [m.block for m in again] == [m.block for m in members]
+    assert all(m.tuned for m in again) and sorted(p.name for p in tmp_path.iterdir()) == files
+    assert compiled.tune(again, matrix)  # nothing left to time
+    for a, b in zip(members, again, strict=True):
+        assert np.array_equal(a(matrix), b(matrix))
+
+
+def test_a_member_that_cannot_be_tuned_keeps_its_code(model: ChurnModel, batch: pa.RecordBatch,
+                                                      tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(compiled, "TUNE_ROWS", 1000)
+    members = compiled.compile_model(model, tmp_path)
+    assert members is not None
+    real_load = compiled.CompiledMember._load
+
+    def refuse_others(self, size: int):
+        if size != compiled.BLOCK_SIZES[0]:
+            raise RuntimeError("LLVM failed")
+        return real_load(self, size)
+
+    monkeypatch.setattr(compiled.CompiledMember, "_load", refuse_others)
+    matrix = model.design_matrix(batch)
+    assert compiled.tune(members, matrix)
+    assert all(m.tuned and m.block == compiled.BLOCK_SIZES[0] for m in members)
+    assert not any(p.name.endswith(".block") for p in tmp_path.iterdir())  # nothing cached: tried again next time
+    for got, want in zip([m(matrix) for m in members], model.raw_scores(matrix), strict=True):
+        assert np.max(np.abs(got - want)) < 1e-12
+
+
 def test_compiled_code_is_cached_and_reloaded(model: ChurnModel, batch: pa.RecordBatch, tmp_path: Path) -> None:
     first = compiled.compile_model(model, tmp_path)
     cached = sorted(p.name for p in tmp_path.iterdir())

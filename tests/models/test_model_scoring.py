@@ -231,14 +231,31 @@ def test_scoring_uses_the_compiled_predictor_and_caches_it(settings: Settings, t
     assert np.max(np.abs(res.scores.column("churn_probability").to_numpy() - want)) < 1e-12
 
 
+def test_scoring_tunes_the_compiled_block_size_once_and_records_it(settings: Settings, trained,
+                                                                    monkeypatch) -> None:
+    monkeypatch.setattr(compiled, "TUNE_ROWS", 100)
+    path = Warehouse(settings.warehouse_dir).path("features", "2026-08", "output")
+    res = scoring.score_features(settings, path)
+    assert res is not None and res.summary["predictor"] == "lleaves"
+    version = models.version_dir(settings, "churn/v0001")
+    model = models.registry(settings).load("churn", "v0001")
+    chosen = sorted(p for p in version.iterdir() if p.name.endswith(".block"))
+    assert len(chosen) == len(model.boosters_)
+    blocks = res.summary["predictor_block_trees"]
+    assert sorted(blocks) == sorted(int(p.read_text().split()[0]) for p in chosen)
+    assert set(blocks) <= set(compiled.BLOCK_SIZES)
+    feats = pq.read_table(path).to_pandas()
+    want = model.predict_proba(feats[list(model.feature_names_in_)])[:, 1]
+    assert np.max(np.abs(res.scores.column("churn_probability").to_numpy() - want)) < 1e-12
+    again = scoring.score_features(settings, path)  # the choice is loaded, nothing timed again
+    assert again is not None and again.summary["predictor_block_trees"] == blocks
+    assert again.scores.equals(res.scores) and sorted(version.glob("*.block")) == chosen
+
+
 def test_scoring_falls_back_to_lightgbm_when_compiled_scores_differ(settings: Settings, trained,
                                                                      monkeypatch) -> None:
-    real = compiled.compile_model
-
-    def off_by_a_little(model, cache_dir=None, threads=None):
-        return [lambda m, s=s: s(m) + 1e-4 for s in real(model, cache_dir, threads)]
-
-    monkeypatch.setattr(compiled, "compile_model", off_by_a_little)
+    real = compiled.CompiledMember.__call__
+    monkeypatch.setattr(compiled.CompiledMember, "__call__", lambda self, m: real(self, m) + 1e-4)
     path = Warehouse(settings.warehouse_dir).path("features", "2026-08", "output")
     res = scoring.score_features(settings, path)
     assert res is not None and res.summary["predictor"] == "lightgbm"

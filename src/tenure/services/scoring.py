@@ -203,22 +203,36 @@ class _CheckedOnce:
 class _Probabilities:
     """A model's probabilities of design matrices: compiled (``ml/compiled.py``) when possible.
 
-    The compiled predictor is checked against LightGBM on the first
-    ``CHECK_ROWS`` rows it sees and dropped for the run if they differ.
+    The compiled predictor's block size is tuned on the first matrix large
+    enough (``compiled.tune``, once per model and host: the choice is cached);
+    it is then checked against LightGBM on the first ``CHECK_ROWS`` rows and
+    dropped for the run if they differ. ``seconds_compile`` includes the
+    tuning.
     """
 
     def __init__(self, settings: Settings, ident: str, model: Any) -> None:
         clock = time.perf_counter()
         self.model = model
-        self.scorers = _CheckedOnce(compiled.compile_model(model, models.version_dir(settings, ident)),
-                                    lambda fast, rows: compiled.agrees_with_lightgbm(model, fast, rows), CHECK_ROWS)
+        members = compiled.compile_model(model, models.version_dir(settings, ident))
+        self.scorers = _CheckedOnce(members, lambda fast, rows: compiled.agrees_with_lightgbm(model, fast, rows),
+                                    CHECK_ROWS)
+        self._tuned = members is None
         self.seconds_compile = time.perf_counter() - clock
+
+    @property
+    def block_trees(self) -> list[int] | None:
+        """Trees per block of each compiled member (lleaves' ``fblocksize``), None without them."""
+        return [m.block for m in self.scorers.fast] if self.scorers.fast else None
 
     @property
     def engine(self) -> str:
         return "lleaves" if self.scorers.fast else "lightgbm"
 
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        if not self._tuned and self.scorers.fast:
+            clock = time.perf_counter()
+            self._tuned = compiled.tune(self.scorers.fast, matrix)
+            self.seconds_compile += time.perf_counter() - clock
         scorers = self.scorers(matrix)
         raw = [score(matrix) for score in scorers] if scorers else None
         return self.model.probability(matrix, raw)
@@ -413,7 +427,7 @@ def score_features(settings: Settings, features_path: Path) -> ScoringResult | N
         raise ConfigurationError(f"model {churn_id} needs features this month lacks: {missing[:10]}")
     churn_p = _Probabilities(settings, churn_id, churn_model)
     down_p = _Probabilities(settings, down[0], down[1]) if down else None
-    seconds_compile = churn_p.seconds_compile + (down_p.seconds_compile if down_p else 0.0)
+    compiled_before = churn_p.seconds_compile + (down_p.seconds_compile if down_p else 0.0)
     drift_refs = {k: v for k, v in reference.get("features", {}).items() if k in available}
     drift_edges = {k: np.asarray(v["edges"], dtype=float) for k, v in drift_refs.items()}
     n = file.metadata.num_rows
@@ -437,6 +451,9 @@ def score_features(settings: Settings, features_path: Path) -> ScoringResult | N
         candidates.offer(batch.select(["subscriber_id", *names]), start, p_batch)
         start += batch.num_rows
     seconds_drift = prepared.seconds_drift
+    # The block sizes are tuned inside the first batches' probabilities: count them as compiling.
+    seconds_compile = churn_p.seconds_compile + (down_p.seconds_compile if down_p else 0.0)
+    seconds_probabilities -= seconds_compile - compiled_before
     sid = pc.cast(pa.chunked_array(ids, type=file.schema_arrow.field("subscriber_id").type), pa.string())
     p = np.concatenate(probs) if probs else np.array([])
     deciles = risk_deciles(p, sid)
@@ -484,6 +501,7 @@ def score_features(settings: Settings, features_path: Path) -> ScoringResult | N
         "reason_families": {str(k): int(v) for k, v in
                             pd.Series(reasons.column("family").to_pylist()).value_counts().sort_index().items()},
         "predictor": churn_p.engine,
+        "predictor_block_trees": churn_p.block_trees,
         "contributions": explained_by,
         "seconds": round(time.perf_counter() - clock, 3),
         "seconds_compile": round(seconds_compile, 3),
