@@ -88,30 +88,80 @@ def _join_types(eng, expr) -> list[str]:  # type: ignore[no-untyped-def]
     return [line.split("Join Type:")[1].strip(" │") for line in plan.splitlines() if "Join Type:" in line]
 
 
-def test_joins_build_on_the_smaller_side_inside_the_block_only(tmp_path: Path) -> None:
-    # group members left-joined onto many more subscribers: the connection keeps the
-    # subscribers as the build side; inside the block DuckDB turns the join round
-    # (a right join building on the members), and the setting is back afterwards,
-    # also when the block fails
+def test_group_member_joins_build_on_the_members(tmp_path: Path) -> None:
+    # A few hundred group members joined to many more subscribers and their measures:
+    # the connection keeps a join's right side as the build side, so the members must
+    # be the right side (right joins), or DuckDB hashes every subscriber each month.
+    from tenure.analytics.groups import group_month_measures
+
     eng = connect(Settings(home=tmp_path, environment="test"), "duckdb")
     try:
-        members = eng.from_arrow(pa.table({"sid": [f"S{i}" for i in range(0, 20_000, 50)],
-                                           "group_id": list(range(400))}), "members")
-        subs = eng.from_arrow(pa.table({"subscriber_id": [f"S{i}" for i in range(20_000)],
-                                        "status": ["active"] * 20_000}), "subscribers")
-        joined = members.left_join(subs, members.sid == subs.subscriber_id)
-        assert _join_types(eng, joined) == ["LEFT"]
-        outside = eng.to_arrow(joined.order_by("group_id"))
-        with eng.joins_build_on_smaller_side():
-            assert _join_types(eng, joined) == ["RIGHT"]
-            inside = eng.to_arrow(joined.order_by("group_id"))
-        assert inside.equals(outside)
-        assert _join_types(eng, joined) == ["LEFT"]
-        try:
-            with eng.joins_build_on_smaller_side():
-                raise RuntimeError("a query failed")
-        except RuntimeError:
-            pass
-        assert _join_types(eng, joined) == ["LEFT"]
+        n = 20_000
+        members = eng.from_arrow(pa.table({"group_id": [f"G{i % 40}" for i in range(400)],
+                                           "subscriber_id": [f"S{i}" for i in range(0, n, 50)],
+                                           "role": ["key_person" if i % 10 == 0 else "member" for i in range(400)]}),
+                                 "members")
+        subs = eng.from_arrow(pa.table({"subscriber_id": [f"S{i}" for i in range(n)],
+                                        "status": ["churned" if i % 7 == 0 else "active" for i in range(n)],
+                                        "churn_date": pa.array([date(2026, 6, 3) if i % 7 == 0 else None
+                                                                for i in range(n)], pa.date32())}), "subscribers")
+        measures = eng.from_arrow(pa.table({"subscriber_id": [f"S{i}" for i in range(n)],
+                                            "arpu": [float(i % 90) for i in range(n)], "cancellations": [0] * n,
+                                            "complaints": [i % 3 for i in range(n)], "arrears": [0.0] * n,
+                                            "other_op_cs_calls": [i % 2 for i in range(n)]}), "measures")
+        groups = eng.from_arrow(pa.table({"group_id": [f"G{i}" for i in range(40)], "headcount": [10] * 40}),
+                                "groups")
+        expr = group_month_measures("2026-06", groups, members, subs, measures)
+        assert _join_types(eng, expr).count("RIGHT") == 2  # members to subscribers, to measures
+        got = {r["group_id"]: r for r in eng.to_arrow(expr).to_pylist()}
+        assert len(got) == 40
+        g0 = got["G0"]  # members S0, S2000, ... (every 40th of the 400)
+        ids = [i for i in range(0, n, 50) if (i // 50) % 40 == 0]
+        active = [i for i in ids if i % 7]
+        assert g0["members"] == len(active) and g0["group_arpu"] == sum(float(i % 90) for i in ids)
+        assert g0["members_left"] == len(ids) - len(active)
+        assert g0["complaints"] == sum(i % 3 for i in ids) and g0["other_op_cs_calls"] == sum(i % 2 for i in ids)
     finally:
         eng.close()
+
+
+def test_a_sibling_connection_shares_the_database_not_the_views(tmp_path: Path) -> None:
+    import threading
+
+    import duckdb
+    import pytest
+
+    eng = connect(Settings(home=tmp_path, environment="test"), "duckdb")
+    side = eng.sibling()
+    assert side is not None
+    try:
+        path = tmp_path / "x.parquet"
+        pq.write_table(pa.table({"a": [1, 2, 3]}), path)
+        mine, theirs = eng.read_parquet([path], "x"), side.read_parquet([path], "x")
+        assert mine.op().name == theirs.op().name  # the same view name on each connection
+        assert eng.to_arrow(mine.aggregate(n=mine.a.sum()))["n"][0].as_py() == 6
+        assert side.to_arrow(theirs.aggregate(n=theirs.a.sum()))["n"][0].as_py() == 6
+        settings = "select current_setting('memory_limit'), current_setting('disabled_optimizers')"
+        assert side.con.con.sql(settings).fetchall() == eng.con.con.sql(settings).fetchall()
+        # a long query on the sibling stops when interrupted from another thread
+        failure: list[BaseException] = []
+
+        def long_query() -> None:
+            try:
+                side.con.con.sql("select count(*) from range(10000000000) a, range(100) b").fetchall()
+            except BaseException as exc:  # noqa: BLE001
+                failure.append(exc)
+
+        worker = threading.Thread(target=long_query)
+        worker.start()
+        worker.join(1.0)
+        side.interrupt()
+        worker.join(60)
+        assert not worker.is_alive() and failure and isinstance(failure[0], duckdb.InterruptException)
+        with pytest.raises(duckdb.Error):
+            side.con.con.sql("select * from no_such_table").fetchall()
+    finally:
+        side.close()
+        eng.close()
+
+

@@ -44,11 +44,14 @@ def group_month_measures(
     first, _ = month_bounds(month)
     s = subscribers.select(_ssid=subscribers.subscriber_id, _status=subscribers.status,
                            _churn=subscribers.churn_date.cast("date"))
-    m = members.left_join(s, members.subscriber_id == s._ssid).drop("_ssid")
+    # Written as right joins onto the members: DuckDB keeps a join's right side as its
+    # build side (engines/compute.py), so it hashes the members (a few per cent of
+    # the subscribers) and streams the subscribers and their measures past them.
+    m = s.right_join(members, members.subscriber_id == s._ssid).drop("_ssid")
     if measures is not None:
         me = measures.select(_msid=measures.subscriber_id, _rev=measures.arpu, _canc=measures.cancellations,
                              _comp=measures.complaints, _arr=measures.arrears, _ocs=measures.other_op_cs_calls)
-        m = m.left_join(me, m.subscriber_id == me._msid).drop("_msid")
+        m = me.right_join(m, m.subscriber_id == me._msid).drop("_msid")
     else:
         m = m.mutate(_rev=ibis.null("float64"), _canc=ibis.null("int64"), _comp=ibis.null("int64"),
                      _arr=ibis.null("float64"), _ocs=ibis.null("int64"))

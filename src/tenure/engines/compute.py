@@ -12,7 +12,7 @@ import queue
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,24 +263,23 @@ class Engine:
                     self.con.drop_view(op.name, force=True)
                 shutil.rmtree(directory, ignore_errors=True)
 
-    @contextlib.contextmanager
-    def joins_build_on_smaller_side(self) -> Iterator[None]:
-        """DuckDB: inside the block, hash joins build on whichever side is estimated smaller.
+    def sibling(self) -> Engine | None:
+        """DuckDB: another connection to the same database, for a query in another thread; else None.
 
-        The connection keeps the join's right side as the build side
-        (:func:`connect`); a left join of a few hundred thousand group members
-        onto ten million subscribers then hashes the subscribers. Queries
-        whose left side is much narrower and smaller than the right run
-        inside this block. Other engines: no effect.
+        It shares the database's memory limit, threads and settings but not
+        the temporary views tables are registered as (each connection reads
+        its own inputs). Close it with :meth:`close`; :meth:`interrupt` stops
+        its running query from another thread.
         """
         if self.name != "duckdb":
-            yield
-            return
-        self.con.raw_sql("SET disabled_optimizers = ''")
-        try:
-            yield
-        finally:
-            self.con.raw_sql(f"SET disabled_optimizers = '{FIXED_BUILD_SIDE}'")
+            return None
+        return Engine("duckdb", ibis.duckdb.from_connection(self.con.con.cursor()))
+
+    def interrupt(self) -> None:
+        """DuckDB: stop the query running on this connection (from another thread); else nothing."""
+        if self.name == "duckdb":
+            with contextlib.suppress(Exception):
+                self.con.con.interrupt()
 
     def _copy(self, expr: ibis.Table, target: Path, options: str) -> None:
         """DuckDB's ``COPY`` of ``expr`` to zstd-compressed Parquet at ``target`` with extra ``options``."""
