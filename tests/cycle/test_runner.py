@@ -7,7 +7,6 @@ rule catalogue through the CLI); the tests read what they published.
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ from typer.testing import CliRunner
 from tenure.config import Settings, get_settings
 from tenure.domain.errors import NotFound
 from tenure.domain.model import month_range
-from tenure.engines.compute import Engine
 from tenure.engines.warehouse import Warehouse
 from tenure.services import monthly_cycle
 from tenure.services.monthly_cycle import (
@@ -124,68 +122,6 @@ def test_failed_run_leaves_the_last_good_month(ran: dict[str, Any], monkeypatch:
     monkeypatch.setattr(monthly_cycle, "build_groups", boom)
     with pytest.raises(RuntimeError):
         run_month(settings, M)
-    assert _tree(out_dir) == before and wh.version(M, "output") == version
-
-
-def test_groups_run_beside_the_features_on_a_second_connection(ran: dict[str, Any],
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = ran["settings"]
-    wh = Warehouse(settings.warehouse_dir)
-    seen: list[dict[str, Any]] = []
-    real = monthly_cycle.month_groups
-
-    def watched(wh_: Warehouse, month: str, config: Any, eng: Any) -> Any:
-        staging = list((settings.warehouse_dir / "output" / M).glob(".*.staging"))
-        seen.append({"thread": threading.current_thread().name,
-                     "features": sorted(p.name for d in staging for p in d.glob("features.parquet*"))})
-        return real(wh_, month, config, eng)
-
-    monkeypatch.setattr(monthly_cycle, "month_groups", watched)
-    run_month(settings, M)
-    beside = wh.read_arrow("group_features", M, "output")
-    # on a pool thread, while the features were still being written (the file has its final name at the end)
-    assert len(seen) == 1 and seen[0]["thread"].startswith("tenure-cycle")
-    assert "features.parquet" not in seen[0]["features"]
-    monkeypatch.setattr(Engine, "sibling", lambda self: None)  # as on Spark: after the features, in turn
-    run_month(settings, M)
-    after = wh.read_arrow("group_features", M, "output")
-    assert len(seen) == 2 and seen[1]["thread"] == threading.current_thread().name
-    assert seen[1]["features"] == ["features.parquet"]
-    assert beside.num_rows > 0 and beside.equals(after)
-
-
-def test_a_features_failure_stops_the_groups_beside_it(ran: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = ran["settings"]
-    wh = Warehouse(settings.warehouse_dir)
-    out_dir = settings.warehouse_dir / "output" / M
-    before, version = _tree(out_dir), wh.version(M, "output")
-    started = threading.Event()
-    real_groups, real_write = monthly_cycle.month_groups, Engine.write_parquet
-    closed: list[Engine] = []
-    real_close = Engine.close
-
-    def groups(*args: Any) -> Any:
-        started.set()
-        return real_groups(*args)
-
-    def features_fail(self: Engine, exprs: Any, path: Path, chunk_size: int = 100_000) -> int:
-        if path.name != "features.parquet":
-            return real_write(self, exprs, path, chunk_size)
-        next(iter(exprs))  # the attributes are staged and the groups start
-        assert started.wait(30)
-        raise RuntimeError("disk full")
-
-    def close(self: Engine) -> None:
-        closed.append(self)
-        real_close(self)
-
-    monkeypatch.setattr(monthly_cycle, "month_groups", groups)
-    monkeypatch.setattr(Engine, "write_parquet", features_fail)
-    monkeypatch.setattr(Engine, "close", close)
-    with pytest.raises(RuntimeError, match="disk full"):
-        run_month(settings, M)
-    assert len(closed) == 2  # the second connection and the run's
-    assert not [t for t in threading.enumerate() if t.name.startswith("tenure-cycle")]
     assert _tree(out_dir) == before and wh.version(M, "output") == version
 
 

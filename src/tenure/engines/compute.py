@@ -263,24 +263,6 @@ class Engine:
                     self.con.drop_view(op.name, force=True)
                 shutil.rmtree(directory, ignore_errors=True)
 
-    def sibling(self) -> Engine | None:
-        """DuckDB: another connection to the same database, for a query in another thread; else None.
-
-        It shares the database's memory limit, threads and settings but not
-        the temporary views tables are registered as (each connection reads
-        its own inputs). Close it with :meth:`close`; :meth:`interrupt` stops
-        its running query from another thread.
-        """
-        if self.name != "duckdb":
-            return None
-        return Engine("duckdb", ibis.duckdb.from_connection(self.con.con.cursor()))
-
-    def interrupt(self) -> None:
-        """DuckDB: stop the query running on this connection (from another thread); else nothing."""
-        if self.name == "duckdb":
-            with contextlib.suppress(Exception):
-                self.con.con.interrupt()
-
     def _copy(self, expr: ibis.Table, target: Path, options: str) -> None:
         """DuckDB's ``COPY`` of ``expr`` to zstd-compressed Parquet at ``target`` with extra ``options``."""
         quoted = str(target).replace("'", "''")

@@ -14,7 +14,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,8 +228,7 @@ def month_attributes(inp: MonthInputs, month: str) -> ir.Table:
 
 
 def staged_features(
-    inp: MonthInputs, month: str, config: CycleConfig, eng: Engine, buckets: int,
-    on_streaming: Callable[[], None] | None = None,
+    inp: MonthInputs, month: str, config: CycleConfig, eng: Engine, buckets: int
 ) -> Iterator[ir.Table]:
     """The features of ``month``, one expression per range of subscriber numbers.
 
@@ -241,8 +240,7 @@ def staged_features(
     grow with the month; other engines join the months on the number, in
     ``buckets`` ranges. Either way every feature is computed along the row
     (:func:`lined_up_features`). The staged attributes are freed when the
-    generator finishes. ``on_streaming`` is called on DuckDB once the
-    attributes are staged, just before the one streaming pass starts.
+    generator finishes.
     """
     months = [month_add(month, -k) for k in range(HISTORY_MONTHS)]
     _, last = month_bounds(month)
@@ -251,8 +249,6 @@ def staged_features(
     staged, attributes = stage_attributes(inp, month, eng, state, active_now)
     try:
         if eng.name == "duckdb":
-            if on_streaming is not None:
-                on_streaming()
             yield lined_up_features(line_up_months(eng, staged, parts), attributes, parts, last, config)
             return
         active = staged.filter(staged._active)
@@ -342,14 +338,10 @@ def lined_up_features(
 
 
 def write_features(
-    inp: MonthInputs, month: str, config: CycleConfig, eng: Engine, path: Path, buckets: int,
-    on_streaming: Callable[[], None] | None = None,
+    inp: MonthInputs, month: str, config: CycleConfig, eng: Engine, path: Path, buckets: int
 ) -> int:
-    """Compute the features of ``month`` in ``buckets`` subscriber buckets into one Parquet file.
-
-    ``on_streaming``: see :func:`staged_features`.
-    """
-    return eng.write_parquet(staged_features(inp, month, config, eng, buckets, on_streaming), path)
+    """Compute the features of ``month`` in ``buckets`` subscriber buckets into one Parquet file."""
+    return eng.write_parquet(staged_features(inp, month, config, eng, buckets), path)
 
 
 def build_groups(inp: MonthInputs, month: str, config: CycleConfig, eng: Engine) -> ir.Table | None:
@@ -371,15 +363,6 @@ def build_groups(inp: MonthInputs, month: str, config: CycleConfig, eng: Engine)
         ))
     hist = group_history(month, groups, per_month, inp.get("agreements", month))
     return group_features(hist, month_bounds(month)[1], config.grades)
-
-
-def month_groups(wh: Warehouse, month: str, config: CycleConfig, eng: Engine) -> pa.Table | None:
-    """The month's group features in group order (:func:`build_groups` computed), or None without groups.
-
-    Reads its own inputs, so it can run on a sibling connection (:meth:`Engine.sibling`).
-    """
-    expr = build_groups(MonthInputs(wh, eng), month, config, eng)
-    return None if expr is None else eng.to_arrow(expr.order_by("group_id"))
 
 
 # -- warnings -------------------------------------------------------------------
@@ -614,9 +597,8 @@ def run_month(
     eng = connect(settings, engine)
     n_buckets = 1 if eng.name == "duckdb" else _bucket_count(wh, month, buckets, settings)
     summary = RunSummary(month=month, engine=eng.name, buckets=n_buckets)
-    # On DuckDB "groups" runs beside "features" and "scoring" beside "groups" and
-    # "warnings"; their timings are the waits for them (scoring's own seconds are in
-    # the scoring summary).
+    # "scoring" runs beside "groups" and "warnings"; its timing is the wait for it
+    # after them (its own seconds are in the scoring summary).
     steps = ["features", "groups", "warnings", "scoring", "profiles", "group_profiles", "summary"]
     progress = on_progress or (lambda step, done, total: None)
     _, month_end = month_bounds(month)
@@ -634,54 +616,39 @@ def run_month(
                 progress(step, steps.index(step) + 1, len(steps))
 
             features_path = out.directory / "features.parquet"
-            # The groups read only the stored history, not the features, so on DuckDB they
-            # run on a second connection beside the features' one streaming pass, which
-            # keeps one core busy and the Parquet writer most of the other (their "groups"
-            # timing is then the wait for them after the features). Scoring reads the
-            # features file with Arrow and numpy, never through the engine, so it runs in a
-            # thread beside the groups and warnings queries. Side by side they keep both
-            # cores busy.
+            out.written["features"] = write_features(inp, month, config, eng, features_path, n_buckets)
+            features = eng.read_parquet([features_path], "features")
+            lap("features")
+
+            # Early warning by model: scores and reasons when a churn model is promoted.
+            # Scoring reads the features file with Arrow and numpy, never through the
+            # engine, so it runs in a thread beside the groups and warnings queries:
+            # each leaves a core idle much of the time (the scoring pass's reading and
+            # drift bins are single-threaded), and side by side they keep both busy.
             from tenure.services.scoring import score_features
 
-            side = eng.sibling()
-            try:
-                with ThreadPoolExecutor(2, thread_name_prefix="tenure-cycle") as pool:
-                    groups_job: Future[pa.Table | None] | None = None
+            with ThreadPoolExecutor(1, thread_name_prefix="tenure-scoring") as pool:
+                scoring = pool.submit(score_features, settings, features_path)
 
-                    def start_groups() -> None:
-                        nonlocal groups_job
-                        if side is not None and groups_job is None:
-                            groups_job = pool.submit(month_groups, wh, month, config, side)
+                groups_expr = build_groups(inp, month, config, eng)
+                groups_t = None
+                if groups_expr is not None:
+                    # Each month joins its group members (a few per cent of the subscribers)
+                    # onto the subscribers and their measures as right joins, so DuckDB hashes
+                    # the members, not the subscribers (analytics/groups.py): at 10M the query
+                    # took 11-12 CPU-s against 18.
+                    groups_arrow = eng.to_arrow(groups_expr.order_by("group_id"))
+                    out.write("group_features", groups_arrow)
+                    groups_t = eng.read_parquet([out.directory / "group_features.parquet"], "group_features")
+                lap("groups")
 
-                    try:
-                        out.written["features"] = write_features(inp, month, config, eng, features_path,
-                                                                 n_buckets, on_streaming=start_groups)
-                    except BaseException:
-                        if side is not None:  # the pool waits for the groups: stop their query
-                            side.interrupt()
-                        raise
-                    features = eng.read_parquet([features_path], "features")
-                    lap("features")
+                sub_w, grp_w = compute_warnings(eng, settings, features, groups_t, month_end)
+                _write_table(eng, out, "warnings", sub_w)
+                _write_table(eng, out, "group_warnings", grp_w)
+                warnings_t = eng.read_parquet([out.directory / "warnings.parquet"], "warnings")
+                lap("warnings")
 
-                    scoring = pool.submit(score_features, settings, features_path)
-                    groups_arrow = (groups_job.result() if groups_job is not None
-                                    else month_groups(wh, month, config, eng))
-                    groups_t = None
-                    if groups_arrow is not None:
-                        out.write("group_features", groups_arrow)
-                        groups_t = eng.read_parquet([out.directory / "group_features.parquet"], "group_features")
-                    lap("groups")
-
-                    sub_w, grp_w = compute_warnings(eng, settings, features, groups_t, month_end)
-                    _write_table(eng, out, "warnings", sub_w)
-                    _write_table(eng, out, "group_warnings", grp_w)
-                    warnings_t = eng.read_parquet([out.directory / "warnings.parquet"], "warnings")
-                    lap("warnings")
-
-                    scored = scoring.result()
-            finally:
-                if side is not None:
-                    side.close()
+                scored = scoring.result()
             scores_t = None
             if scored is not None:
                 out.write("model_scores", scored.scores)
