@@ -25,8 +25,6 @@ from tenure.domain.errors import ConfigurationError
 
 WRITE_QUEUE = 4
 """Record batches that may wait between the engine and the Parquet writer thread."""
-FIXED_BUILD_SIDE = "build_side_probe_side"
-"""The DuckDB optimizer turned off on every connection (:func:`connect`): join sides stay as written."""
 COPY_ROW_GROUP = 65_536
 """Rows per row group of files the engine writes sorted: the granularity at which a bucket skips the rest."""
 
@@ -319,7 +317,7 @@ def connect(settings: Settings, engine: str | None = None) -> Engine:
         # sides and hash the ever-wider left side at every join, which runs
         # out of memory; keep the month tables as build sides. Row order is
         # never relied upon, so results need not keep insertion order.
-        con.raw_sql(f"SET disabled_optimizers = '{FIXED_BUILD_SIDE}'")
+        con.raw_sql("SET disabled_optimizers = 'build_side_probe_side'")
         con.raw_sql("SET preserve_insertion_order = false")
         # Without background threads DuckDB's allocator (jemalloc) keeps the pages a
         # step freed: after the features of 1M subscribers the process held 1.2 GB

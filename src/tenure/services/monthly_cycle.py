@@ -637,8 +637,7 @@ def run_month(
                     # onto the subscribers and their measures as right joins, so DuckDB hashes
                     # the members, not the subscribers (analytics/groups.py): at 10M the query
                     # took 11-12 CPU-s against 18.
-                    groups_arrow = eng.to_arrow(groups_expr.order_by("group_id"))
-                    out.write("group_features", groups_arrow)
+                    out.write("group_features", eng.to_arrow(groups_expr.order_by("group_id")))
                     groups_t = eng.read_parquet([out.directory / "group_features.parquet"], "group_features")
                 lap("groups")
 
