@@ -145,9 +145,10 @@ class CompiledMember:
         timings = " ".join(f"{size}:{s:.4f}" for size, s in seconds.items())
         self._save(self._choice_file, f"{self.block}\n# CPU-s on {TUNE_ROWS} rows by block size: {timings}\n".encode())
         for size in BLOCK_SIZES:  # only the chosen size's code is loaded again
-            if size != self.block:
+            cached = self._object_file(size)
+            if size != self.block and cached is not None:
                 with contextlib.suppress(OSError):
-                    (self.cache_dir / f"compiled-{self._key[size]}.o").unlink()  # type: ignore[operator]
+                    cached.unlink()
 
     def _save(self, target: Path, data: bytes) -> None:
         try:
@@ -156,6 +157,10 @@ class CompiledMember:
             os.replace(tmp, target)
         except OSError as exc:  # a read-only registry still scores, it just compiles each time
             log.info("compiled model not cached in %s: %s", target.parent, exc)
+
+    def _object_file(self, size: int) -> Path | None:
+        """Where the code compiled at block size ``size`` is cached, None without a cache."""
+        return None if self.cache_dir is None else self.cache_dir / f"compiled-{self._key[size]}.o"
 
     def _load(self, size: int) -> Any:
         """lleaves' model compiled at block size ``size``, from the cache when it holds it."""
@@ -166,7 +171,7 @@ class CompiledMember:
             model_file = work / "model.txt"
             model_file.write_text(self.text)
             code = lleaves.Model(model_file=str(model_file))
-            cached = self.cache_dir / f"compiled-{self._key[size]}.o" if self.cache_dir is not None else None
+            cached = self._object_file(size)
             if cached is not None and cached.is_file():
                 code.compile(cache=str(cached), raw_score=True, fblocksize=size)
             else:

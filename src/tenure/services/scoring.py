@@ -213,10 +213,8 @@ class _Probabilities:
     def __init__(self, settings: Settings, ident: str, model: Any) -> None:
         clock = time.perf_counter()
         self.model = model
-        members = compiled.compile_model(model, models.version_dir(settings, ident))
-        self.scorers = _CheckedOnce(members, lambda fast, rows: compiled.agrees_with_lightgbm(model, fast, rows),
-                                    CHECK_ROWS)
-        self._tuned = members is None
+        self.scorers = _CheckedOnce(compiled.compile_model(model, models.version_dir(settings, ident)),
+                                    lambda fast, rows: compiled.agrees_with_lightgbm(model, fast, rows), CHECK_ROWS)
         self.seconds_compile = time.perf_counter() - clock
 
     @property
@@ -229,9 +227,9 @@ class _Probabilities:
         return "lleaves" if self.scorers.fast else "lightgbm"
 
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
-        if not self._tuned and self.scorers.fast:
+        if self.scorers.fast and not all(member.tuned for member in self.scorers.fast):
             clock = time.perf_counter()
-            self._tuned = compiled.tune(self.scorers.fast, matrix)
+            compiled.tune(self.scorers.fast, matrix)
             self.seconds_compile += time.perf_counter() - clock
         scorers = self.scorers(matrix)
         raw = [score(matrix) for score in scorers] if scorers else None
