@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -135,3 +136,37 @@ def test_every_model_feature_has_a_business_phrase(june) -> None:
     assert len(columns) > 150
     bare = [c for c in columns if phrase_for(c).en.startswith(f"{c}:")]
     assert bare == []
+
+
+def test_shared_window_totals_are_written_once() -> None:
+    """Each window total feeds several features but appears once in the SQL.
+
+    Inlined, a total fed every average, change and share built on it again
+    (DuckDB shares nothing across the branches of a CASE); the values are
+    checked by the tests above, this checks the plan's shape.
+    """
+    import datetime as dt
+
+    import ibis
+
+    from tenure.analytics.channels import activity_from_columns
+    from tenure.analytics.features import subscriber_features
+    from tenure.analytics.history import measure_type
+    from tenure.domain.model import CHANNELS
+
+    schema = {"subscriber_id": "string", "payment_type": "string", "status": "string",
+              "tenure_months": "int64", "months_of_history": "int64",
+              "contract_end_date": "date", "agreement_end_date": "date"}
+    schema |= {f"{m}_m{k}": measure_type(m) for m in MONTHLY_MEASURES for k in range(6)}
+    schema |= {f"{c}_{ch}_m{k}": "int64" for c in ("contacts", "inbound") for ch in CHANNELS for k in range(6)}
+    t = ibis.table(schema, name="history")
+    sql = ibis.to_sql(subscriber_features(activity_from_columns(t, range(6)), dt.date(2026, 6, 30)),
+                      dialect="duckdb")
+    flat = re.sub(r'"t\d+"\.', "", " ".join(sql.split()))  # without the table aliases
+    months_1_to_3 = ' + '.join(f'COALESCE("arpu_m{k}", 0)' for k in (1, 2, 3))
+    # The base of arpu_pct_change, used three times (and not the same months inside the 6-month total):
+    assert len(re.findall(re.escape(months_1_to_3) + r"(?! \+)", flat)) == 1
+    squares = ' + '.join(f'COALESCE("arpu_m{k}" * "arpu_m{k}", 0)' for k in range(6))
+    assert flat.count(squares) == 1
+    store = 'COALESCE("inbound_store_m1", 0) AS DOUBLE) * 0.5'
+    assert flat.count(store) == 1  # store's weighted inbound contacts, in all seven shares' totals

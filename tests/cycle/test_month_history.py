@@ -133,7 +133,9 @@ def test_activity_along_the_row_equals_activity_from_the_joined_counts(eng: Engi
             c = c.select(_k=c.subscriber_id, **count_columns(c, k))
             side = side.left_join(c, side.subscriber_id == c._k).drop("_k")
     present = [k for k, c in enumerate(counts) if c is not None]
-    along = eng.to_arrow(side.select("subscriber_id", **activity_from_columns(side, present, decay))).to_pylist()
+    activity = activity_from_columns(side, present, decay)
+    added = [c for c in activity.columns if c not in side.columns]
+    along = eng.to_arrow(activity.select("subscriber_id", *added)).to_pylist()
     grouped = activity_from_counts(counts, decay)
     by_group = {} if grouped is None else {r["_csid"]: r for r in eng.to_arrow(grouped).to_pylist()}
     assert len(along) == 5

@@ -41,25 +41,33 @@ def count_columns(counts: ir.Table, k: int) -> dict[str, ir.Value]:
     return {f"{c}_{ch}_m{k}": counts[f"{c}_{ch}"] for ch in CHANNELS for c in ("contacts", "inbound")}
 
 
-def activity_from_columns(t: ir.Table, months: Sequence[int], decay: float = 0.5) -> dict[str, ir.Value]:
-    """Per subscriber: ``contacts_<ch>_6m`` and ``inbound_share_<ch>`` for the 7 channels.
+def activity_from_columns(t: ir.Table, months: Sequence[int], decay: float = 0.5) -> ir.Table:
+    """``t`` with ``contacts_<ch>_6m`` and ``inbound_share_<ch>`` for the 7 channels added.
 
     Computed along the row of a table holding the :func:`count_columns` of
     ``months`` side by side (null where the subscriber had no contact that
     month). Contact totals are 0 and inbound shares null for a subscriber
-    with no contact in any month.
+    with no contact in any month. Each channel's weighted inbound count is
+    computed once, in an inner projection, and the shares divide those
+    columns: written inline, every share repeated all seven channels' sums
+    in its condition and its divisor.
     """
-    out: dict[str, ir.Value] = {}
+    counts: dict[str, ir.Value] = {}
     wins: dict[str, ir.Value] = {}
     for ch in CHANNELS:
-        counts = [t[f"contacts_{ch}_m{k}"].fill_null(0) for k in months]
-        out[f"contacts_{ch}_6m"] = reduce(lambda a, b: a + b, counts).cast("int64") if counts else ibis.literal(0, "int64")
+        contacts = [t[f"contacts_{ch}_m{k}"].fill_null(0) for k in months]
+        counts[f"contacts_{ch}_6m"] = (
+            reduce(lambda a, b: a + b, contacts).cast("int64") if contacts else ibis.literal(0, "int64")
+        )
         inbound = [t[f"inbound_{ch}_m{k}"].fill_null(0).cast("float64") * decay**k for k in months]
-        wins[ch] = reduce(lambda a, b: a + b, inbound) if inbound else ibis.literal(0.0)
-    total = reduce(lambda x, y: x + y, wins.values())
-    for ch in CHANNELS:
-        out[f"inbound_share_{ch}"] = ibis.ifelse(total > 0, wins[ch] / total, ibis.null("float64"))
-    return out
+        wins[f"_win_{ch}"] = reduce(lambda a, b: a + b, inbound) if inbound else ibis.literal(0.0)
+    staged = t.mutate(**counts, **wins).view()
+    total = reduce(lambda x, y: x + y, [staged[w] for w in wins])
+    shares = {
+        f"inbound_share_{ch}": ibis.ifelse(total > 0, staged[f"_win_{ch}"] / total, ibis.null("float64"))
+        for ch in CHANNELS
+    }
+    return staged.mutate(**shares).drop(*wins)
 
 
 def channel_preferences(features: ir.Table) -> dict[str, ir.Table]:

@@ -11,6 +11,7 @@ whose inputs are all missing is null.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 
@@ -112,6 +113,72 @@ def months_until(date: ir.DateValue, month_end: dt.date) -> ir.IntegerValue:
     return ((date.year() * 12 + date.month()) - (month_end.year * 12 + month_end.month)).cast("int64")
 
 
+class _Shared:
+    """Sub-expressions several features use, computed once in an inner projection.
+
+    Ibis writes a projection's columns into the next projection inline, and
+    DuckDB does not share a sub-expression across the branches of a
+    ``CASE``; written inline, a window's total fed every average, change and
+    share built on it, each time afresh. :func:`subscriber_features` builds
+    the features twice: the first pass records the totals they use
+    (:meth:`__call__` returns the expression), the inner projection computes
+    them once (:meth:`stage`), and the second pass reads them as columns.
+    A shared expression is built from the history's columns only, never
+    from another shared one, which the inner projection would inline.
+    """
+
+    def __init__(self) -> None:
+        self.exprs: dict[str, ir.Value] = {}
+        self.table: ir.Table | None = None
+
+    def __call__(self, name: str, make: Callable[[], ir.Value]) -> ir.Value:
+        if self.table is not None:
+            return self.table[name]
+        if name not in self.exprs:
+            self.exprs[name] = make()
+        return self.exprs[name]
+
+    def stage(self, t: ir.Table) -> ir.Table:
+        self.table = t.mutate(**self.exprs).view()
+        return self.table
+
+
+def _window_parts(t: ir.Table, m: str, first: int, n: int, shared: _Shared) -> tuple[ir.Value, ir.Value]:
+    """Months present and their total (missing as 0) among ``first .. first+n-1``, computed once."""
+    cols = [_col(t, m, k) for k in range(first, first + n)]
+    present = shared(f"_n_{m}_{first}_{n}", lambda: _sum([c.notnull().cast("int64") for c in cols]))
+    total = shared(f"_s_{m}_{first}_{n}", lambda: _sum([c.fill_null(0).cast("float64") for c in cols]))
+    return present, total
+
+
+def _shared_sum(t: ir.Table, m: str, first: int, n: int, shared: _Shared) -> ir.NumericValue:
+    present, total = _window_parts(t, m, first, n, shared)
+    return ibis.ifelse(present > 0, total, ibis.null("float64"))
+
+
+def _shared_avg(t: ir.Table, m: str, first: int, n: int, shared: _Shared) -> ir.NumericValue:
+    present, total = _window_parts(t, m, first, n, shared)
+    return ibis.ifelse(present > 0, total / present, ibis.null("float64"))
+
+
+def _shared_pct_change(t: ir.Table, m: str, shared: _Shared) -> ir.NumericValue:
+    base = _shared_avg(t, m, 1, 3, shared)
+    return ibis.ifelse(base > 0, (_col(t, m, 0).cast("float64") - base) / base, ibis.null("float64"))
+
+
+def _shared_cv(t: ir.Table, m: str, shared: _Shared, n: int = 6) -> ir.NumericValue:
+    cols = [_col(t, m, k).cast("float64") for k in range(n)]
+    present, s1 = _window_parts(t, m, 0, n, shared)
+    s2 = shared(f"_ss_{m}_{n}", lambda: _sum([(c * c).fill_null(0) for c in cols]))
+    mean = s1 / present
+    var = ibis.greatest(s2 / present - mean * mean, ibis.literal(0.0))
+    return ibis.ifelse((present > 0) & (mean > 0), var.sqrt() / mean, ibis.null("float64"))
+
+
+def _shared_rising(t: ir.Table, m: str, shared: _Shared) -> ir.BooleanValue:
+    return _shared_sum(t, m, 0, 3, shared).fill_null(0) > _shared_sum(t, m, 3, 3, shared).fill_null(0)
+
+
 def subscriber_features(
     history: ir.Table,
     month_end: dt.date,
@@ -122,58 +189,64 @@ def subscriber_features(
     ``history`` holds the month-M attributes, the six months' measures
     (:func:`tenure.analytics.history.history_from_columns`) and the channel
     activity (:func:`tenure.analytics.channels.activity_from_columns`); every
-    feature is computed along the row.
+    feature is computed along the row, the window totals several features
+    share once beforehand (:class:`_Shared`).
 
     >>> # features = subscriber_features(history_table, date(2026, 3, 31))
     """
     p = params or FeatureParams()
-    t = history
+    shared = _Shared()
+    _features(history, month_end, p, shared)  # records the shared totals
+    staged = shared.stage(history)
+    return staged.mutate(**_features(staged, month_end, p, shared)).drop(*shared.exprs)
 
+
+def _features(t: ir.Table, month_end: dt.date, p: FeatureParams, shared: _Shared) -> dict[str, ir.Value]:
     f: dict[str, ir.Value] = {}
     for m in ("arpu", "mou", "data_mb", "sms", "recharge_amount", "recharge_count", "roaming_mou", "mou_offnet"):
-        f[f"{m}_avg3"] = window_avg(t, m, 0, 3)
-    f["arpu_avg6"] = window_avg(t, "arpu", 0, 6)
-    f["revenue_6m"] = window_sum(t, "arpu", 0, 6)
+        f[f"{m}_avg3"] = _shared_avg(t, m, 0, 3, shared)
+    f["arpu_avg6"] = _shared_avg(t, "arpu", 0, 6, shared)
+    f["revenue_6m"] = _shared_sum(t, "arpu", 0, 6, shared)
     for m in ("arpu", "mou", "data_mb"):
         f[f"{m}_trend3"] = trend3(t, m)
         f[f"{m}_consecutive_declines"] = consecutive_declines(t, m, p.decline_threshold)
     for m in ("arpu", "mou", "data_mb", "sms"):
-        f[f"{m}_pct_change"] = pct_change(t, m)
+        f[f"{m}_pct_change"] = _shared_pct_change(t, m, shared)
     for m in ("arpu", "mou"):
-        f[f"{m}_cv6"] = coefficient_of_variation(t, m)
+        f[f"{m}_cv6"] = _shared_cv(t, m, shared)
 
     on0, off0 = t.mou_onnet_m0.cast("float64"), t.mou_offnet_m0.cast("float64")
     f["onnet_share"] = _share(on0, on0 + off0)
     f["offnet_share"] = _share(off0, on0 + off0)
-    off3, on3 = window_sum(t, "mou_offnet", 0, 3), window_sum(t, "mou_onnet", 0, 3)
-    off_prev, on_prev = window_sum(t, "mou_offnet", 3, 3), window_sum(t, "mou_onnet", 3, 3)
+    off3, on3 = _shared_sum(t, "mou_offnet", 0, 3, shared), _shared_sum(t, "mou_onnet", 0, 3, shared)
+    off_prev, on_prev = _shared_sum(t, "mou_offnet", 3, 3, shared), _shared_sum(t, "mou_onnet", 3, 3, shared)
     f["offnet_share_3m"] = _share(off3, off3 + on3)
     f["offnet_share_change"] = _share(off3, off3 + on3) - _share(off_prev, off_prev + on_prev)
 
-    f["other_op_cs_calls_3m"] = window_sum(t, "other_op_cs_calls", 0, 3).fill_null(0).cast("int64")
-    f["other_op_cs_calls_6m"] = window_sum(t, "other_op_cs_calls", 0, 6).fill_null(0).cast("int64")
-    f["other_op_cs_calls_rising"] = rising(t, "other_op_cs_calls")
-    f["other_op_ip_spend_avg3"] = window_avg(t, "other_op_ip_spend", 0, 3)
+    f["other_op_cs_calls_3m"] = _shared_sum(t, "other_op_cs_calls", 0, 3, shared).fill_null(0).cast("int64")
+    f["other_op_cs_calls_6m"] = _shared_sum(t, "other_op_cs_calls", 0, 6, shared).fill_null(0).cast("int64")
+    f["other_op_cs_calls_rising"] = _shared_rising(t, "other_op_cs_calls", shared)
+    f["other_op_ip_spend_avg3"] = _shared_avg(t, "other_op_ip_spend", 0, 3, shared)
     f["other_op_ip_months_over"] = _sum(
         [(_col(t, "other_op_ip_spend", k).fill_null(0) > p.ip_spend_threshold).cast("int64") for k in range(3)]
     )
 
     for m in ("complaints", "faults", "cancellations", "port_out_inquiries", "contacts"):
-        f[f"{m}_3m"] = window_sum(t, m, 0, 3).fill_null(0).cast("int64")
+        f[f"{m}_3m"] = _shared_sum(t, m, 0, 3, shared).fill_null(0).cast("int64")
     for m in ("complaints", "faults", "plan_changes", "downgrades", "cancellations"):
-        f[f"{m}_6m"] = window_sum(t, m, 0, 6).fill_null(0).cast("int64")
+        f[f"{m}_6m"] = _shared_sum(t, m, 0, 6, shared).fill_null(0).cast("int64")
     f["months_since_complaint"] = months_since(t, "complaints")
     f["months_since_fault"] = months_since(t, "faults")
     f["months_since_downgrade"] = months_since(t, "downgrades")
-    f["complaints_rising"] = rising(t, "complaints")
-    f["faults_rising"] = rising(t, "faults")
+    f["complaints_rising"] = _shared_rising(t, "complaints", shared)
+    f["faults_rising"] = _shared_rising(t, "faults", shared)
 
     f["arrears_months_6m"] = _sum([(_col(t, "arrears", k).fill_null(0) > 0).cast("int64") for k in range(6)])
     f["arrears_max_6m"] = ibis.greatest(*[_col(t, "arrears", k).fill_null(0) for k in range(6)])
 
     prepaid = t.payment_type == "prepaid"
-    since_recharge = months_since(t, "recharge_count")
-    recharge_cv = coefficient_of_variation(t, "recharge_amount")
+    since_recharge = shared("_since_recharge", lambda: months_since(t, "recharge_count"))
+    recharge_cv = _shared_cv(t, "recharge_amount", shared)
     f["months_since_recharge"] = ibis.ifelse(prepaid, since_recharge, ibis.null("int64"))
     f["recharge_cv6"] = ibis.ifelse(prepaid, recharge_cv, ibis.null("float64"))
     f["recharge_irregular"] = prepaid & (
@@ -185,4 +258,4 @@ def subscriber_features(
     f["agreement_months_left"] = months_until(t.agreement_end_date, month_end)
     f["short_history"] = t.months_of_history < p.short_history_months
     f["churned_in_month"] = t.status == "churned"
-    return t.mutate(**f)
+    return f

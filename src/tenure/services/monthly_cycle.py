@@ -332,7 +332,7 @@ def lined_up_features(
     """The features from the month-M attributes and each stored month's columns side by side."""
     present = [p is not None for p in parts]
     contacts = [k for k, p in enumerate(parts) if p is not None and p.channels is not None]
-    t = t.mutate(**activity_from_columns(t, contacts))
+    t = activity_from_columns(t, contacts)
     history = history_from_columns(t, attributes, present, carry=ACTIVITY_COLUMNS)
     return subscriber_features(history, last, config.features)
 
