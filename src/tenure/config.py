@@ -23,7 +23,11 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path("tenure-data"), description="Where the warehouse and the store live.")
     engine: Literal["duckdb", "spark"] = "duckdb"
     spark_master: str = "local[2]"
-    duckdb_memory_limit: str = "4GB"
+    duckdb_memory_limit: str = Field(
+        default="3500MB",
+        description="DuckDB's memory limit. A 10M-subscriber monthly run with scoring peaks at about "
+        "0.3 GiB above it (docs/performance.md).",
+    )
     duckdb_threads: int = 2
     database_url: str | None = Field(default=None, description="Operational store; SQLite under home by default.")
     secret_key: str = DEV_SECRET
