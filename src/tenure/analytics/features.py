@@ -41,19 +41,31 @@ def _sum(values: list[ir.NumericValue]) -> ir.NumericValue:
     return reduce(lambda a, b: a + b, values)
 
 
-def window_sum(t: ir.Table, m: str, first: int, n: int) -> ir.NumericValue:
-    """Sum of months ``first .. first+n-1`` with missing months as 0; null if all are missing."""
+Share = Callable[[str, Callable[[], ir.Value]], ir.Value]
+"""``share(name, make)``: the value ``make()`` builds, possibly computed once under ``name`` (:class:`_Shared`)."""
+
+
+def _inline(name: str, make: Callable[[], ir.Value]) -> ir.Value:
+    return make()
+
+
+def _window_parts(t: ir.Table, m: str, first: int, n: int, share: Share) -> tuple[ir.Value, ir.Value]:
+    """Months present among ``first .. first+n-1`` and their total with missing months as 0."""
     cols = [_col(t, m, k) for k in range(first, first + n)]
-    present = _sum([c.notnull().cast("int64") for c in cols])
-    total = _sum([c.fill_null(0).cast("float64") for c in cols])
+    present = share(f"_n_{m}_{first}_{n}", lambda: _sum([c.notnull().cast("int64") for c in cols]))
+    total = share(f"_s_{m}_{first}_{n}", lambda: _sum([c.fill_null(0).cast("float64") for c in cols]))
+    return present, total
+
+
+def window_sum(t: ir.Table, m: str, first: int, n: int, share: Share = _inline) -> ir.NumericValue:
+    """Sum of months ``first .. first+n-1`` with missing months as 0; null if all are missing."""
+    present, total = _window_parts(t, m, first, n, share)
     return ibis.ifelse(present > 0, total, ibis.null("float64"))
 
 
-def window_avg(t: ir.Table, m: str, first: int, n: int) -> ir.NumericValue:
+def window_avg(t: ir.Table, m: str, first: int, n: int, share: Share = _inline) -> ir.NumericValue:
     """Average over the available months among ``first .. first+n-1``."""
-    cols = [_col(t, m, k) for k in range(first, first + n)]
-    present = _sum([c.notnull().cast("int64") for c in cols])
-    total = _sum([c.fill_null(0).cast("float64") for c in cols])
+    present, total = _window_parts(t, m, first, n, share)
     return ibis.ifelse(present > 0, total / present, ibis.null("float64"))
 
 
@@ -62,9 +74,9 @@ def trend3(t: ir.Table, m: str) -> ir.NumericValue:
     return (_col(t, m, 0).cast("float64") - _col(t, m, 2).cast("float64")) / 2
 
 
-def pct_change(t: ir.Table, m: str) -> ir.NumericValue:
+def pct_change(t: ir.Table, m: str, share: Share = _inline) -> ir.NumericValue:
     """``(m0 - avg(m1..m3)) / avg(m1..m3)``; null when the base is missing or zero."""
-    base = window_avg(t, m, 1, 3)
+    base = window_avg(t, m, 1, 3, share)
     return ibis.ifelse(base > 0, (_col(t, m, 0).cast("float64") - base) / base, ibis.null("float64"))
 
 
@@ -82,12 +94,11 @@ def consecutive_declines(t: ir.Table, m: str, threshold: float) -> ir.IntegerVal
     return run
 
 
-def coefficient_of_variation(t: ir.Table, m: str, n: int = 6) -> ir.NumericValue:
+def coefficient_of_variation(t: ir.Table, m: str, n: int = 6, share: Share = _inline) -> ir.NumericValue:
     """Population standard deviation / mean over the available months; null if mean is 0."""
     cols = [_col(t, m, k).cast("float64") for k in range(n)]
-    present = _sum([c.notnull().cast("int64") for c in cols])
-    s1 = _sum([c.fill_null(0) for c in cols])
-    s2 = _sum([(c * c).fill_null(0) for c in cols])
+    present, s1 = _window_parts(t, m, 0, n, share)
+    s2 = share(f"_ss_{m}_{n}", lambda: _sum([(c * c).fill_null(0) for c in cols]))
     mean = s1 / present
     var = ibis.greatest(s2 / present - mean * mean, ibis.literal(0.0))
     return ibis.ifelse((present > 0) & (mean > 0), var.sqrt() / mean, ibis.null("float64"))
@@ -99,9 +110,9 @@ def months_since(t: ir.Table, m: str) -> ir.IntegerValue:
     return ibis.cases(*branches, else_=ibis.null("int64"))
 
 
-def rising(t: ir.Table, m: str) -> ir.BooleanValue:
+def rising(t: ir.Table, m: str, share: Share = _inline) -> ir.BooleanValue:
     """The last 3 months sum to more than the 3 before."""
-    return (window_sum(t, m, 0, 3).fill_null(0) > window_sum(t, m, 3, 3).fill_null(0))
+    return window_sum(t, m, 0, 3, share).fill_null(0) > window_sum(t, m, 3, 3, share).fill_null(0)
 
 
 def _share(num: ir.NumericValue, den: ir.NumericValue) -> ir.NumericValue:
@@ -143,42 +154,6 @@ class _Shared:
         return self.table
 
 
-def _window_parts(t: ir.Table, m: str, first: int, n: int, shared: _Shared) -> tuple[ir.Value, ir.Value]:
-    """Months present and their total (missing as 0) among ``first .. first+n-1``, computed once."""
-    cols = [_col(t, m, k) for k in range(first, first + n)]
-    present = shared(f"_n_{m}_{first}_{n}", lambda: _sum([c.notnull().cast("int64") for c in cols]))
-    total = shared(f"_s_{m}_{first}_{n}", lambda: _sum([c.fill_null(0).cast("float64") for c in cols]))
-    return present, total
-
-
-def _shared_sum(t: ir.Table, m: str, first: int, n: int, shared: _Shared) -> ir.NumericValue:
-    present, total = _window_parts(t, m, first, n, shared)
-    return ibis.ifelse(present > 0, total, ibis.null("float64"))
-
-
-def _shared_avg(t: ir.Table, m: str, first: int, n: int, shared: _Shared) -> ir.NumericValue:
-    present, total = _window_parts(t, m, first, n, shared)
-    return ibis.ifelse(present > 0, total / present, ibis.null("float64"))
-
-
-def _shared_pct_change(t: ir.Table, m: str, shared: _Shared) -> ir.NumericValue:
-    base = _shared_avg(t, m, 1, 3, shared)
-    return ibis.ifelse(base > 0, (_col(t, m, 0).cast("float64") - base) / base, ibis.null("float64"))
-
-
-def _shared_cv(t: ir.Table, m: str, shared: _Shared, n: int = 6) -> ir.NumericValue:
-    cols = [_col(t, m, k).cast("float64") for k in range(n)]
-    present, s1 = _window_parts(t, m, 0, n, shared)
-    s2 = shared(f"_ss_{m}_{n}", lambda: _sum([(c * c).fill_null(0) for c in cols]))
-    mean = s1 / present
-    var = ibis.greatest(s2 / present - mean * mean, ibis.literal(0.0))
-    return ibis.ifelse((present > 0) & (mean > 0), var.sqrt() / mean, ibis.null("float64"))
-
-
-def _shared_rising(t: ir.Table, m: str, shared: _Shared) -> ir.BooleanValue:
-    return _shared_sum(t, m, 0, 3, shared).fill_null(0) > _shared_sum(t, m, 3, 3, shared).fill_null(0)
-
-
 def subscriber_features(
     history: ir.Table,
     month_end: dt.date,
@@ -204,49 +179,49 @@ def subscriber_features(
 def _features(t: ir.Table, month_end: dt.date, p: FeatureParams, shared: _Shared) -> dict[str, ir.Value]:
     f: dict[str, ir.Value] = {}
     for m in ("arpu", "mou", "data_mb", "sms", "recharge_amount", "recharge_count", "roaming_mou", "mou_offnet"):
-        f[f"{m}_avg3"] = _shared_avg(t, m, 0, 3, shared)
-    f["arpu_avg6"] = _shared_avg(t, "arpu", 0, 6, shared)
-    f["revenue_6m"] = _shared_sum(t, "arpu", 0, 6, shared)
+        f[f"{m}_avg3"] = window_avg(t, m, 0, 3, shared)
+    f["arpu_avg6"] = window_avg(t, "arpu", 0, 6, shared)
+    f["revenue_6m"] = window_sum(t, "arpu", 0, 6, shared)
     for m in ("arpu", "mou", "data_mb"):
         f[f"{m}_trend3"] = trend3(t, m)
         f[f"{m}_consecutive_declines"] = consecutive_declines(t, m, p.decline_threshold)
     for m in ("arpu", "mou", "data_mb", "sms"):
-        f[f"{m}_pct_change"] = _shared_pct_change(t, m, shared)
+        f[f"{m}_pct_change"] = pct_change(t, m, shared)
     for m in ("arpu", "mou"):
-        f[f"{m}_cv6"] = _shared_cv(t, m, shared)
+        f[f"{m}_cv6"] = coefficient_of_variation(t, m, share=shared)
 
     on0, off0 = t.mou_onnet_m0.cast("float64"), t.mou_offnet_m0.cast("float64")
     f["onnet_share"] = _share(on0, on0 + off0)
     f["offnet_share"] = _share(off0, on0 + off0)
-    off3, on3 = _shared_sum(t, "mou_offnet", 0, 3, shared), _shared_sum(t, "mou_onnet", 0, 3, shared)
-    off_prev, on_prev = _shared_sum(t, "mou_offnet", 3, 3, shared), _shared_sum(t, "mou_onnet", 3, 3, shared)
+    off3, on3 = window_sum(t, "mou_offnet", 0, 3, shared), window_sum(t, "mou_onnet", 0, 3, shared)
+    off_prev, on_prev = window_sum(t, "mou_offnet", 3, 3, shared), window_sum(t, "mou_onnet", 3, 3, shared)
     f["offnet_share_3m"] = _share(off3, off3 + on3)
     f["offnet_share_change"] = _share(off3, off3 + on3) - _share(off_prev, off_prev + on_prev)
 
-    f["other_op_cs_calls_3m"] = _shared_sum(t, "other_op_cs_calls", 0, 3, shared).fill_null(0).cast("int64")
-    f["other_op_cs_calls_6m"] = _shared_sum(t, "other_op_cs_calls", 0, 6, shared).fill_null(0).cast("int64")
-    f["other_op_cs_calls_rising"] = _shared_rising(t, "other_op_cs_calls", shared)
-    f["other_op_ip_spend_avg3"] = _shared_avg(t, "other_op_ip_spend", 0, 3, shared)
+    f["other_op_cs_calls_3m"] = window_sum(t, "other_op_cs_calls", 0, 3, shared).fill_null(0).cast("int64")
+    f["other_op_cs_calls_6m"] = window_sum(t, "other_op_cs_calls", 0, 6, shared).fill_null(0).cast("int64")
+    f["other_op_cs_calls_rising"] = rising(t, "other_op_cs_calls", shared)
+    f["other_op_ip_spend_avg3"] = window_avg(t, "other_op_ip_spend", 0, 3, shared)
     f["other_op_ip_months_over"] = _sum(
         [(_col(t, "other_op_ip_spend", k).fill_null(0) > p.ip_spend_threshold).cast("int64") for k in range(3)]
     )
 
     for m in ("complaints", "faults", "cancellations", "port_out_inquiries", "contacts"):
-        f[f"{m}_3m"] = _shared_sum(t, m, 0, 3, shared).fill_null(0).cast("int64")
+        f[f"{m}_3m"] = window_sum(t, m, 0, 3, shared).fill_null(0).cast("int64")
     for m in ("complaints", "faults", "plan_changes", "downgrades", "cancellations"):
-        f[f"{m}_6m"] = _shared_sum(t, m, 0, 6, shared).fill_null(0).cast("int64")
+        f[f"{m}_6m"] = window_sum(t, m, 0, 6, shared).fill_null(0).cast("int64")
     f["months_since_complaint"] = months_since(t, "complaints")
     f["months_since_fault"] = months_since(t, "faults")
     f["months_since_downgrade"] = months_since(t, "downgrades")
-    f["complaints_rising"] = _shared_rising(t, "complaints", shared)
-    f["faults_rising"] = _shared_rising(t, "faults", shared)
+    f["complaints_rising"] = rising(t, "complaints", shared)
+    f["faults_rising"] = rising(t, "faults", shared)
 
     f["arrears_months_6m"] = _sum([(_col(t, "arrears", k).fill_null(0) > 0).cast("int64") for k in range(6)])
     f["arrears_max_6m"] = ibis.greatest(*[_col(t, "arrears", k).fill_null(0) for k in range(6)])
 
     prepaid = t.payment_type == "prepaid"
     since_recharge = shared("_since_recharge", lambda: months_since(t, "recharge_count"))
-    recharge_cv = _shared_cv(t, "recharge_amount", shared)
+    recharge_cv = coefficient_of_variation(t, "recharge_amount", share=shared)
     f["months_since_recharge"] = ibis.ifelse(prepaid, since_recharge, ibis.null("int64"))
     f["recharge_cv6"] = ibis.ifelse(prepaid, recharge_cv, ibis.null("float64"))
     f["recharge_irregular"] = prepaid & (
