@@ -25,8 +25,8 @@ class Settings(BaseSettings):
     spark_master: str = "local[2]"
     duckdb_memory_limit: str = Field(
         default="3500MB",
-        description="DuckDB's memory limit. A 10M-subscriber monthly run with scoring peaks at about "
-        "0.3 GiB above it (docs/performance.md).",
+        description="DuckDB's memory limit. A 10M-subscriber monthly run with scoring peaked 0.3-0.5 GiB "
+        "above it (docs/performance.md).",
     )
     duckdb_threads: int = 2
     database_url: str | None = Field(default=None, description="Operational store; SQLite under home by default.")
