@@ -1,6 +1,7 @@
 """Time and peak memory of each step of one ``run-month``, in one process.
 
     .venv/bin/python bench/cycle_steps.py --home /tmp/tenure-bench-cycle-10000000 --month 2026-06
+    .venv/bin/python bench/cycle_steps.py --home ... --month 2026-06 --without-model
     .venv/bin/python bench/cycle_steps.py --home ... --month 2026-06 --profiles-only
 
 Without ``--profiles-only`` it runs ``services.monthly_cycle.run_month`` on
@@ -10,6 +11,11 @@ and publishes its outputs like any run. A thread samples the process's
 resident memory every 0.05 s; the peak of each step is the highest sample
 between the end of the step before and its own end (the run's progress
 callback), so it includes what the process still held from earlier steps.
+
+``--without-model`` runs from a scratch home that links the warehouse and
+copies the configuration but has no models: nothing is scored, so the run
+is features + rules + profiles (the outputs are published to the shared
+warehouse like any run's).
 
 ``--profiles-only`` repeats the profiles step alone on the month's
 published outputs (features, model scores, warnings, group features) into
@@ -25,9 +31,11 @@ cores busy: CPU seconds over wall seconds). Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
+import shutil
 import tempfile
 import threading
 import time
@@ -116,12 +124,22 @@ def main() -> None:
     ap.add_argument("--home", type=Path, required=True)
     ap.add_argument("--month", required=True)
     ap.add_argument("--profiles-only", action="store_true", help="Only the profiles step, on the published outputs.")
+    ap.add_argument("--without-model", action="store_true",
+                    help="Run from a scratch home that shares the warehouse and the configuration but has no "
+                         "models, so nothing is scored: features + rules + profiles.")
     args = ap.parse_args()
     load = os.getloadavg()[0]
-    sampler = Sampler()
-    cpu, started = _cpu_s(), time.perf_counter()
-    result = (profiles_only if args.profiles_only else whole_run)(args.home, args.month, sampler)
-    sampler.stop()
+    with contextlib.ExitStack() as stack:
+        home = args.home
+        if args.without_model:
+            home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tenure-bench-nomodel-")))
+            (home / "warehouse").symlink_to(args.home.resolve() / "warehouse")
+            if (args.home / "config").is_dir():
+                shutil.copytree(args.home / "config", home / "config")
+        sampler = Sampler()
+        cpu, started = _cpu_s(), time.perf_counter()
+        result = (profiles_only if args.profiles_only else whole_run)(home, args.month, sampler)
+        sampler.stop()
     print(json.dumps({
         "wall_s": round(time.perf_counter() - started, 1),
         "cpu_s": round(_cpu_s() - cpu, 1),
