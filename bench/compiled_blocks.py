@@ -5,7 +5,8 @@
 Loads the promoted churn model of the home, builds the design matrices of
 the month's first ``--rows`` rows (batches of 50,000, as scoring does),
 compiles the model's first member once per block size of
-``ml.compiled.BLOCK_SIZES`` (no cache: nothing is written to the registry)
+``ml.compiled.BLOCK_SIZES`` as scoring does (``CompiledMember.code_at``, with
+a scratch cache: nothing is written to the registry)
 and times ``predict`` on one thread, the sizes alternating for ``--rounds``
 rounds, by the thread's CPU time. Prints one JSON line; figures are
 printed, never asserted.
@@ -31,8 +32,6 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=5)
     args = p.parse_args()
 
-    import lleaves
-
     from tenure.config import Settings
     from tenure.engines.warehouse import Warehouse
     from tenure.ml import compiled
@@ -53,14 +52,9 @@ def main() -> None:
         matrices.append(model.design_matrix(batch))
         rows += batch.num_rows
     booster, best = model.boosters_[0], model.best_iterations_[0]
-    codes = {}
-    with tempfile.TemporaryDirectory() as work:
-        text = Path(work) / "model.txt"
-        text.write_text(booster.model_to_string(num_iteration=best))
-        for size in compiled.BLOCK_SIZES:
-            code = lleaves.Model(model_file=str(text))
-            code.compile(cache=str(Path(work) / f"{size}.o"), raw_score=True, fblocksize=size)
-            codes[size] = code
+    with tempfile.TemporaryDirectory() as cache:  # the default size's code is loaded again from here
+        member = compiled.CompiledMember(booster.model_to_string(num_iteration=best), Path(cache), 1)
+        codes = {size: member.code_at(size) for size in compiled.BLOCK_SIZES}
     seconds: dict[int, list[float]] = {size: [] for size in codes}
     for _ in range(args.rounds):
         for size, code in codes.items():

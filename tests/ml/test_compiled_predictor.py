@@ -165,14 +165,14 @@ def test_a_member_that_cannot_be_tuned_keeps_its_code(model: ChurnModel, batch: 
     monkeypatch.setattr(compiled, "TUNE_ROWS", 1000)
     members = compiled.compile_model(model, tmp_path)
     assert members is not None
-    real_load = compiled.CompiledMember._load
+    real_load = compiled.CompiledMember.code_at
 
     def refuse_others(self, size: int):
         if size != compiled.BLOCK_SIZES[0]:
             raise RuntimeError("LLVM failed")
         return real_load(self, size)
 
-    monkeypatch.setattr(compiled.CompiledMember, "_load", refuse_others)
+    monkeypatch.setattr(compiled.CompiledMember, "code_at", refuse_others)
     matrix = model.design_matrix(batch)
     assert compiled.tune(members, matrix)
     assert all(m.tuned and m.block == compiled.BLOCK_SIZES[0] for m in members)

@@ -99,7 +99,7 @@ class CompiledMember:
         chosen = self._read_choice()
         self.tuned = chosen is not None
         self.block = chosen if chosen is not None else BLOCK_SIZES[0]
-        self._code = self._load(self.block)
+        self._code = self.code_at(self.block)
 
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
         return np.asarray(self._code.predict(matrix, n_jobs=self.threads))
@@ -118,7 +118,7 @@ class CompiledMember:
             return None
         self.tuned = True
         rows = np.ascontiguousarray(matrix[:TUNE_ROWS])
-        codes = {size: self._code if size == self.block else self._load(size) for size in BLOCK_SIZES}
+        codes = {size: self._code if size == self.block else self.code_at(size) for size in BLOCK_SIZES}
         best = dict.fromkeys(codes, float("inf"))
         for _ in range(TUNE_ROUNDS):
             for size, code in codes.items():
@@ -162,7 +162,7 @@ class CompiledMember:
         """Where the code compiled at block size ``size`` is cached, None without a cache."""
         return None if self.cache_dir is None else self.cache_dir / f"compiled-{self._key[size]}.o"
 
-    def _load(self, size: int) -> Any:
+    def code_at(self, size: int) -> Any:
         """lleaves' model compiled at block size ``size``, from the cache when it holds it."""
         import lleaves
 
