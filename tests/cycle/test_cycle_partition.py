@@ -83,3 +83,25 @@ def test_lining_up_keeps_row_order_across_row_groups_and_ranges(eng: Engine) -> 
                                        padded=lined.i2.isnull().cast("int64").sum())).to_pylist()[0]
     eng.drop_staged(sides)
     assert out == {"n": hi - lo, "bad": 0, "first": lo, "last": hi - 1, "padded": hi - (n - 100_000)}
+
+
+def test_scratch_files_use_the_scratch_codec_and_kept_files_the_kept_one(eng: Engine, tmp_path) -> None:
+    """Stage results are read once and deleted: a faster codec than the warehouse's files."""
+    import pyarrow.parquet as pq
+
+    from tenure.engines.compute import KEPT_CODEC, SCRATCH_CODEC
+
+    assert SCRATCH_CODEC != KEPT_CODEC
+    src = eng.from_arrow(pa.table({"idx": pa.array(range(1000), pa.int64())}), "codec_src")
+    staged = eng.stage(src.order_by("idx"), "codec")
+    (scratch,) = eng._staged_dirs.values()
+    kept = tmp_path / "kept.parquet"
+    eng.copy_parquet(src, kept, order_by="idx")
+
+    def codec(path) -> str:
+        return pq.ParquetFile(path).metadata.row_group(0).column(0).compression.lower()
+
+    assert codec(scratch / "part.parquet") == SCRATCH_CODEC
+    assert codec(kept) == KEPT_CODEC
+    assert eng.to_arrow(staged)["idx"].to_pylist() == list(range(1000))
+    eng.drop_staged([staged])

@@ -27,6 +27,15 @@ WRITE_QUEUE = 4
 """Record batches that may wait between the engine and the Parquet writer thread."""
 COPY_ROW_GROUP = 65_536
 """Rows per row group of files the engine writes sorted: the granularity at which a bucket skips the rest."""
+KEPT_CODEC = "zstd"
+"""Compression of the Parquet files the engine writes to keep: the smallest files for their cost."""
+SCRATCH_CODEC = "snappy"
+"""Compression of :meth:`Engine.stage`'s scratch files, read back once and deleted.
+
+Cheaper to read than zstd: the features step reads the month's laid-out
+attributes on the single thread of its line-up, which at 10M took 54.2-54.8 s
+against 55.5-58.0 s with zstd, the layout itself 0.5-1 s less, for a
+227 MB scratch file instead of 106 MB (docs/performance.md)."""
 
 
 def dictionary_columns(schema: pa.Schema) -> list[str]:
@@ -189,7 +198,7 @@ class Engine:
         self._counter += 1
         directory = self._scratch() / f"{name}_{self._counter}"
         directory.mkdir()
-        self.copy_parquet(expr, directory / "part.parquet")
+        self.copy_parquet(expr, directory / "part.parquet", codec=SCRATCH_CODEC)
         table = self.read_parquet([directory / "part.parquet"], name)
         self._staged_dirs[table.op().name] = directory
         return table
@@ -261,10 +270,12 @@ class Engine:
                     self.con.drop_view(op.name, force=True)
                 shutil.rmtree(directory, ignore_errors=True)
 
-    def _copy(self, expr: ibis.Table, target: Path, options: str) -> None:
-        """DuckDB's ``COPY`` of ``expr`` to zstd-compressed Parquet at ``target`` with extra ``options``."""
+    def _copy(self, expr: ibis.Table, target: Path, options: str, codec: str = KEPT_CODEC) -> None:
+        """DuckDB's ``COPY`` of ``expr`` to Parquet compressed with ``codec`` at ``target``, with extra ``options``."""
         quoted = str(target).replace("'", "''")
-        self.con.raw_sql(f"COPY ({self.con.compile(expr)}) TO '{quoted}' (FORMAT parquet, COMPRESSION zstd, {options})")
+        self.con.raw_sql(
+            f"COPY ({self.con.compile(expr)}) TO '{quoted}' (FORMAT parquet, COMPRESSION {codec}, {options})"
+        )
 
     def _scratch(self) -> Path:
         """The engine's temporary directory for stage results (removed on :meth:`close`)."""
@@ -272,8 +283,10 @@ class Engine:
             self._scratch_dir = tempfile.mkdtemp(prefix="tenure-scratch-")
         return Path(self._scratch_dir)
 
-    def copy_parquet(self, expr: ibis.Table, path: Path, order_by: str | None = None) -> int:
-        """Execute ``expr`` into one Parquet file (optionally sorted); returns the rows written.
+    def copy_parquet(
+        self, expr: ibis.Table, path: Path, order_by: str | None = None, codec: str = KEPT_CODEC
+    ) -> int:
+        """Execute ``expr`` into one Parquet file (optionally sorted, compressed with ``codec``); returns the rows written.
 
         DuckDB writes with its own parallel ``COPY`` (no rows pass through
         Python) and row groups small enough for readers to skip by the sort
@@ -286,7 +299,7 @@ class Engine:
         path = Path(path)
         tmp = path.with_suffix(".parquet.tmp")
         try:
-            self._copy(expr, tmp, f"ROW_GROUP_SIZE {COPY_ROW_GROUP}")
+            self._copy(expr, tmp, f"ROW_GROUP_SIZE {COPY_ROW_GROUP}", codec)
             os.replace(tmp, path)
         finally:
             if tmp.exists():
