@@ -36,20 +36,14 @@ def main() -> None:
     p.add_argument("--each", action="store_true", help="also time every derived feature alone beside the id")
     args = p.parse_args()
 
-    from monthly_cycle import _settings
+    from features_split import open_home
 
     from tenure.analytics.history import month_bounds
     from tenure.domain.measures import HISTORY_MONTHS
     from tenure.domain.model import month_add
-    from tenure.engines.compute import connect
-    from tenure.engines.warehouse import Warehouse
     from tenure.services import monthly_cycle as mc
 
-    settings = _settings(args.home)
-    wh = Warehouse(settings.warehouse_dir)
-    eng = connect(settings, "duckdb")
-    config = mc.load_cycle_config(settings.home)
-    inp = mc.MonthInputs(wh, eng)
+    _, eng, config, inp = open_home(args.home)
     parts = [inp.history(month_add(args.month, -k)) for k in range(HISTORY_MONTHS)]
     state, active_now = mc.number_subscribers(inp, args.month, eng, parts)
     staged, attributes = mc.stage_attributes(inp, args.month, eng, state, active_now)

@@ -15,6 +15,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -24,6 +25,19 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def open_home(home: Path) -> tuple[Any, Any, Any, Any]:
+    """A prepared benchmark home's settings, a DuckDB engine, the cycle's configuration and its month inputs."""
+    from monthly_cycle import _settings
+
+    from tenure.engines.compute import connect
+    from tenure.engines.warehouse import Warehouse
+    from tenure.services import monthly_cycle as mc
+
+    settings = _settings(home)
+    eng = connect(settings, "duckdb")
+    return settings, eng, mc.load_cycle_config(settings.home), mc.MonthInputs(Warehouse(settings.warehouse_dir), eng)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--home", type=Path, required=True)
@@ -31,20 +45,12 @@ def main() -> None:
     p.add_argument("--fetch-only", action="store_true")
     args = p.parse_args()
 
-    from monthly_cycle import _settings
-
     from tenure.analytics.history import month_bounds
     from tenure.domain.measures import HISTORY_MONTHS
     from tenure.domain.model import month_add
-    from tenure.engines.compute import connect
-    from tenure.engines.warehouse import Warehouse
     from tenure.services import monthly_cycle as mc
 
-    settings = _settings(args.home)
-    wh = Warehouse(settings.warehouse_dir)
-    eng = connect(settings, "duckdb")
-    config = mc.load_cycle_config(settings.home)
-    inp = mc.MonthInputs(wh, eng)
+    settings, eng, config, inp = open_home(args.home)
     laps: list[tuple[str, float, float]] = []
     clock = [time.perf_counter(), _cpu()]
 
