@@ -94,7 +94,7 @@ def test_scratch_files_use_the_scratch_codec_and_kept_files_the_kept_one(eng: En
     assert SCRATCH_CODEC != KEPT_CODEC
     src = eng.from_arrow(pa.table({"idx": pa.array(range(1000), pa.int64())}), "codec_src")
     staged = eng.stage(src.order_by("idx"), "codec")
-    (scratch,) = eng._staged_dirs.values()
+    scratch = eng._staged_dirs[staged.op().name]
     kept = tmp_path / "kept.parquet"
     eng.copy_parquet(src, kept, order_by="idx")
 
@@ -105,3 +105,6 @@ def test_scratch_files_use_the_scratch_codec_and_kept_files_the_kept_one(eng: En
     assert codec(kept) == KEPT_CODEC
     assert eng.to_arrow(staged)["idx"].to_pylist() == list(range(1000))
     eng.drop_staged([staged])
+    with pytest.raises(ValueError, match="unknown Parquet codec"):
+        eng.copy_parquet(src, tmp_path / "x.parquet", codec="zstd) TO '/tmp/elsewhere' (FORMAT csv")
+    assert not (tmp_path / "x.parquet").exists()

@@ -27,6 +27,8 @@ WRITE_QUEUE = 4
 """Record batches that may wait between the engine and the Parquet writer thread."""
 COPY_ROW_GROUP = 65_536
 """Rows per row group of files the engine writes sorted: the granularity at which a bucket skips the rest."""
+PARQUET_CODECS = frozenset({"zstd", "snappy", "lz4", "gzip", "uncompressed"})
+"""The codecs :meth:`Engine.copy_parquet` accepts: the only words that reach its ``COPY`` statement."""
 KEPT_CODEC = "zstd"
 """Compression of the Parquet files the engine writes to keep: the smallest files for their cost."""
 SCRATCH_CODEC = "snappy"
@@ -272,6 +274,8 @@ class Engine:
 
     def _copy(self, expr: ibis.Table, target: Path, options: str, codec: str = KEPT_CODEC) -> None:
         """DuckDB's ``COPY`` of ``expr`` to Parquet compressed with ``codec`` at ``target``, with extra ``options``."""
+        if codec not in PARQUET_CODECS:
+            raise ValueError(f"unknown Parquet codec {codec!r}: use one of {', '.join(sorted(PARQUET_CODECS))}")
         quoted = str(target).replace("'", "''")
         self.con.raw_sql(
             f"COPY ({self.con.compile(expr)}) TO '{quoted}' (FORMAT parquet, COMPRESSION {codec}, {options})"
