@@ -39,7 +39,7 @@ def main() -> None:
     from features_split import open_home
 
     from tenure.analytics.history import month_bounds
-    from tenure.domain.measures import HISTORY_MONTHS
+    from tenure.domain.measures import HISTORY_MONTHS, MONTHLY_MEASURES
     from tenure.domain.model import month_add
     from tenure.services import monthly_cycle as mc
 
@@ -51,7 +51,8 @@ def main() -> None:
     expr = mc.lined_up_features(lined, attributes, parts, month_bounds(args.month)[1], config)
     schema = expr.schema()
     strings = [c for c, t in schema.items() if t.is_string() and c != "subscriber_id"]
-    history = [c for c in schema.names if c[-3:-1] == "_m" and c[-1].isdigit()]
+    copied = {f"{m}_m{k}" for m in MONTHLY_MEASURES for k in range(HISTORY_MONTHS)}
+    history = [c for c in schema.names if c in copied]
 
     def fetch(columns: list[str]) -> tuple[float, float]:
         wall, cpu = time.perf_counter(), _cpu()

@@ -128,7 +128,7 @@ class Engine:
             try:
                 while (table := batches.get()) is not None:
                     if writer is None:
-                        writer = pq.ParquetWriter(tmp, table.schema, compression="zstd",
+                        writer = pq.ParquetWriter(tmp, table.schema, compression=KEPT_CODEC,
                                                   use_dictionary=dictionary_columns(table.schema),
                                                   write_statistics=statistics_columns(table.schema))
                     writer.write_table(table)
@@ -272,7 +272,7 @@ class Engine:
                     self.con.drop_view(op.name, force=True)
                 shutil.rmtree(directory, ignore_errors=True)
 
-    def _copy(self, expr: ibis.Table, target: Path, options: str, codec: str = KEPT_CODEC) -> None:
+    def _copy(self, expr: ibis.Table, target: Path, options: str, codec: str) -> None:
         """DuckDB's ``COPY`` of ``expr`` to Parquet compressed with ``codec`` at ``target``, with extra ``options``."""
         if codec not in PARQUET_CODECS:
             raise ValueError(f"unknown Parquet codec {codec!r}: use one of {', '.join(sorted(PARQUET_CODECS))}")
