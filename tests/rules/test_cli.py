@@ -121,8 +121,40 @@ def test_test_and_backtest_on_warehouse_months(rules_home: Path) -> None:
     assert (jan["population"], jan["matched"], jan["churners"], jan["matched_churned"]) == (3, 2, 1, 1)
     assert jan["precision"] == 0.5 and jan["coverage"] == 1.0
     assert doc["incomplete_months"] == ["2026-01", "2026-02"]  # outcomes known only up to 2026-03
+    assert [m["outcome_months"] for m in doc["months"]] == [2, 1]
+    assert doc["total_months"] == ["2026-01", "2026-02"] and doc["total_complete"] is False
     text = runner.invoke(app, ["rules", "backtest", "port_out_inquiry", "--from", "2026-01", "--to", "2026-02"])
     assert text.exit_code == 0 and "outcomes not complete yet for: 2026-01, 2026-02" in text.stdout
+    assert doc["total"]["month"] == "2026-01..2026-02"
+    assert "no month has complete outcomes yet" in " ".join(text.stdout.split())
+
+
+def test_backtest_leaves_out_who_left_during_the_month_itself(rules_home: Path) -> None:
+    warehouse = Warehouse(rules_home / "warehouse")
+    rows = [{"subscriber_id": s, "port_out_inquiries": [1]} for s in ("s1", "s2", "s3")]
+    with warehouse.write_month("2026-03", "output") as w:
+        w.write("features", contract_arrow(rows))
+    # March's snapshot names s1 as gone on March 10; April's no longer lists s1 at all.
+    march = pa.table({
+        "subscriber_id": ["s1", "s2", "s3"],
+        "status": ["churned", "active", "active"],
+        "churn_date": pa.array([date(2026, 3, 10), None, None], type=pa.date32()),
+    })
+    april = pa.table({
+        "subscriber_id": ["s2", "s3"],
+        "status": ["churned", "active"],
+        "churn_date": pa.array([date(2026, 4, 2), None], type=pa.date32()),
+    })
+    for month, snapshot in (("2026-03", march), ("2026-04", april)):
+        with warehouse.write_month(month, "input") as w:
+            w.write("subscribers", snapshot)
+
+    result = runner.invoke(app, ["rules", "backtest", "port_out_inquiry", "--from", "2026-03", "--to", "2026-03", "--json"])
+    assert result.exit_code == 0, result.output
+    (mar,) = json.loads(result.stdout)["months"]
+    # s1 was not on the network at March's end, so it is neither in the population nor a churner.
+    assert (mar["population"], mar["matched"], mar["churners"], mar["outcome_months"]) == (2, 2, 1, 1)
+    assert mar["precision"] == 0.5
 
 
 def test_user_rules_may_use_columns_of_the_latest_features_output(rules_home: Path, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import ibis
+import pyarrow as pa
 import pytest
 
 from tenure.domain.errors import InputError, NotFound
@@ -89,6 +90,41 @@ def test_backtest_with_no_matches_has_no_precision() -> None:
     assert result.incomplete_months == ["2026-01"]
 
 
+def test_backtest_total_leaves_out_months_still_waiting_for_their_churners() -> None:
+    histories, outcomes = _backtest_data()
+    rule = _rule("port_out_inquiries >= 1")
+    # Outcomes known to April: January's window (Feb-Apr) is complete, February's (Mar-May) is not.
+    result = service.backtest_rule(rule, histories, outcomes, "2026-01", "2026-02", outcomes_until="2026-04")
+    jan, feb = result.months
+    assert (jan.outcome_months, feb.outcome_months) == (3, 2)
+    assert result.incomplete_months == ["2026-02"]
+    assert result.total_months == ["2026-01"] and result.total_complete
+    total = result.total
+    assert (total.population, total.matched, total.churners, total.matched_churned) == (5, 2, 2, 1)
+    assert (total.precision, total.base_rate, total.coverage) == (0.5, 0.4, 0.5)
+    assert total.month == "2026-01"
+
+
+def test_backtest_without_complete_months_totals_the_partial_ones_and_says_so() -> None:
+    histories, outcomes = _backtest_data()
+    result = service.backtest_rule(_rule("port_out_inquiries >= 1"), histories, outcomes, "2026-01", "2026-02",
+                                   outcomes_until="2026-02")
+    jan, feb = result.months
+    assert (jan.outcome_months, feb.outcome_months) == (1, 0)
+    # Nothing of February's window is known: no ratios at all rather than a precision of 0.
+    assert (feb.precision, feb.base_rate, feb.lift, feb.coverage) == (None, None, None, None)
+    assert not result.total_complete and result.total_months == ["2026-01"]
+    assert result.total.population == jan.population and result.total.precision == jan.precision
+
+
+def test_backtest_with_no_outcome_known_has_an_empty_total() -> None:
+    histories, outcomes = _backtest_data()
+    result = service.backtest_rule(_rule("port_out_inquiries >= 1"), histories, outcomes, "2026-02", "2026-02",
+                                   outcomes_until="2026-02")
+    assert result.total_months == [] and not result.total_complete
+    assert (result.total.population, result.total.precision, result.total.outcome_months) == (0, None, 0)
+
+
 def test_group_rules_cannot_be_backtested() -> None:
     histories, outcomes = _backtest_data()
     with pytest.raises(InputError):
@@ -107,3 +143,18 @@ def test_month_end() -> None:
     assert service.month_end("2026-02") == date(2026, 2, 28)
     assert service.month_end("2024-02") == date(2024, 2, 29)
     assert service.month_end("2026-12") == date(2026, 12, 31)
+
+
+def test_churn_outcomes_without_any_loaded_month_are_an_empty_table(tmp_path) -> None:
+    from tenure.config import Settings
+    from tenure.engines.compute import connect
+
+    settings = Settings(home=tmp_path, environment="test")
+    engine = connect(settings)
+    try:
+        outcomes, latest = service._churn_outcomes(settings, engine, ["2026-04", "2026-05"])
+        assert latest is None
+        got = outcomes.to_pyarrow()
+        assert got.num_rows == 0 and got.schema.field("churn_date").type == pa.date32()
+    finally:
+        engine.close()

@@ -294,6 +294,8 @@ class BacktestMonth:
     base_rate: float | None
     lift: float | None
     coverage: float | None
+    outcome_months: int | None = None
+    """Months of the outcome window that are known (None: not told, taken as all of them)."""
 
 
 @dataclass
@@ -304,6 +306,10 @@ class BacktestResult:
     total: BacktestMonth
     incomplete_months: list[str] = field(default_factory=list)
     """Months whose outcome window reaches beyond the outcomes available."""
+    total_months: list[str] = field(default_factory=list)
+    """The months ``total`` adds up: those with complete outcomes, or if none, those with some."""
+    total_complete: bool = True
+    """False when no month's outcomes are complete and ``total`` adds up partial windows."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -313,13 +319,18 @@ def _ratio(a: float, b: float) -> float | None:
     return a / b if b else None
 
 
-def _month_stats(month: str, population: int, matched: int, churners: int, matched_churned: int) -> BacktestMonth:
+def _month_stats(
+    month: str, population: int, matched: int, churners: int, matched_churned: int, outcome_months: int | None = None
+) -> BacktestMonth:
+    """The month's ratios; none at all while not one month of its outcome window is known."""
+    if outcome_months == 0:
+        return BacktestMonth(month, population, matched, churners, matched_churned, None, None, None, None, 0)
     precision = _ratio(matched_churned, matched)
     base_rate = _ratio(churners, population)
     lift = precision / base_rate if precision is not None and base_rate else None
     return BacktestMonth(
         month, population, matched, churners, matched_churned, precision, base_rate, lift,
-        _ratio(matched_churned, churners),
+        _ratio(matched_churned, churners), outcome_months,
     )
 
 
@@ -337,7 +348,13 @@ def backtest_rule(
     ``outcomes`` has ``subscriber_id`` and ``churn_date``. An entity counts as
     a churner of month M when it churned after M's last day and no later than
     the last day of M + ``horizon``; entities gone by M's end are left out.
-    ``outcomes_until`` (a month) marks months whose window is not fully known.
+    ``outcomes_until`` (a month) marks months whose window is not fully known:
+    their ratios count only the months known (none at all when no month of
+    the window is), and the total adds up the months whose window is
+    complete, so that months still waiting for their churners do not water
+    down its precision, base rate and coverage. When no month is complete,
+    the total adds up those with some outcomes and says so
+    (``total_complete``).
     """
     if rule.scope != "subscriber":
         raise InputError("backtests need churn outcomes per subscriber: only subscriber rules can be backtested")
@@ -364,17 +381,25 @@ def backtest_rule(
             churners=ibis.ifelse(churned, 1, 0).sum(),
             matched_churned=ibis.ifelse(alive._fired & churned, 1, 0).sum(),
         ).to_pyarrow().to_pylist()[0]
-        months.append(_month_stats(month, *(int(row[c] or 0) for c in ("population", "matched", "churners", "matched_churned"))))
-        if outcomes_until is not None and month_add(month, horizon) > outcomes_until:
+        known = None if outcomes_until is None else len(month_range(month_add(month, 1), outcomes_until)[:horizon])
+        population, matched, churners, caught = (
+            int(row[c] or 0) for c in ("population", "matched", "churners", "matched_churned"))
+        months.append(_month_stats(month, population, matched, churners, caught, known))
+        if known is not None and known < horizon:
             incomplete.append(month)
+    complete = [m for m in months if m.month not in incomplete]
+    summed = complete or [m for m in months if m.outcome_months]
+    span = (summed[0].month, summed[-1].month) if summed else (first, last)
+    label = span[0] if span[0] == span[1] else f"{span[0]}..{span[1]}"
     total = _month_stats(
-        f"{first}..{last}",
-        sum(m.population for m in months),
-        sum(m.matched for m in months),
-        sum(m.churners for m in months),
-        sum(m.matched_churned for m in months),
+        label,
+        sum(m.population for m in summed),
+        sum(m.matched for m in summed),
+        sum(m.churners for m in summed),
+        sum(m.matched_churned for m in summed),
+        outcome_months=None if summed else 0,
     )
-    return BacktestResult(rule.id, horizon, months, total, incomplete)
+    return BacktestResult(rule.id, horizon, months, total, incomplete, [m.month for m in summed], bool(complete))
 
 
 # -- warehouse-backed entry points for the CLI --------------------------------------
@@ -412,7 +437,7 @@ def _churn_outcomes(settings: Settings, engine: Any, months: list[str]) -> tuple
             )
         )
     if not parts:
-        empty = ibis.memtable({"subscriber_id": [], "churn_date": []}, schema={"subscriber_id": "string", "churn_date": "date"})
+        empty = ibis.memtable(pa.schema([("subscriber_id", pa.string()), ("churn_date", pa.date32())]).empty_table())
         return empty, None
     union = parts[0]
     for p in parts[1:]:
@@ -444,7 +469,8 @@ def backtest_rule_for_months(settings: Settings, rule_id: str, first: str, last:
         raise InputError(f"--from {first} is after --to {last}")
     engine = connect(settings)
     try:
-        outcome_months = month_range(month_add(first, 1), month_add(last, OUTCOME_HORIZON_MONTHS))
+        # From month `first` itself: its snapshot names who left during it, who are not "still on the network".
+        outcome_months = month_range(first, month_add(last, OUTCOME_HORIZON_MONTHS))
         outcomes, latest = _churn_outcomes(settings, engine, outcome_months)
         return backtest_rule(
             rule,

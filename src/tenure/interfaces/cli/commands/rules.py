@@ -125,7 +125,7 @@ def backtest(
         rows = [
             (label, m.population, m.matched, m.churners, m.matched_churned,
              _pct(m.precision), _pct(m.base_rate), _num(m.lift), _pct(m.coverage))
-            for label, m in [*((m.month, m) for m in result.months), ("total", result.total)]
+            for label, m in [*((m.month, m) for m in result.months), (_total_label(result), result.total)]
         ]
         console.print(table(
             f"{result.rule_id}: churn within {result.horizon_months} months (caught = matched and churned)",
@@ -133,11 +133,30 @@ def backtest(
             rows,
         ))
         if result.incomplete_months:
+            waiting = [m.month for m in result.months if m.outcome_months == 0]
             console.print(
-                "outcomes not complete yet for: " + ", ".join(result.incomplete_months), markup=False, highlight=False
+                "outcomes not complete yet for: " + ", ".join(result.incomplete_months)
+                + (f" (none known yet for {', '.join(waiting)})" if waiting else ""),
+                markup=False, highlight=False,
             )
+            console.print(_total_note(result), markup=False, highlight=False)
 
     report(result.to_dict(), as_json, render)
+
+
+def _total_label(result: Any) -> str:
+    if not result.total_months:
+        return "total"
+    return f"total {result.total.month}" + ("" if result.total_complete else " (partial)")
+
+
+def _total_note(result: Any) -> str:
+    if not result.total_months:
+        return "no month has any outcome yet: the total is empty"
+    months = ", ".join(result.total_months)
+    if result.total_complete:
+        return f"the total adds up the months with complete outcomes only: {months}"
+    return f"no month has complete outcomes yet: the total adds up partial windows ({months})"
 
 
 def register(app: typer.Typer) -> None:
