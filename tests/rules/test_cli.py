@@ -174,3 +174,28 @@ def test_user_rules_may_use_columns_of_the_latest_features_output(rules_home: Pa
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["matched"] == 1 and doc["samples"][0]["values"]["complaints_3m"] == 3.0
+
+
+def test_rules_files_saved_in_gbk_are_read_and_unreadable_ones_named(rules_home: Path, tmp_path: Path) -> None:
+    text = yaml.safe_dump({"rules": [_rule("gbk_rule")]}, allow_unicode=True)
+    gbk = tmp_path / "gbk.yaml"
+    gbk.write_bytes(text.encode("gbk"))
+    result = runner.invoke(app, ["rules", "check", str(gbk), "--json"])
+    assert result.exit_code == 0, result.output
+    # The same file in the user's catalogue: listed with its Chinese name intact, and the month can read it.
+    (rules_home / "rules").mkdir(exist_ok=True)
+    (rules_home / "rules" / "gbk.yaml").write_bytes(text.encode("gbk"))
+    listed = runner.invoke(app, ["rules", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rule = next(r for r in json.loads(listed.stdout) if r["id"] == "gbk_rule")
+    assert rule["name"]["zh"] == "我的"
+
+    folder = runner.invoke(app, ["rules", "check", str(tmp_path)])
+    assert folder.exit_code != 0 and "is a directory" in " ".join(folder.output.split())
+    assert folder.exception is None or isinstance(folder.exception, SystemExit)
+    garbage = tmp_path / "garbage.yaml"
+    garbage.write_bytes(b"rules:\n  - id: \x81\x30\xff\xff\n")
+    bad = runner.invoke(app, ["rules", "check", str(garbage)])
+    assert bad.exit_code != 0 and "neither UTF-8 nor GB18030" in " ".join(bad.output.split())
+    assert str(garbage.name) in bad.output
+    assert bad.exception is None or isinstance(bad.exception, SystemExit)

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from tenure.analytics.rules import compile_expression, table_schema
 from tenure.config import Settings
-from tenure.domain.errors import InputError, NotFound, RuleSyntaxError
+from tenure.domain.errors import InputError, LoadError, NotFound, RuleSyntaxError
 from tenure.domain.model import month_add, month_range, parse_month
 from tenure.domain.rules import ast
 from tenure.domain.rules.catalogue import (
@@ -100,10 +100,19 @@ def known_schemas(settings: Settings) -> dict[str, Schema]:
 
 def read_rules_file(path: Path, schemas: Mapping[str, Schema] | None = None) -> tuple[list[Rule], list[Problem]]:
     """Rules and problems of one YAML file (checked against ``schemas``, default the contract)."""
+    from tenure.engines.sources import decode_to_utf8
+
     path = Path(path)
     if not path.exists():
         raise NotFound(f"no rules file {path}")
-    return parse_rules_yaml(path.read_text(encoding="utf-8"), str(path), schemas)
+    if path.is_dir():
+        raise InputError(f"{path} is a directory: name a rules file (YAML), or put the file in <home>/rules")
+    # UTF-8 (with or without a BOM) or, as files saved by Chinese editions of Windows often are, GB18030/GBK.
+    try:
+        body, _ = decode_to_utf8(path.read_bytes(), path, None)
+    except LoadError:
+        raise InputError(f"{path}: neither UTF-8 nor GB18030 text; save it as UTF-8") from None
+    return parse_rules_yaml(body.decode("utf-8"), str(path), schemas)
 
 
 def _read_dir(directory: Path, schemas: Mapping[str, Schema] | None = None) -> list[Rule]:
