@@ -97,6 +97,24 @@ def test_warnings_come_from_the_rule_catalogue(ran: dict[str, Any]) -> None:
         per_sub[w["subscriber_id"]] = per_sub.get(w["subscriber_id"], 0) + 1
     profiles = wh.read_arrow("profiles", M, "output").to_pylist()
     assert {p["subscriber_id"]: p["warning_count"] for p in profiles if p["warning_count"]} == per_sub
+    # Per family: warnings, and the subscribers warned (fewer where one has two rules of a family).
+    families: dict[str, set[str]] = {}
+    for w in warnings:
+        families.setdefault(w["family"], set()).add(w["subscriber_id"])
+    assert ran["summary"]["warned_subscribers"] == {f: len(s) for f, s in sorted(families.items())}
+    assert sum(ran["summary"]["warning_families"].values()) == len(warnings)
+    assert any(ran["summary"]["warning_families"][f] > len(s) for f, s in families.items())
+    from tenure.interfaces.cli.commands.month import _render_summary
+    from tenure.interfaces.cli.output import console
+
+    with console.capture() as cap:
+        _render_summary(ran["summary"])
+    text = cap.get()
+    assert "subscribers warned" in text
+    retention = next(line for line in text.splitlines() if "│ retention" in line)
+    counts = [c.strip().replace(",", "") for c in retention.split("│")[2:4]]
+    assert counts == [str(ran["summary"]["warning_families"]["retention"]),
+                      str(ran["summary"]["warned_subscribers"]["retention"])]
 
 
 def test_previous_stage_and_transitions(ran: dict[str, Any]) -> None:

@@ -75,5 +75,6 @@ def test_summary_parity(both: dict[str, Any]) -> None:
     d, s = both["duckdb"]["summary"], both["spark"]["summary"]
     assert (d.engine, s.engine) == ("duckdb", "spark")
     for field in ("subscribers", "groups", "warnings", "stages", "core", "card_grades", "value_levels",
-                  "credit_ratings", "segments", "warning_families", "group_grades", "stage_transitions"):
+                  "credit_ratings", "segments", "warning_families", "warned_subscribers", "group_grades",
+                  "stage_transitions"):
         assert getattr(d, field) == getattr(s, field), field

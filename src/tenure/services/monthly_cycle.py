@@ -180,6 +180,9 @@ class RunSummary:
     credit_ratings: dict[str, int] = field(default_factory=dict)
     segments: dict[str, int] = field(default_factory=dict)
     warning_families: dict[str, int] = field(default_factory=dict)
+    """Warnings per rule family (a subscriber may have several of one family)."""
+    warned_subscribers: dict[str, int] = field(default_factory=dict)
+    """Subscribers with at least one warning of each rule family."""
     group_grades: dict[str, int] = field(default_factory=dict)
     loss_equivalence: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -537,6 +540,7 @@ def _summarise(eng: Engine, summary: RunSummary, profiles: ir.Table, warnings: i
     summary.segments = _counts(eng, p, "segment_id")
     summary.core = _counts(eng, p.mutate(core=p.core_reason.fill_null("not_core")), "core")
     summary.warning_families = _counts(eng, warnings, "family")
+    summary.warned_subscribers = _counts(eng, warnings.select("subscriber_id", "family").distinct(), "family")
     summary.warnings = sum(summary.warning_families.values())
     q = p.mutate(prev=p.previous_stage.fill_null("new"))
     tr = eng.to_arrow(q.group_by(["prev", "stage"]).aggregate(n=q.count())).to_pylist()

@@ -18,11 +18,14 @@ def _render_summary(doc: dict[str, Any]) -> None:
     )
     for title, key in (("Stages", "stages"), ("Core customers", "core"), ("Card grades", "card_grades"),
                        ("Value levels", "value_levels"), ("Credit ratings", "credit_ratings"),
-                       ("Warning families", "warning_families"), ("Group grades", "group_grades"),
-                       ("Segments", "segments")):
+                       ("Group grades", "group_grades"), ("Segments", "segments")):
         rows = [[k, v] for k, v in doc[key].items()]
         if rows:
             console.print(table(title, ["", "subscribers" if key != "group_grades" else "groups"], rows))
+    warned = doc.get("warned_subscribers", {})
+    if doc["warning_families"]:
+        console.print(table("Warning families", ["", "warnings", "subscribers warned"],
+                            [[k, v, warned.get(k, "")] for k, v in doc["warning_families"].items()]))
     stages = ["A", "B", "C", "D", "E"]
     tr = doc["stage_transitions"]
     console.print(table("Stage transitions (previous -> now)", ["previous", *stages],
