@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from scipy import stats
@@ -163,3 +164,21 @@ def test_customers_waiting_for_capacity_stay_in_the_treated_arm(tmp_path: Path) 
     assert (doc["treated_n"], doc["control_n"]) == (1000, 1000)
     churn = _metric(doc["horizons"][0], "churn_rate")
     assert churn["ci_low"] <= -0.05 <= churn["ci_high"]
+
+
+def test_snapshot_retention_leaves_out_core_customers_gone_before_the_photo(tmp_path: Path) -> None:
+    wh = snapshot_warehouse(tmp_path)
+    # F was a diamond core customer but churned during the snapshot month: not in the photo.
+    profiles = wh.read_arrow("profiles", MONTH, "output")
+    gone = pa.table({"subscriber_id": ["F"], "card_grade": ["diamond"], "value_level": [4], "is_core": [True]})
+    subscribers = wh.read_arrow("subscribers", MONTH)
+    left = pa.table({"subscriber_id": ["F"], "status": ["churned"]})
+    usage = wh.read_arrow("monthly_usage", MONTH)
+    with wh.write_month(MONTH, "output") as w:
+        w.write("profiles", pa.concat_tables([profiles, gone.cast(profiles.schema)]))
+    with wh.write_month(MONTH, "input") as w:
+        w.write("subscribers", pa.concat_tables([subscribers, left.cast(subscribers.schema)]))
+        w.write("monthly_usage", usage)
+    doc = EvaluationService(wh, threads=1).snapshot_retention(MONTH)
+    assert doc["core_customers"] == 4
+    assert doc["retention"][0]["retention_rate"] == pytest.approx(0.75)

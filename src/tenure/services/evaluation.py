@@ -280,10 +280,14 @@ class EvaluationService:
         rank = "case card_grade " + " ".join(f"when '{g}' then {i}" for i, g in enumerate(CARD_GRADES)) + " end"
         con = self._connect()
         try:
+            # The photo: core customers still on the network at the month's end (as the programme KPIs count them);
+            # one who left during the month is not lost afterwards.
+            gone = (f"and subscriber_id not in (select subscriber_id from {_pq(wh.path('subscribers', month))} "
+                    "where status = 'churned')" if self._has("subscribers", month) else "")
             con.execute(f"""
                 create temp table core as
                 select subscriber_id, {rank} g0 from {_pq(wh.path('profiles', month, 'output'))}
-                where is_core
+                where is_core {gone}
             """)
             base = int(_one(con, "select count(*) from core")[0])
             follow = []
