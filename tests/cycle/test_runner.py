@@ -176,3 +176,24 @@ def test_rerun_in_buckets_replaces_the_month_with_the_same_rows(ran: dict[str, A
     assert len(list((settings.warehouse_dir / "output" / M).glob("v*"))) == 1
     for t in ("features", "profiles"):
         assert _by_id(wh.read_arrow(t, M, "output").to_pylist()) == before[t]
+
+
+def test_members_who_leave_count_as_business_losses(tmp_path: Path) -> None:
+    import ibis
+
+    from tenure.engines.compute import connect
+
+    eng = connect(Settings(home=tmp_path, environment="test"))
+    try:
+        # s1 left his group this month (no group any more), s2 is an enterprise customer, s3 a consumer,
+        # s4 still a member.
+        lost = ibis.memtable({
+            "subscriber_id": ["s1", "s2", "s3", "s4"], "customer_type": ["individual", "enterprise", "individual",
+                                                                          "individual"],
+            "group_id": [None, None, None, "g1"], "current_value": [100.0, 200.0, 50.0, 10.0]})
+        former = ibis.memtable({"group_id": ["g1", "g1", "g1"], "subscriber_id": ["s1", "s4", "s9"]})
+        doc = monthly_cycle._loss(eng, lost, former)
+        assert (doc["business"], doc["consumer"], doc["yearly_value"]) == (3, 1, 360.0)
+        assert monthly_cycle._loss(eng, lost)["business"] == 2  # without last month's members
+    finally:
+        eng.close()

@@ -530,7 +530,8 @@ def _counts(eng: Engine, t: ir.Table, col: str) -> dict[str, int]:
 
 
 def _summarise(eng: Engine, summary: RunSummary, profiles: ir.Table, warnings: ir.Table,
-               group_profiles: ir.Table | None) -> None:
+               group_profiles: ir.Table | None, former_members: ir.Table | None = None) -> None:
+    """The run summary's counts; ``former_members`` is the previous month's ``group_members``."""
     p = profiles
     summary.subscribers = int(eng.to_arrow(p.aggregate(n=p.count()))["n"][0].as_py())
     summary.stages = _counts(eng, p, "stage")
@@ -550,7 +551,7 @@ def _summarise(eng: Engine, summary: RunSummary, profiles: ir.Table, warnings: i
     summary.stage_transitions = matrix
     summary.loss_equivalence = {
         "basis": "1 key account = 79 business = 338 consumer customers",
-        "lost_in_month": _loss(eng, p.filter(p.status == "churned")),
+        "lost_in_month": _loss(eng, p.filter(p.status == "churned"), former_members),
         "at_risk_stage_d": _loss(eng, p.filter(p.stage == "D")),
     }
     if group_profiles is not None:
@@ -562,10 +563,21 @@ def _summarise(eng: Engine, summary: RunSummary, profiles: ir.Table, warnings: i
         summary.loss_equivalence["groups_lost_in_month"] = int(n_lost)
 
 
-def _loss(eng: Engine, t: ir.Table) -> dict[str, Any]:
+def _loss(eng: Engine, t: ir.Table, former_members: ir.Table | None = None) -> dict[str, Any]:
     """Subscribers split into business (enterprise customers and group members)
-    and consumer, with their yearly value and the key-account equivalent."""
-    business = (t.customer_type == "enterprise").fill_null(False) | t.group_id.notnull()
+    and consumer, with their yearly value and the key-account equivalent.
+
+    A member who leaves is no longer in the month's ``group_members``, so
+    his profile has no group: ``former_members`` (the previous month's
+    members) counts him as business still.
+    """
+    if former_members is not None:
+        was = former_members.select(_former=former_members.subscriber_id).distinct()
+        t = t.left_join(was, t.subscriber_id == was._former)
+        business = ((t.customer_type == "enterprise").fill_null(False) | t.group_id.notnull()
+                    | t._former.notnull())
+    else:
+        business = (t.customer_type == "enterprise").fill_null(False) | t.group_id.notnull()
     a = eng.to_arrow(
         t.aggregate(
             business=business.cast("int64").sum(),
@@ -682,7 +694,8 @@ def run_month(
                 group_profiles = eng.read_parquet([out.directory / "group_profiles.parquet"], "group_profiles")
             lap("group_profiles")
 
-            _summarise(eng, summary, profiles, warnings_t, group_profiles)
+            _summarise(eng, summary, profiles, warnings_t, group_profiles,
+                       inp.get("group_members", month_add(month, -1)))
             lap("summary")
             meta.update({"run_summary": summary.to_dict()})
     finally:
