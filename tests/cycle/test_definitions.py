@@ -154,6 +154,20 @@ def test_channel_scores_are_deciles(duck) -> None:
     hot = {r["subscriber_id"]: r["pref_hotline"] for r in got}
     assert hot["S049"] == 9 and hot["S001"] == 1 and hot["S000"] == 0
     assert all(r["pref_website"] == 0 for r in got)
+    # 40 users: the k-th smallest share is in ninth ceil(9k/40).
+    users = sorted((s for s in hot if hot[s]), key=lambda s: int(s[1:]))
+    assert [hot[s] for s in users] == [-(-9 * k // 40) for k in range(1, 41)]
+
+
+def test_channel_scores_give_9_to_the_users_tied_at_the_top(duck) -> None:
+    # Ten users of the store: six use nothing else (share 1), four share it with another channel.
+    shares = [1.0] * 6 + [0.2, 0.4, 0.5, 0.8]
+    rows = [{"subscriber_id": f"S{i:02d}"} | {f"inbound_share_{ch}": None for ch in CHANNELS}
+            | {"inbound_share_store": v} for i, v in enumerate(shares)]
+    schema = pa.schema([("subscriber_id", pa.string())] + [(f"inbound_share_{ch}", pa.float64()) for ch in CHANNELS])
+    got = duck.to_arrow(channel_scores(duck.from_arrow(pa.Table.from_pylist(rows, schema=schema), "ch_tie")))
+    store = {r["subscriber_id"]: r["pref_store"] for r in got.to_pylist()}
+    assert [store[f"S{i:02d}"] for i in range(10)] == [9] * 6 + [1, 2, 3, 4]
 
 
 def _scores_by_window(t):
@@ -164,8 +178,8 @@ def _scores_by_window(t):
     for ch in CHANNELS:
         share = t[f"inbound_share_{ch}"]
         used = share.fill_null(0) > 0
-        rank = ibis.percent_rank().over(ibis.window(group_by=used, order_by=share.fill_null(0)))
-        score = ibis.least(ibis.literal(9, "int64"), (1 + (rank * 9).floor()).cast("int64"))
+        cume = ibis.cume_dist().over(ibis.window(group_by=used, order_by=share.fill_null(0)))
+        score = (cume * 9 - 1e-9).ceil().cast("int64")  # the ninth of the channel's users, ties at or below
         scores[f"pref_{ch}"] = ibis.ifelse(used, score, ibis.literal(0, "int64"))
     return t.mutate(**scores)
 

@@ -7,8 +7,9 @@ so only inbound contacts say something about preference). It is computed
 from each month's :func:`channel_counts`, which the cycle keeps per month.
 :func:`channel_scores` turns each share into a 0-9 score across subscribers:
 0 for a subscriber who did not use the channel, otherwise
-``1 + floor(9 * percent_rank)`` among the subscribers who did (ties get the
-same score), so 9 marks the heaviest relative users.
+``ceil(9 * cume_dist)`` among the subscribers who did (ties get the same
+score, counted as at or below), so 9 marks the heaviest relative users,
+however many of them tie.
 """
 
 from __future__ import annotations
@@ -73,15 +74,19 @@ def activity_from_columns(t: ir.Table, months: Sequence[int], decay: float = 0.5
 def channel_preferences(features: ir.Table) -> dict[str, ir.Table]:
     """Per channel, the score of every share value used: a table of ``_share`` and ``_score``.
 
-    ``percent_rank`` of a share among the channel's users depends only on
-    how many users have a smaller share, so the ranking runs over the
-    channel's distinct share values with their counts (thousands of rows),
-    not over its users: ``_below`` users have a smaller share, ``_users``
-    use the channel, and ``percent_rank = _below / (_users - 1)`` (0 for a
-    lone user), as the window function computes it. Joining the scores back
-    on the share value then needs no sort and no hash table of subscribers;
-    at 10M subscribers the window version sorted every user of every channel
-    and grouped them back by subscriber (over 3 GiB).
+    The score is ``ceil(9 * cume_dist)`` of the share among the channel's
+    users: the ninth of them the share falls in, counting the users tied
+    with it as at or below, so the users for whom the channel matters most
+    get 9 even when many of them tie (a customer who uses one channel only
+    has a share of 1). ``cume_dist`` depends only on how many users have a
+    share at most as large, so the ranking runs over the channel's distinct
+    share values with their counts (thousands of rows), not over its users:
+    ``_upto`` users have a share at most this one and ``_users`` use the
+    channel, and the score is computed in integers,
+    ``(9 * _upto + _users - 1) // _users``. Joining the scores back on the
+    share value then needs no sort and no hash table of subscribers; at 10M
+    subscribers the window version sorted every user of every channel and
+    grouped them back by subscriber (over 3 GiB).
     """
     scales = {}
     for ch in CHANNELS:
@@ -89,14 +94,11 @@ def channel_preferences(features: ir.Table) -> dict[str, ir.Table]:
         used = features.filter(share > 0)
         counts = used.group_by(_share=used[f"inbound_share_{ch}"].cast("float64")).aggregate(_n=used.count())
         running = counts.mutate(
-            _below=counts._n.sum().over(ibis.window(order_by=counts._share, rows=(None, 0))) - counts._n,
+            _upto=counts._n.sum().over(ibis.window(order_by=counts._share, rows=(None, 0))),
             _users=counts._n.sum().over(ibis.window()),
         )
-        rank = ibis.ifelse(running._users > 1,
-                           running._below.cast("float64") / (running._users - 1).cast("float64"),
-                           ibis.literal(0.0))
         scales[ch] = running.select(
-            "_share", _score=ibis.least(ibis.literal(9, "int64"), (1 + (rank * 9).floor()).cast("int64")))
+            "_share", _score=((9 * running._upto + running._users - 1) // running._users).cast("int64"))
     return scales
 
 
