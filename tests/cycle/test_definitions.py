@@ -198,3 +198,25 @@ def test_channel_scores_equal_their_window_definition(duck, rows: list[list[floa
     got = {r["subscriber_id"]: r for r in duck.to_arrow(channel_scores(t)).to_pylist()}
     want = {r["subscriber_id"]: r for r in duck.to_arrow(_scores_by_window(t)).to_pylist()}
     assert got == want
+
+
+def test_potential_value_sums_the_twelve_projected_months(duck, tmp_path: Path) -> None:
+    from tenure.analytics.value import subscriber_value
+
+    def expected(level: float, slope: float) -> float:
+        return round(sum(max(0.0, level + slope * i) for i in range(1, 13)), 2)
+
+    # A falling line that reaches 0 in month 5, a rising one, a flat one, one falling from the start,
+    # and a subscriber who left in the month.
+    rows = [("falling", 30.0, -6.0, False), ("rising", 20.0, 2.5, False), ("flat", 50.0, 0.0, False),
+            ("gone_below", -3.0, -1.0, False), ("left", 80.0, 1.0, True)]
+    t = duck.from_arrow(pa.table({
+        "subscriber_id": [r[0] for r in rows], "arpu_avg3": [r[1] for r in rows],
+        "arpu_trend3": [r[2] for r in rows], "churned_in_month": [r[3] for r in rows],
+        "months_of_history": [6] * len(rows), "revenue_6m": [100.0] * len(rows),
+    }), "value_in")
+    got = {r["subscriber_id"]: r["potential_value"]
+           for r in duck.to_arrow(subscriber_value(t, load_cycle_config(tmp_path).grades)).to_pylist()}
+    assert got == {"falling": 60.0, "rising": expected(20.0, 2.5), "flat": 600.0,
+                   "gone_below": 0.0, "left": 0.0}
+    assert expected(20.0, 2.5) == 435.0  # 12 * 20 + 78 * 2.5; the falling line's shortcut gave 0: 360 - 468 < 0

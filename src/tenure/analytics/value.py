@@ -8,10 +8,12 @@ the group's key persons: the members a key account brings are its added
 value.
 
 ``potential_value`` is the expected revenue of the next 12 months from the
-trend: ``sum_{i=1..12} max(0, arpu_avg3 + arpu_trend3 * i)`` approximated as
-``max(0, 12 * arpu_avg3 + 78 * arpu_trend3)``, times ``1 - churn_probability``
-once a churn model provides one (``churn_probability`` is null until then and
-counts as 0).
+trend: ``sum_{i=1..12} max(0, arpu_avg3 + arpu_trend3 * i)``, each month's
+spend projected along the trend and never below 0 (a falling line stops
+paying when it reaches 0, it does not take back what the months before it
+paid), times ``1 - churn_probability`` once a churn model provides one
+(``churn_probability`` is null until then and counts as 0). A subscriber
+who left in the month has none.
 """
 
 from __future__ import annotations
@@ -20,6 +22,23 @@ import ibis
 import ibis.expr.types as ir
 
 from tenure.domain.grades import GradeConfig
+
+
+def sum_of(values: list[ir.NumericValue]) -> ir.NumericValue:
+    total = values[0]
+    for v in values[1:]:
+        total = total + v
+    return total
+
+
+def _cents(x: ir.NumericValue) -> ir.NumericValue:
+    """``x`` rounded to cents the same way on every engine: the float ``x * 100`` rounded to a whole number.
+
+    ``round(x, 2)`` differs between engines on a value a hair below a half
+    cent (``14.334999...``, the float nearest 14.335): Spark rounds its exact
+    decimal expansion down, DuckDB rounds ``x * 100`` (1433.5) up.
+    """
+    return (x.cast("float64") * 100).round().cast("float64") / 100
 
 
 def subscriber_value(
@@ -58,11 +77,11 @@ def subscriber_value(
         t = t.left_join(cp, t[key] == cp._cpk).drop("_cpk")
     elif "churn_probability" not in t.columns:
         t = t.mutate(churn_probability=ibis.null("float64"))
-    expected = ibis.greatest(
-        t.arpu_avg3.fill_null(0) * 12 + t.arpu_trend3.fill_null(0) * 78, ibis.literal(0.0)
-    )
+    level, slope = t.arpu_avg3.fill_null(0).cast("float64"), t.arpu_trend3.fill_null(0).cast("float64")
+    expected = sum_of([ibis.greatest(level + slope * i, ibis.literal(0.0)) for i in range(1, 13)])
+    left = t.churned_in_month.fill_null(False) if "churned_in_month" in t.columns else ibis.literal(False)
     t = t.mutate(
-        current_value=(own + added).round(2),
-        potential_value=(expected * (1 - t.churn_probability.fill_null(0))).round(2),
+        current_value=_cents(own + added),
+        potential_value=ibis.ifelse(left, ibis.literal(0.0), _cents(expected * (1 - t.churn_probability.fill_null(0)))),
     )
     return t.drop("_per_kp") if "_per_kp" in t.columns else t
