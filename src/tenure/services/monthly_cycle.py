@@ -55,7 +55,7 @@ from tenure.domain.grades import GradeConfig
 from tenure.domain.lifecycle import LifecycleConfig
 from tenure.domain.measures import HISTORY_MONTHS
 from tenure.domain.model import CHANNELS, month_add, parse_month
-from tenure.domain.rules.catalogue import FAMILIES
+from tenure.domain.rules.catalogue import FAMILY_PRIORITY
 from tenure.domain.segments import SegmentConfig
 from tenure.engines.compute import Engine, connect
 from tenure.engines.memory import release_unused
@@ -411,15 +411,19 @@ def _write_table(eng: Engine, out: Any, name: str, data: pa.Table | ir.Table) ->
 
 
 def _warning_summary(eng: Engine, warnings: ir.Table, key: str) -> ir.Table:
-    """Per key: warning_count, retention_warnings and the most frequent family (ties: first by name).
+    """Per key: warning_count, retention_warnings and the most frequent family (ties: the most urgent).
+
+    Ties go to the first family of ``FAMILY_PRIORITY`` (retention,
+    prevention, value uplift, maintenance), so a customer with one
+    retention warning and one good-customer flag is routed as at risk.
 
     One aggregation with a count per rule family (the catalogue allows only
-    ``FAMILIES``): at 10M subscribers and millions of warnings, counting by
+    ``FAMILY_PRIORITY``): at 10M subscribers and millions of warnings, counting by
     key and family, ranking the families in a window and joining the winners
     back cost the profiles step about 8 CPU-s.
     """
     w = warnings
-    families = sorted(FAMILIES)
+    families = list(FAMILY_PRIORITY)
     counts = w.group_by(_wk=w[key]).aggregate(
         warning_count=w.count(),
         **{f"_n{i}": (w.family == f).cast("int64").sum() for i, f in enumerate(families)},

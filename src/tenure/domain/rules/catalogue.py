@@ -42,6 +42,11 @@ FAMILIES: dict[str, str] = {
     "value_uplift": "价值提升",
     "prevention": "防范",
 }
+FAMILY_PRIORITY: tuple[str, ...] = ("retention", "prevention", "value_uplift", "maintenance")
+"""The families from the most urgent: a subscriber's top family when two have as many warnings.
+
+A customer about to leave (retention) comes before a risk to prevent, an
+opportunity (value uplift) and the care of a good customer (maintenance)."""
 SEVERITIES = ("low", "medium", "high", "critical")
 LANGUAGES = ("en", "zh")
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
