@@ -126,6 +126,22 @@ def test_previous_stage_and_transitions(ran: dict[str, Any]) -> None:
     matrix = ran["summary"]["stage_transitions"]
     assert sum(sum(row.values()) for row in matrix.values()) == len(june)
     assert sum(matrix.get("new", {}).values()) == sum(1 for p in june if p["subscriber_id"] not in may)
+    assert ran["summary"]["previous_month_run"] is True and ran["summary"]["history_months"] == 6
+    # May was run without April: its previous stages are unknown, not everyone new; five months loaded.
+    first = run_summary(ran["settings"], "2026-05")
+    assert first["previous_month_run"] is False and first["history_months"] == 5
+    assert list(first["stage_transitions"]) == ["not run"]
+    assert sum(first["stage_transitions"]["not run"].values()) == len(may)
+    from tenure.interfaces.cli.commands.month import _render_summary
+    from tenure.interfaces.cli.output import console
+
+    with console.capture() as cap:
+        _render_summary(first)
+    text = " ".join(cap.get().split())
+    assert "History: 5 of 6 months loaded" in text and "Last month was not run" in text
+    with console.capture() as cap:
+        _render_summary(ran["summary"])
+    assert "History:" not in cap.get() and "Last month was not run" not in cap.get()
 
 
 def test_failed_run_leaves_the_last_good_month(ran: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -183,6 +183,10 @@ class RunSummary:
     """Warnings per rule family (a subscriber may have several of one family)."""
     warned_subscribers: dict[str, int] = field(default_factory=dict)
     """Subscribers with at least one warning of each rule family."""
+    history_months: int = 0
+    """Months of the six-month window with data loaded (fewer: early months' features are partial)."""
+    previous_month_run: bool = False
+    """Whether last month was run: without it every previous stage is unknown, not new."""
     group_grades: dict[str, int] = field(default_factory=dict)
     loss_equivalence: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -191,6 +195,10 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+NOT_RUN = "not run"
+"""The previous stage of every subscriber in the transitions when last month was not run."""
 
 
 # -- inputs -----------------------------------------------------------------------
@@ -547,7 +555,8 @@ def _summarise(eng: Engine, summary: RunSummary, profiles: ir.Table, warnings: i
     summary.warning_families = _counts(eng, warnings, "family")
     summary.warned_subscribers = _counts(eng, warnings.select("subscriber_id", "family").distinct(), "family")
     summary.warnings = sum(summary.warning_families.values())
-    q = p.mutate(prev=p.previous_stage.fill_null("new"))
+    # Without last month's run no subscriber's previous stage is known: they are not all new.
+    q = p.mutate(prev=p.previous_stage.fill_null("new" if summary.previous_month_run else NOT_RUN))
     tr = eng.to_arrow(q.group_by(["prev", "stage"]).aggregate(n=q.count())).to_pylist()
     matrix: dict[str, dict[str, int]] = {}
     for r in sorted(tr, key=lambda r: (r["prev"], r["stage"])):
@@ -698,6 +707,8 @@ def run_month(
                 group_profiles = eng.read_parquet([out.directory / "group_profiles.parquet"], "group_profiles")
             lap("group_profiles")
 
+            summary.history_months = sum(wh.has("monthly_usage", month_add(month, -k)) for k in range(HISTORY_MONTHS))
+            summary.previous_month_run = wh.has("profiles", month_add(month, -1), "output")
             _summarise(eng, summary, profiles, warnings_t, group_profiles,
                        inp.get("group_members", month_add(month, -1)))
             lap("summary")

@@ -26,6 +26,13 @@ def _render_summary(doc: dict[str, Any]) -> None:
     if doc["warning_families"]:
         console.print(table("Warning families", ["", "warnings", "subscribers warned"],
                             [[k, v, warned.get(k, "")] for k, v in doc["warning_families"].items()]))
+    months = doc.get("history_months")
+    if months is not None and months < 6:
+        console.print(f"History: {months} of 6 months loaded; features that need more months are partial, "
+                      "and stages and warnings will shift as the history fills.", highlight=False)
+    if not doc.get("previous_month_run", True):
+        console.print("Last month was not run: previous stages are unknown (\"not run\"), not new subscribers.",
+                      highlight=False)
     stages = ["A", "B", "C", "D", "E"]
     tr = doc["stage_transitions"]
     console.print(table("Stage transitions (previous -> now)", ["previous", *stages],
