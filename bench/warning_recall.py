@@ -6,7 +6,9 @@ Usage (after `tenure synth ... --out SRC`, `tenure load SRC`, `tenure run-month 
 
 Prints, for the month, the subscribers the generator marked at risk, how many
 got at least one warning of the retention or prevention family, the precision
-of those warnings, and the same by the generator's cause.
+of those warnings, and the same by the generator's cause. The population is
+the month's subscribers still on the network at its end, the ones rules warn
+about (who left during the month is in stage E and gets no warning).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def main() -> None:
     truth = args.truth / "subscriber_truth.parquet"
     families = ", ".join(f"'{f.strip()}'" for f in args.families.split(","))
     base = f"""
-    with p as (select subscriber_id from read_parquet('{profiles}')),
+    with p as (select subscriber_id from read_parquet('{profiles}') where status <> 'churned'),
     g as (select subscriber_id, cause, (at_risk_from <= '{m}' and at_risk_to >= '{m}') as at_risk
           from read_parquet('{truth}')),
     w as (select distinct subscriber_id from read_parquet('{warnings}') where family in ({families})),

@@ -97,6 +97,9 @@ def test_warnings_come_from_the_rule_catalogue(ran: dict[str, Any]) -> None:
         per_sub[w["subscriber_id"]] = per_sub.get(w["subscriber_id"], 0) + 1
     profiles = wh.read_arrow("profiles", M, "output").to_pylist()
     assert {p["subscriber_id"]: p["warning_count"] for p in profiles if p["warning_count"]} == per_sub
+    # Rules warn about subscribers still on the network: none about one who left in the month.
+    gone = {p["subscriber_id"] for p in profiles if p["status"] == "churned"}
+    assert gone and not gone & set(per_sub)
     # Per family: warnings, and the subscribers warned (fewer where one has two rules of a family).
     families: dict[str, set[str]] = {}
     for w in warnings:

@@ -199,3 +199,17 @@ def test_rules_files_saved_in_gbk_are_read_and_unreadable_ones_named(rules_home:
     assert bad.exit_code != 0 and "neither UTF-8 nor GB18030" in " ".join(bad.output.split())
     assert str(garbage.name) in bad.output
     assert bad.exception is None or isinstance(bad.exception, SystemExit)
+
+
+def test_rule_test_counts_the_subscribers_still_on_the_network(rules_home: Path) -> None:
+    rows = [{"subscriber_id": s, "port_out_inquiries": [1]} for s in ("s1", "s2", "s3")]
+    features = contract_arrow(rows)
+    features = features.append_column("churned_in_month", pa.array([True, False, False]))
+    with Warehouse(rules_home / "warehouse").write_month("2026-01", "output") as w:
+        w.write("features", features)
+    result = runner.invoke(app, ["rules", "test", "port_out_inquiry", "--month", "2026-01", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    # s1 left during January: neither in the population nor among the matches.
+    assert (doc["population"], doc["matched"]) == (2, 2)
+    assert [s["subscriber_id"] for s in doc["samples"]] == ["s2", "s3"]

@@ -384,13 +384,14 @@ def compute_warnings(
 
     Each is an expression with the warning schema, streamed to the month's
     file by the runner (millions of rows at 10M subscribers), or an empty
-    table when no rule applies.
+    table when no rule applies. Subscriber rules run on the subscribers still
+    on the network at the month's end (:func:`tenure.services.rules.on_the_network`).
     """
     from tenure.analytics.rules import warnings_table
-    from tenure.services.rules import catalogue_for
+    from tenure.services.rules import catalogue_for, on_the_network
 
     catalogue = [r for r in catalogue_for(settings) if r.enabled]
-    sub = _run_rules(eng, warnings_table, features, [r for r in catalogue if r.scope != "group"],
+    sub = _run_rules(eng, warnings_table, on_the_network(features), [r for r in catalogue if r.scope != "group"],
                      month_end, "subscriber_id", WARNING_SCHEMA)
     grp = GROUP_WARNING_SCHEMA.empty_table()
     if groups is not None:

@@ -454,15 +454,28 @@ def _churn_outcomes(settings: Settings, engine: Any, months: list[str]) -> tuple
     return union, latest
 
 
+def on_the_network(features: ibis.Table) -> ibis.Table:
+    """The subscribers of a month's features still on the network at its end: those rules warn about.
+
+    A subscriber who left during the month is in stage E; a rule firing on
+    him would report the churn itself (spend down 100 %) or flag a customer
+    already gone as stable. Tables without ``churned_in_month`` (groups)
+    are returned whole.
+    """
+    if "churned_in_month" not in features.columns:
+        return features
+    return features.filter(~features.churned_in_month.fill_null(False))
+
+
 def test_rule_for_month(settings: Settings, rule_id: str, month: str) -> RuleTestResult:
-    """``test_rule`` on the month's features from the warehouse."""
+    """``test_rule`` on the month's features from the warehouse, among the subscribers still on the network."""
     from tenure.engines.compute import connect
 
     rule = get_rule(catalogue_for(settings), rule_id)
     parse_month(month)
     engine = connect(settings)
     try:
-        return test_rule(rule, _features(settings, engine, month, rule.scope), month_end(month))
+        return test_rule(rule, on_the_network(_features(settings, engine, month, rule.scope)), month_end(month))
     finally:
         engine.close()
 
