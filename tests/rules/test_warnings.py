@@ -47,6 +47,27 @@ def test_literal_braces_and_text_placeholders(con: Any) -> None:
     assert got == ["{gz} ends 2026-05-01; premium true; brand -"]
 
 
+def test_chinese_reasons_read_conditions_and_codes_in_the_operators_words(con: Any) -> None:
+    t = contract_table([
+        {"subscriber_id": "1", "vip_card": "gold", "payment_type": "prepaid", "is_premium": True, "region": "gold"},
+        {"subscriber_id": "2", "vip_card": "none", "payment_type": "postpaid", "is_premium": False, "region": "gz"},
+    ])
+    tpl = parse_template("VIP卡{vip_card}，{payment_type}，高端{is_premium}，{region}，{vip_card = 'gold'}")
+    zh = con.to_pyarrow(t.select(r=render_reason(tpl, t, MONTH_END, language="zh"))).column("r").to_pylist()
+    # Only an attribute named alone is translated: the region 'gold' stays a region.
+    assert zh == ["VIP卡金卡，预付费，高端是，gold，是", "VIP卡无，后付费，高端否，gz，否"]
+    en = con.to_pyarrow(t.select(r=render_reason(tpl, t, MONTH_END))).column("r").to_pylist()
+    assert en == ["VIP卡gold，prepaid，高端true，gold，true", "VIP卡none，postpaid，高端false，gz，false"]
+
+
+def test_warnings_carry_the_chinese_words_in_reason_zh_only(con: Any) -> None:
+    t = contract_table([{"subscriber_id": "1", "vip_card": "diamond", "is_premium": True}])
+    rule = _rule("card", "vip_card = 'diamond'", reason={"en": "card {vip_card}, premium {is_premium}",
+                                                        "zh": "VIP卡{vip_card}，高端品牌{is_premium}"})
+    (row,) = con.to_pyarrow(warnings_table(t, [rule], MONTH_END)).to_pylist()
+    assert (row["reason_en"], row["reason_zh"]) == ("card diamond, premium true", "VIP卡钻卡，高端品牌是")
+
+
 def _rule(rule_id: str, expression: str, **kw: Any):  # type: ignore[no-untyped-def]
     rule, problems = rule_from_dict({
         "id": rule_id, "name": {"en": rule_id, "zh": rule_id}, "family": kw.get("family", "retention"),

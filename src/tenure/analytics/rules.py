@@ -25,7 +25,14 @@ import ibis.expr.datatypes as dt
 from tenure.domain.errors import RuleSyntaxError
 from tenure.domain.rules import ast
 from tenure.domain.rules.catalogue import Rule
-from tenure.domain.rules.template import DEFAULT_MAX_DECIMALS, NULL_TEXT, Placeholder, Template
+from tenure.domain.rules.template import (
+    BOOLEAN_TEXT,
+    DEFAULT_MAX_DECIMALS,
+    NULL_TEXT,
+    Placeholder,
+    Template,
+    value_labels,
+)
 from tenure.domain.rules.typecheck import (
     Schema,
     check_condition,
@@ -277,13 +284,19 @@ def _format_number(value: ibis.Value, scaled: ibis.Value, decimals: int | None) 
     return ibis.ifelse(value.isnull(), NULL_TEXT, text)
 
 
-def _placeholder_text(p: Placeholder, value: ibis.Value, kind: str, scaled: ibis.Value | None = None) -> ibis.Value:
+def _placeholder_text(
+    p: Placeholder, value: ibis.Value, kind: str, scaled: ibis.Value | None = None, language: str = "en"
+) -> ibis.Value:
     if kind == "number":
         return _format_number(value, _scaled(value, p.decimals) if scaled is None else scaled, p.decimals)
     if kind == "bool":
-        return ibis.cases((value, "true"), (~value, "false"), else_=NULL_TEXT)
+        yes, no = BOOLEAN_TEXT.get(language, BOOLEAN_TEXT["en"])
+        return ibis.cases((value, yes), (~value, no), else_=NULL_TEXT)
     if kind == "date":
         return value.cast("string").fill_null(NULL_TEXT)
+    labels = value_labels(p.node, language)
+    if labels:
+        value = ibis.cases(*[(value == code, label) for code, label in labels.items()], else_=value)
     return value.fill_null(NULL_TEXT)
 
 
@@ -293,7 +306,9 @@ def _concat(pieces: list[ibis.Value]) -> ibis.Value:
     return reduce(lambda acc, x: acc + x, pieces[1:], pieces[0])
 
 
-def render_reason(template: Template, table: ibis.Table, month_end: date, schema: Schema | None = None) -> ibis.Value:
+def render_reason(
+    template: Template, table: ibis.Table, month_end: date, schema: Schema | None = None, language: str = "en"
+) -> ibis.Value:
     """The reason text of ``template`` for each row of ``table``, rendered inside the engine.
 
     Numbers are rounded half away from zero and printed from integers, so
@@ -304,16 +319,20 @@ def render_reason(template: Template, table: ibis.Table, month_end: date, schema
     compiler = _Compiler(table, month_end)
     pieces = [
         ibis.literal(part, type="string") if isinstance(part, str)
-        else _placeholder_text(part, compiler.compile(part.node), infer_type(part.node, schema))
+        else _placeholder_text(part, compiler.compile(part.node), infer_type(part.node, schema), language=language)
         for part in template.parts
     ]
     return _concat(pieces)
 
 
 def reasons_projection(
-    table: ibis.Table, key: str, templates: dict[str, Template], month_end: date, schema: Schema | None = None
+    table: ibis.Table, key: str, templates: dict[str, Template], month_end: date, schema: Schema | None = None,
+    languages: dict[str, str] | None = None,
 ) -> ibis.Table:
     """``key`` plus one text column per template (output column name -> template).
+
+    ``languages`` names the language of each output column (default English),
+    which decides how conditions and coded values read.
 
     Placeholder values are computed once in an inner projection and formatted
     in outer ones, which keeps the generated SQL small when a value is used
@@ -355,6 +374,7 @@ def reasons_projection(
                     staged[value_cols[part.text]],
                     kinds[part.text],
                     staged[scaled_col] if scaled_col else None,
+                    language=(languages or {}).get(out, "en"),
                 )
             )
         texts[out] = _concat(pieces)
@@ -380,7 +400,8 @@ def warnings_table(table: ibis.Table, rules: Sequence[Rule], month_end: date, ke
             ) from None
         fired = table.filter(compile_expression(rule.node, table, month_end))
         reasons = reasons_projection(
-            fired, key, {f"reason_{lang}": rule.reasons[lang] for lang in ("en", "zh")}, month_end, schema
+            fired, key, {f"reason_{lang}": rule.reasons[lang] for lang in ("en", "zh")}, month_end, schema,
+            languages={f"reason_{lang}": lang for lang in ("en", "zh")},
         )
         parts.append(
             reasons.select(

@@ -3,8 +3,10 @@
 A placeholder is a rule expression in braces, optionally followed by
 ``:.Nf`` (N decimals, 0..6). Without a format a number shows with up to two
 decimals (trailing zeros dropped), a date as ``YYYY-MM-DD``, a condition as
-``true``/``false``, and a missing value as ``-``. ``{{`` and ``}}`` are
-literal braces.
+``true``/``false`` (``是``/``否`` in the Chinese text), and a missing value
+as ``-``. In the Chinese text a coded attribute named alone (``{vip_card}``)
+shows in the operators' words (``金卡``, :data:`VALUE_LABELS`). ``{{`` and
+``}}`` are literal braces.
 """
 
 from __future__ import annotations
@@ -21,6 +23,29 @@ from tenure.domain.rules.typecheck import Schema, infer_type
 
 NULL_TEXT = "-"
 DEFAULT_MAX_DECIMALS = 2
+
+BOOLEAN_TEXT: dict[str, tuple[str, str]] = {"en": ("true", "false"), "zh": ("是", "否")}
+"""How a condition reads in each language's reason text: (true, false)."""
+
+VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
+    "zh": {
+        "vip_card": {"none": "无", "silver": "银卡", "gold": "金卡", "diamond": "钻卡"},
+        "payment_type": {"prepaid": "预付费", "postpaid": "后付费"},
+        "customer_type": {"individual": "个人客户", "enterprise": "政企客户"},
+        "status": {"active": "在网", "suspended": "停机", "churned": "离网"},
+        "group_class": {"-": "无"},
+    },
+}
+"""Per language, the words a coded attribute's values read as when a reason text names the attribute alone.
+
+Codes without a label (and every code in English) show as they are."""
+
+
+def value_labels(node: ast.Node, language: str) -> dict[str, str]:
+    """The labels of the values of ``node`` in ``language``'s reason text (empty when shown as they are)."""
+    if not isinstance(node, ast.Name):
+        return {}
+    return VALUE_LABELS.get(language, {}).get(node.name, {})
 
 _FORMAT = re.compile(r"^(?P<expr>.*?)\s*:\s*\.(?P<digits>[0-9]+)f\s*$", re.DOTALL)
 
