@@ -125,6 +125,32 @@ def test_backtest_with_no_outcome_known_has_an_empty_total() -> None:
     assert (result.total.population, result.total.precision, result.total.outcome_months) == (0, None, 0)
 
 
+def test_backtest_leaves_out_months_without_the_history_the_rule_reads() -> None:
+    histories, outcomes = _backtest_data()
+    # January's features had two months of history, February's three; the rule reads m0..m2.
+    histories = {m: t.mutate(months_of_history=ibis.literal(h, "int64"))
+                 for (m, t), h in zip(histories.items(), (2, 3), strict=True)}
+    rule = _rule("port_out_inquiries >= 1 and lag(arpu, 2) is null")
+    result = service.backtest_rule(rule, histories, outcomes, "2026-01", "2026-02")
+    assert result.months_needed == 3 and result.short_history_months == ["2026-01"]
+    assert [m.history_months for m in result.months] == [2, 3]
+    assert result.total_months == ["2026-02"]
+    feb = result.months[1]
+    assert (result.total.population, result.total.matched, result.total.churners) == (
+        feb.population, feb.matched, feb.churners)
+
+
+@pytest.mark.parametrize(("expression", "months"), [
+    ("arpu > 1", 1), ("avg(arpu, 3) > 1", 3), ("declined_months(arpu, 3, 0.2) >= 3", 4),
+    ("pct_change(mou, 5) > 0 or months_with(complaints, 2, 0) > 0", 6), ("lag(arpu, 1) > 0 and sum(mou, 4) > 0", 4),
+])
+def test_months_a_rule_reads(expression: str, months: int) -> None:
+    from tenure.domain.rules import parse
+    from tenure.domain.rules.functions import months_needed
+
+    assert months_needed(parse(expression)) == months
+
+
 def test_group_rules_cannot_be_backtested() -> None:
     histories, outcomes = _backtest_data()
     with pytest.raises(InputError):

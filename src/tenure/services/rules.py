@@ -34,6 +34,7 @@ from tenure.domain.rules.catalogue import (
     overlay,
     parse_rules_yaml,
 )
+from tenure.domain.rules.functions import months_needed
 from tenure.domain.rules.printer import to_text
 from tenure.domain.rules.typecheck import (
     SCOPE_KEYS,
@@ -305,6 +306,8 @@ class BacktestMonth:
     coverage: float | None
     outcome_months: int | None = None
     """Months of the outcome window that are known (None: not told, taken as all of them)."""
+    history_months: int | None = None
+    """The most months of history any entity had (None: the table does not say)."""
 
 
 @dataclass
@@ -319,6 +322,10 @@ class BacktestResult:
     """The months ``total`` adds up: those with complete outcomes, or if none, those with some."""
     total_complete: bool = True
     """False when no month's outcomes are complete and ``total`` adds up partial windows."""
+    months_needed: int = 1
+    """Months of history the rule reads (``declined_months(arpu, 3, 0.2)``: 4)."""
+    short_history_months: list[str] = field(default_factory=list)
+    """Months without that much history, where the rule could not fire as written: left out of the total."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -363,7 +370,9 @@ def backtest_rule(
     complete, so that months still waiting for their churners do not water
     down its precision, base rate and coverage. When no month is complete,
     the total adds up those with some outcomes and says so
-    (``total_complete``).
+    (``total_complete``). Months whose history is shorter than the rule
+    reads (:func:`months_needed`, judged by the table's ``months_of_history``)
+    could not fire as written: they are listed and left out of the total too.
     """
     if rule.scope != "subscriber":
         raise InputError("backtests need churn outcomes per subscriber: only subscriber rules can be backtested")
@@ -375,6 +384,8 @@ def backtest_rule(
     )
     months: list[BacktestMonth] = []
     incomplete: list[str] = []
+    short: list[str] = []
+    needed = months_needed(rule.node)
     for month in month_range(first, last):
         history = get(month)
         _checked(rule, history)
@@ -390,14 +401,22 @@ def backtest_rule(
             churners=ibis.ifelse(churned, 1, 0).sum(),
             matched_churned=ibis.ifelse(alive._fired & churned, 1, 0).sum(),
         ).to_pyarrow().to_pylist()[0]
+        deepest = (
+            history.aggregate(h=history.months_of_history.max().cast("int64")).to_pyarrow().column("h")[0].as_py()
+            if "months_of_history" in history.columns else None
+        )
         known = None if outcomes_until is None else len(month_range(month_add(month, 1), outcomes_until)[:horizon])
         population, matched, churners, caught = (
             int(row[c] or 0) for c in ("population", "matched", "churners", "matched_churned"))
         months.append(_month_stats(month, population, matched, churners, caught, known))
+        months[-1].history_months = deepest
         if known is not None and known < horizon:
             incomplete.append(month)
-    complete = [m for m in months if m.month not in incomplete]
-    summed = complete or [m for m in months if m.outcome_months]
+        if deepest is not None and deepest < needed:
+            short.append(month)
+    usable = [m for m in months if m.month not in short]
+    complete = [m for m in usable if m.month not in incomplete]
+    summed = complete or [m for m in usable if m.outcome_months]
     span = (summed[0].month, summed[-1].month) if summed else (first, last)
     label = span[0] if span[0] == span[1] else f"{span[0]}..{span[1]}"
     total = _month_stats(
@@ -408,7 +427,8 @@ def backtest_rule(
         sum(m.matched_churned for m in summed),
         outcome_months=None if summed else 0,
     )
-    return BacktestResult(rule.id, horizon, months, total, incomplete, [m.month for m in summed], bool(complete))
+    return BacktestResult(rule.id, horizon, months, total, incomplete, [m.month for m in summed], bool(complete),
+                          needed, short)
 
 
 # -- warehouse-backed entry points for the CLI --------------------------------------

@@ -16,8 +16,12 @@ The compiler (``tenure.analytics.rules``) and the plain-Python evaluator
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tenure.domain.measures import HISTORY_MONTHS
+
+if TYPE_CHECKING:
+    from tenure.domain.rules import ast
 
 MAX_WINDOW = HISTORY_MONTHS - 1
 """Largest n or k: with m0..m5 a change over n months reads m0 and m{n}."""
@@ -106,3 +110,26 @@ FUNCTIONS: dict[str, Function] = {
     )
 }
 """Every function of the language by name."""
+
+
+READS_N_MONTHS = frozenset({"avg", "sum", "min", "max", "months_with"})
+"""Window functions that read months m0..m{n-1}; the others (changes, declines, lag) read m0..m{n}."""
+
+
+def months_needed(node: ast.Node) -> int:
+    """How many months of history an expression reads: 1 for the current month only.
+
+    ``declined_months(arpu, 3, 0.2)`` compares four months (m0..m3), ``avg(arpu, 3)``
+    reads three. A rule on months that do not have that much history cannot
+    fire as written (a backtest says so).
+    """
+    from tenure.domain.rules import ast
+
+    needed = 1
+    for n in node.walk():
+        if isinstance(n, ast.Call) and n.name in FUNCTIONS and "window" in FUNCTIONS[n.name].params:
+            window = n.args[FUNCTIONS[n.name].params.index("window")]
+            if isinstance(window, ast.Number):
+                k = int(window.value)
+                needed = max(needed, k if n.name in READS_N_MONTHS else k + 1)
+    return needed

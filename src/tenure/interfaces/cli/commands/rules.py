@@ -132,6 +132,12 @@ def backtest(
             ["month", "population", "matched", "churners", "caught", "precision", "base rate", "lift", "coverage"],
             rows,
         ))
+        if result.short_history_months:
+            console.print(
+                f"the rule reads {result.months_needed} months of history; fewer were loaded for: "
+                + ", ".join(result.short_history_months) + " (left out of the total)",
+                markup=False, highlight=False,
+            )
         if result.incomplete_months:
             waiting = [m.month for m in result.months if m.outcome_months == 0]
             console.print(
