@@ -197,7 +197,7 @@ def test_rules_files_saved_in_gbk_are_read_and_unreadable_ones_named(rules_home:
     garbage.write_bytes(b"rules:\n  - id: \x81\x30\xff\xff\n")
     bad = runner.invoke(app, ["rules", "check", str(garbage)])
     assert bad.exit_code != 0 and "neither UTF-8 nor GB18030" in " ".join(bad.output.split())
-    assert str(garbage.name) in bad.output
+    assert str(garbage.name) in "".join(bad.output.split())  # the message may wrap anywhere in the path
     assert bad.exception is None or isinstance(bad.exception, SystemExit)
 
 
