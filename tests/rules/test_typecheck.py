@@ -28,9 +28,11 @@ def test_unknown_name_suggests_and_points() -> None:
     ("text", "words"),
     [
         ("avgg(arpu, 3) > 1", "unknown function 'avgg' (did you mean 'avg'?)"),
-        ("avg(arpu, 6) > 1", "from 1 to 5"),
+        ("avg(arpu, 7) > 1", "from 1 to 6"),
+        ("lag(arpu, 6) > 1", "from 1 to 5"),
+        ("pct_change(arpu, 6) > 1", "from 1 to 5"),
         ("ARPU > 1", "unknown name 'ARPU' (did you mean 'arpu'?)"),
-        ("avg(arpu, 0) > 1", "from 1 to 5"),
+        ("avg(arpu, 0) > 1", "from 1 to 6"),
         ("avg(arpu, 2.5) > 1", "whole number"),
         ("avg(arpu, n) > 1", "whole number"),
         ("lag(arpu, -1) > 1", "whole number"),
@@ -78,3 +80,26 @@ def test_schema_from_columns_reads_history_and_scalars() -> None:
     assert schema.type_of("score") == "number"
     assert schema.type_of("arpu_m1") is None
     assert schema.type_of("subscriber_id") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "column"),
+    [
+        ("vip_card = 'Gold'", "'Gold' is never a value of vip_card (none, silver, gold, diamond) (did you mean 'gold'?)",
+         12),
+        ("arpu > 1 and 'Prepaid' = payment_type", "'Prepaid' is never a value of payment_type", 14),
+        ("vip_card in ('gold', '金卡')", "'金卡' is never a value of vip_card", 22),
+        ("status != 'lost'", "'lost' is never a value of status", 11),
+    ],
+)
+def test_coded_attributes_refuse_values_they_never_take(text: str, message: str, column: int) -> None:
+    err = _error(text)
+    assert err.message.startswith(message) and err.column == column
+
+
+def test_coded_attributes_accept_their_values_and_free_text_attributes_anything() -> None:
+    for text in ("vip_card in ('silver', 'gold', 'diamond') and payment_type = 'prepaid'", "status != 'churned'",
+                 "region = 'fuzhou' and brand = 'anything'", "group_class in ('A', 'B')"):
+        check_condition(parse(text), SUBSCRIBER, text)
+    check_condition(parse("group_class = 'C'"), GROUP, "group_class = 'C'")
+    assert "never a value" in _error("group_class = 'E'", GROUP).message

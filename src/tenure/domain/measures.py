@@ -14,6 +14,8 @@ it may provide more (all of ``features`` is visible to rules).
 
 from __future__ import annotations
 
+from tenure.domain.model import GROUP_CLASSES, SUBSCRIBER_STATUSES, VIP_CARDS
+
 HISTORY_MONTHS = 6
 """How many months of history (m0..m5) the cycle keeps per measure."""
 
@@ -68,6 +70,14 @@ SUBSCRIBER_ATTRIBUTES: dict[str, tuple[str, str]] = {
     "activation_date": ("date", "Activation date."),
     "status": ("string", "active, suspended or churned at month end."),
 }
+
+ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
+    "payment_type": ("prepaid", "postpaid"),
+    "vip_card": VIP_CARDS,
+    "group_class": GROUP_CLASSES,
+    "status": SUBSCRIBER_STATUSES,
+}
+"""The only values of coded attributes: a rule comparing one with anything else could never match."""
 
 GROUP_ATTRIBUTES: dict[str, tuple[str, str]] = {
     "group_class": ("string", "Class A-D."),

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from tenure.domain import measures
 from tenure.domain.errors import RuleSyntaxError
 from tenure.domain.rules import ast
-from tenure.domain.rules.functions import FUNCTIONS, MAX_DIGITS, MAX_WINDOW, Function
+from tenure.domain.rules.functions import (
+    FUNCTIONS,
+    MAX_DIGITS,
+    MAX_WINDOW,
+    READS_N_MONTHS,
+    Function,
+)
 
 TYPES = ("number", "string", "bool", "date")
 SCOPES = ("subscriber", "group")
@@ -146,6 +152,9 @@ class _Checker:
             raise _fail(f"cannot compare {lt} with {rt} using '{node.op}'", node.right)
         if node.op not in ("=", "!=") and lt == "bool":
             raise _fail(f"'{node.op}' does not order true/false values; use = or !=", node.right)
+        if node.op in ("=", "!="):
+            self._known_value(node.left, node.right)
+            self._known_value(node.right, node.left)
         return "bool"
 
     def _In(self, node: ast.In) -> str:
@@ -154,7 +163,20 @@ class _Checker:
             it = self.check(item)
             if it != t:
                 raise _fail(f"'in' list item is {it} but the value tested is {t}", item)
+            self._known_value(node.operand, item)
         return "bool"
+
+    def _known_value(self, name: ast.Node, literal: ast.Node) -> None:
+        """Refuse a coded attribute compared with a value it never takes (``vip_card = 'Gold'``)."""
+        if not (isinstance(name, ast.Name) and isinstance(literal, ast.String)):
+            return
+        values = measures.ATTRIBUTE_VALUES.get(name.name)
+        if values is None or name.name not in self.schema.attributes or literal.value in values:
+            return
+        raise _fail(
+            f"'{literal.value}' is never a value of {name.name} ({', '.join(values)}){suggest(literal.value, values)}",
+            literal,
+        )
 
     def _Between(self, node: ast.Between) -> str:
         t = self.check(node.operand)
@@ -186,7 +208,9 @@ class _Checker:
             if kind == "measure":
                 self._measure(fn, arg)
             elif kind == "window":
-                self._literal_int(fn, arg, position, 1, MAX_WINDOW, "the window")
+                # avg(x, 6) reads m0..m5; a change or lag of 6 would need m6.
+                high = measures.HISTORY_MONTHS if fn.name in READS_N_MONTHS else MAX_WINDOW
+                self._literal_int(fn, arg, position, 1, high, "the window")
             elif kind == "digits":
                 self._literal_int(fn, arg, position, 0, MAX_DIGITS, "the number of decimals")
             elif kind == "value":
