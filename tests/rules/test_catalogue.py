@@ -139,3 +139,34 @@ def test_a_broken_user_file_stops_loading_with_every_problem(tmp_path: Path) -> 
         service.load_catalogue(tmp_path)
     assert {p.field for p in info.value.problems} == {"severity", "family"}
     assert "bad.yaml" in str(info.value)
+
+
+FILE_WITH_TWO_BROKEN_RULES = """\
+rules:
+  - id: r1
+    name: {en: "One", zh: "一"}
+    family: retention
+    expression: declinde_months(arpu, 3, 0.2) >= 3
+    severity: high
+    reason: {en: "x", zh: "x"}
+  - id: r1
+    name: {en: "Two", zh: "二"}
+    family: retention
+    expression: >-
+      arpu > 1 and
+      arpuu < 3
+    severity: high
+    reason: {en: "x {mouu}", zh: "x"}
+"""
+
+
+def test_problems_name_the_line_of_the_file_and_duplicates_of_broken_rules() -> None:
+    _, problems = parse_rules_yaml(FILE_WITH_TWO_BROKEN_RULES, "mine.yaml")
+    got = {(p.field, p.file_line) for p in problems}
+    # The expressions start on lines 5 and 12 (a folded block starts after its '>-'), the reason on 15;
+    # the second r1 is a duplicate even though both rules have errors.
+    assert got == {("expression", 5), ("expression", 12), ("reason.en", 15), ("id", 8)}
+    text = [str(p) for p in problems]
+    assert any("line 1, column 14 of the expression, which starts on line 12 of the file" in t for t in text)
+    assert "mine.yaml: rule 'r1': field 'id': duplicate rule id in this file (line 8 of the file)" in text
+    assert all(p.to_dict()["file_line"] for p in problems)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -108,6 +108,8 @@ class Problem:
     line: int | None = None
     column: int | None = None
     expression: str | None = None
+    file_line: int | None = None
+    """Line of the file where the rule (or, for a position inside a text, that field's value) starts."""
 
     def caret(self) -> str:
         """The offending expression line with a caret under the column."""
@@ -119,7 +121,12 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.source}: rule '{self.rule_id}'" if self.rule_id else self.source
-        pos = f" (line {self.line}, column {self.column})" if self.line is not None else ""
+        if self.line is not None and self.file_line is not None:
+            pos = f" (line {self.line}, column {self.column} of the {self.field}, which starts on line {self.file_line} of the file)"
+        elif self.line is not None:
+            pos = f" (line {self.line}, column {self.column})"
+        else:
+            pos = f" (line {self.file_line} of the file)" if self.file_line is not None else ""
         return f"{where}: field '{self.field}': {self.message}{pos}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,6 +138,7 @@ class Problem:
             "line": self.line,
             "column": self.column,
             "expression": self.expression,
+            "file_line": self.file_line,
         }
 
 
@@ -279,19 +287,52 @@ def parse_rules_yaml(
     rules: list[Rule] = []
     problems: list[Problem] = []
     seen: set[str] = set()
-    for item in items:
+    lines = _item_lines(text)
+    for n, item in enumerate(items):
         scope = item.get("scope", "subscriber") if isinstance(item, Mapping) else None
         schema = schemas.get(scope) if schemas is not None and isinstance(scope, str) else None
         rule, found = rule_from_dict(item, source, schema)
-        problems.extend(found)
-        if rule is None:
-            continue
-        if rule.id in seen:
-            problems.append(Problem(source, rule.id, "id", "duplicate rule id in this file"))
-            continue
-        seen.add(rule.id)
-        rules.append(rule)
+        starts = lines[n] if n < len(lines) else {}
+        for problem in found:
+            top = problem.field.split(".")[0]
+            problems.append(replace(problem, file_line=starts.get(top, starts.get(""))))
+        rule_id = item.get("id") if isinstance(item, Mapping) else None
+        if isinstance(rule_id, str):
+            # A repeated id is reported whatever else is wrong with either rule.
+            if rule_id in seen:
+                problems.append(Problem(source, rule_id, "id", "duplicate rule id in this file",
+                                        file_line=starts.get("id", starts.get(""))))
+                continue
+            seen.add(rule_id)
+        if rule is not None:
+            rules.append(rule)
     return rules, problems
+
+
+def _item_lines(text: str) -> list[dict[str, int]]:
+    """Per rule of the file, the 1-based line where it starts ("") and where each field's value starts.
+
+    A block scalar (``expression: >-``) starts on the line after its indicator.
+    """
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return []
+    seq = root
+    if isinstance(root, yaml.MappingNode):
+        seq = next((v for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == "rules"), None)
+    if not isinstance(seq, yaml.SequenceNode):
+        return []
+    out: list[dict[str, int]] = []
+    for item in seq.value:
+        starts = {"": item.start_mark.line + 1}
+        if isinstance(item, yaml.MappingNode):
+            for k, v in item.value:
+                if isinstance(k, yaml.ScalarNode):
+                    block = isinstance(v, yaml.ScalarNode) and v.style in ("|", ">")
+                    starts[str(k.value)] = v.start_mark.line + 1 + (1 if block else 0)
+        out.append(starts)
+    return out
 
 
 def overlay(*layers: Iterable[Rule]) -> list[Rule]:
