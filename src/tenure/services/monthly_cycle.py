@@ -582,8 +582,8 @@ def _loss(eng: Engine, t: ir.Table, former_members: ir.Table | None = None) -> d
     and consumer, with their yearly value and the key-account equivalent.
 
     A member who leaves is no longer in the month's ``group_members``, so
-    his profile has no group: ``former_members`` (the previous month's
-    members) counts him as business still.
+    the member's profile has no group: ``former_members`` (the previous
+    month's members) still counts the member as business.
     """
     if former_members is not None:
         was = former_members.select(_former=former_members.subscriber_id).distinct()

@@ -478,8 +478,8 @@ def on_the_network(features: ibis.Table) -> ibis.Table:
     """The subscribers of a month's features still on the network at its end: those rules warn about.
 
     A subscriber who left during the month is in stage E; a rule firing on
-    him would report the churn itself (spend down 100 %) or flag a customer
-    already gone as stable. Tables without ``churned_in_month`` (groups)
+    such a subscriber would report the churn itself (spend down 100 %) or
+    flag a customer already gone as stable. Tables without ``churned_in_month`` (groups)
     are returned whole.
     """
     if "churned_in_month" not in features.columns:
