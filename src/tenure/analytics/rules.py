@@ -381,11 +381,18 @@ def reasons_projection(
     return staged.select(staged[key], **texts)
 
 
-def warnings_table(table: ibis.Table, rules: Sequence[Rule], month_end: date, key: str = "subscriber_id") -> ibis.Table:
+def warnings_table(
+    table: ibis.Table, rules: Sequence[Rule], month_end: date, key: str = "subscriber_id",
+    only: ibis.BooleanValue | None = None,
+) -> ibis.Table:
     """One row per entity and rule fired: ``key, rule_id, family, severity, reason_en, reason_zh``.
 
     Only enabled rules whose scope matches ``key`` (``subscriber_id`` or
     ``group_id``) take part; each is checked against the table's columns.
+    ``only`` (a condition on ``table``) limits every rule to the rows where it
+    holds. It is part of each rule's own filter rather than a filtered table
+    shared by the rules, which DuckDB would compute once and hold whole (a
+    common table expression used by every branch of the union).
     """
     schema = table_schema(table, key=key)
     parts: list[ibis.Table] = []
@@ -398,7 +405,8 @@ def warnings_table(table: ibis.Table, rules: Sequence[Rule], month_end: date, ke
             raise RuleSyntaxError(
                 f"rule '{rule.id}': {exc.message}", exc.line, exc.column, rule.expression
             ) from None
-        fired = table.filter(compile_expression(rule.node, table, month_end))
+        condition = compile_expression(rule.node, table, month_end)
+        fired = table.filter(condition if only is None else condition & only)
         reasons = reasons_projection(
             fired, key, {f"reason_{lang}": rule.reasons[lang] for lang in ("en", "zh")}, month_end, schema,
             languages={f"reason_{lang}": lang for lang in ("en", "zh")},

@@ -385,14 +385,14 @@ def compute_warnings(
     Each is an expression with the warning schema, streamed to the month's
     file by the runner (millions of rows at 10M subscribers), or an empty
     table when no rule applies. Subscriber rules run on the subscribers still
-    on the network at the month's end (:func:`tenure.services.rules.on_the_network`).
+    on the network at the month's end (:func:`tenure.services.rules.still_on_the_network`).
     """
     from tenure.analytics.rules import warnings_table
-    from tenure.services.rules import catalogue_for, on_the_network
+    from tenure.services.rules import catalogue_for, still_on_the_network
 
     catalogue = [r for r in catalogue_for(settings) if r.enabled]
-    sub = _run_rules(eng, warnings_table, on_the_network(features), [r for r in catalogue if r.scope != "group"],
-                     month_end, "subscriber_id", WARNING_SCHEMA)
+    sub = _run_rules(eng, warnings_table, features, [r for r in catalogue if r.scope != "group"],
+                     month_end, "subscriber_id", WARNING_SCHEMA, only=still_on_the_network(features))
     grp = GROUP_WARNING_SCHEMA.empty_table()
     if groups is not None:
         grp = _run_rules(eng, warnings_table, groups, [r for r in catalogue if r.scope == "group"],
@@ -401,10 +401,10 @@ def compute_warnings(
 
 
 def _run_rules(eng: Engine, fn: Any, table: ir.Table, rules: list[Any], month_end: dt.date, key: str,
-               schema: pa.Schema) -> pa.Table | ir.Table:
+               schema: pa.Schema, only: ir.BooleanValue | None = None) -> pa.Table | ir.Table:
     if not rules:
         return schema.empty_table()
-    out = fn(table, rules, month_end, key=key)
+    out = fn(table, rules, month_end, key=key, only=only)
     types = ibis.schema(schema)
     # Not sorted: at 10M subscribers sorting millions of matches was the step's memory peak;
     # readers filter by subscriber (the warehouse index sorts its own copy by customer).

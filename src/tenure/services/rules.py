@@ -474,17 +474,17 @@ def _churn_outcomes(settings: Settings, engine: Any, months: list[str]) -> tuple
     return union, latest
 
 
-def on_the_network(features: ibis.Table) -> ibis.Table:
+def still_on_the_network(features: ibis.Table) -> ibis.BooleanValue | None:
     """The subscribers of a month's features still on the network at its end: those rules warn about.
 
     A subscriber who left during the month is in stage E; a rule firing on
     such a subscriber would report the churn itself (spend down 100 %) or
-    flag a customer already gone as stable. Tables without ``churned_in_month`` (groups)
-    are returned whole.
+    flag a customer already gone as stable. None for a table without
+    ``churned_in_month`` (groups): every row.
     """
     if "churned_in_month" not in features.columns:
-        return features
-    return features.filter(~features.churned_in_month.fill_null(False))
+        return None
+    return ~features.churned_in_month.fill_null(False)
 
 
 def test_rule_for_month(settings: Settings, rule_id: str, month: str) -> RuleTestResult:
@@ -495,7 +495,9 @@ def test_rule_for_month(settings: Settings, rule_id: str, month: str) -> RuleTes
     parse_month(month)
     engine = connect(settings)
     try:
-        return test_rule(rule, on_the_network(_features(settings, engine, month, rule.scope)), month_end(month))
+        features = _features(settings, engine, month, rule.scope)
+        alive = still_on_the_network(features)
+        return test_rule(rule, features if alive is None else features.filter(alive), month_end(month))
     finally:
         engine.close()
 
