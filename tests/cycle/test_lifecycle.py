@@ -67,6 +67,13 @@ def test_rules_apply_in_order(duck, lifecycle: LifecycleConfig) -> None:
         # churned and new: exit comes first
         {"subscriber_id": "churned", "status": "churned", "tenure_months": 2},
         {"subscriber_id": "susp_arrears", "status": "suspended", "arrears_m0": 10.0, "tenure_months": 50},
+        # a line switched off without arrears (a prepaid line whose top-ups stopped) is declining, not mature
+        {"subscriber_id": "suspended", "status": "suspended", "arrears_m0": 0.0, "tenure_months": 50,
+         "arpu_pct_change": 0.0},
+        # a new customer who asked about porting out, or has a retention warning, is at risk, not acquired
+        {"subscriber_id": "new_porting", "status": "active", "tenure_months": 3, "arpu_consecutive_declines": 0,
+         "port_out_inquiries_3m": 1},
+        {"subscriber_id": "new_warned", "status": "active", "tenure_months": 2, "retention_warnings": 1},
         {"subscriber_id": "new", "status": "active", "tenure_months": 3, "arpu_consecutive_declines": 0},
         {"subscriber_id": "new_declining", "status": "active", "tenure_months": 3, "arpu_consecutive_declines": 3},
         {"subscriber_id": "warned", "status": "active", "tenure_months": 40, "retention_warnings": 1},
@@ -78,10 +85,12 @@ def test_rules_apply_in_order(duck, lifecycle: LifecycleConfig) -> None:
     prev = duck.from_arrow(pa.table({"subscriber_id": ["stable"], "stage": ["B"]}), "prev")
     got = {r["subscriber_id"]: r for r in duck.to_arrow(lifecycle_stages(t, lifecycle, prev)).to_pylist()}
     assert {k: v["stage"] for k, v in got.items()} == {
-        "churned": "E", "susp_arrears": "E", "new": "A", "new_declining": "D", "warned": "D",
-        "growing": "B", "stable": "C",
+        "churned": "E", "susp_arrears": "E", "suspended": "D", "new_porting": "D", "new_warned": "D", "new": "A",
+        "new_declining": "D", "warned": "D", "growing": "B", "stable": "C",
     }
     assert got["warned"]["stage_rule"] == "retention_warning"
+    assert got["suspended"]["stage_rule"] == "suspended"
+    assert got["new_porting"]["stage_rule"] == got["new_warned"]["stage_rule"] == "new_at_risk"
     assert got["stable"]["previous_stage"] == "B" and got["new"]["previous_stage"] is None
 
 
