@@ -145,6 +145,8 @@ def test_previous_stage_and_transitions(ran: dict[str, Any]) -> None:
     with console.capture() as cap:
         _render_summary(ran["summary"])
     assert "History:" not in cap.get() and "Last month was not run" not in cap.get()
+    lost = ran["summary"]["loss_equivalence"]["groups_lost_in_month"]
+    assert f"Groups lost in the month (members last month, none now): {lost:,}" in " ".join(cap.get().split())
 
 
 def test_failed_run_leaves_the_last_good_month(ran: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -232,3 +232,11 @@ def test_backtest_names_the_months_too_short_for_the_rule(rules_home: Path) -> N
     doc = json.loads(runner.invoke(app, ["rules", "backtest", "three_months", "--from", "2026-01", "--to", "2026-03",
                                          "--json"]).stdout)
     assert doc["short_history_months"] == ["2026-01", "2026-02"] and doc["months_needed"] == 3
+
+
+def test_check_of_a_file_without_rules_says_so(rules_home: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing yet\n", encoding="utf-8")
+    result = runner.invoke(app, ["rules", "check", str(empty)])
+    assert result.exit_code == 0 and "the file holds no rules" in result.stdout
+    assert "holds no rules" not in runner.invoke(app, ["rules", "check", str(_write(tmp_path / "one.yaml", _rule()))]).stdout

@@ -42,6 +42,9 @@ def _render_summary(doc: dict[str, Any]) -> None:
             for name, v in loss.items() if isinstance(v, dict)]
     console.print(table(f"Loss in key-account terms ({loss['basis']})",
                         ["", "consumer", "business", "yearly value", "key accounts"], rows))
+    if "groups_lost_in_month" in loss:
+        console.print(f"Groups lost in the month (members last month, none now): {loss['groups_lost_in_month']:,}",
+                      highlight=False)
     console.print(table("Timings (s)", ["step", "seconds"], [[k, v] for k, v in doc["timings"].items()]))
     drift = doc.get("drift") or {}
     if drift.get("warning"):
@@ -86,7 +89,7 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"unknown engine {engine!r}: use duckdb or spark")
         settings = get_settings()
         with progress(enabled=not as_json) as bar:
-            task = bar.add_task(f"run {month}", total=6)
+            task = bar.add_task(f"run {month}", total=7)  # the steps of run_month
 
             def on_progress(step: str, done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total, description=f"{month}: {step} done")

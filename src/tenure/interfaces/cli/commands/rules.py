@@ -48,6 +48,9 @@ def check(
     def render(doc: Any) -> None:
         if result.ok:
             console.print(f"OK: {len(result.rules)} rule(s) in {result.source}", markup=False, highlight=False, soft_wrap=True)
+            if not result.rules:
+                console.print("note: the file holds no rules (a list of rules goes under 'rules:')",
+                              markup=False, highlight=False)
             return
         for p in result.problems:
             # soft_wrap keeps the expression and its caret on single, aligned lines.
