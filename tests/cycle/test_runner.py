@@ -164,6 +164,20 @@ def test_failed_run_leaves_the_last_good_month(ran: dict[str, Any], monkeypatch:
     assert _tree(out_dir) == before and wh.version(M, "output") == version
 
 
+def test_customer_who_left_earlier_is_pointed_to_the_last_profile(ran: dict[str, Any]) -> None:
+    settings = ran["settings"]
+    wh = Warehouse(settings.warehouse_dir)
+    snap = wh.read_arrow("subscribers", M).to_pylist()
+    may = {p["subscriber_id"] for p in wh.read_arrow("profiles", "2026-05", "output").to_pylist()}
+    gone = next(s for s in snap if s["status"] == "churned" and str(s["churn_date"]).startswith("2026-05")
+                and s["subscriber_id"] in may)
+    with pytest.raises(NotFound) as info:
+        customer_profile(settings, gone["subscriber_id"], M)
+    assert f"it left on {gone['churn_date']}; its last profile is in 2026-05" in str(info.value)
+    with pytest.raises(NotFound, match="no such subscriber in the subscribers loaded for 2026-06"):
+        customer_profile(settings, "nobody-at-all", M)
+
+
 def test_missing_month_is_not_found(ran: dict[str, Any]) -> None:
     with pytest.raises(NotFound):
         run_month(ran["settings"], "2031-01")

@@ -728,6 +728,24 @@ def run_summary(settings: Settings, month: str) -> dict[str, Any]:
     return wh.metadata(month, "output").get("run_summary", {})
 
 
+def _why_not_profiled(wh: Warehouse, subscriber_id: str, month: str) -> str:
+    """What the month's snapshot says of a subscriber without a profile: left earlier, or not there at all."""
+    if not wh.has("subscribers", month):
+        return ""
+    snap = pq.read_table(wh.path("subscribers", month), columns=["subscriber_id", "status", "churn_date"],
+                         filters=[("subscriber_id", "=", subscriber_id)]).to_pylist()
+    if not snap:
+        return f": no such subscriber in the subscribers loaded for {month}"
+    row = snap[0]
+    if row["status"] != "churned" or row["churn_date"] is None:
+        return ""
+    left = str(row["churn_date"])[:10]
+    last = left[:7]
+    if wh.has("profiles", last, "output"):
+        return f": it left on {left}; its last profile is in {last} (tenure customer {subscriber_id} --month {last})"
+    return f": it left on {left}"
+
+
 def customer_profile(settings: Settings, subscriber_id: str, month: str) -> dict[str, Any]:
     """One subscriber's profile, features and warnings for ``month``."""
     wh = Warehouse(settings.warehouse_dir)
@@ -737,7 +755,8 @@ def customer_profile(settings: Settings, subscriber_id: str, month: str) -> dict
     flt = [("subscriber_id", "=", subscriber_id)]
     prof = pq.read_table(wh.path("profiles", month, "output"), filters=flt).to_pylist()
     if not prof:
-        raise NotFound(f"subscriber {subscriber_id} is not in the profiles of {month}")
+        raise NotFound(f"subscriber {subscriber_id} is not in the profiles of {month}"
+                       + _why_not_profiled(wh, subscriber_id, month))
     feats = pq.read_table(wh.path("features", month, "output"), filters=flt).to_pylist()
     warns = pq.read_table(wh.path("warnings", month, "output"), filters=flt).to_pylist()
     return {"month": month, "profile": prof[0], "features": feats[0] if feats else {}, "warnings": warns}
