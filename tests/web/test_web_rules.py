@@ -18,8 +18,11 @@ from .web_builders import PASSWORD, build_warehouse, csrf_from, make_settings
 RULE = "gd_other_op_ip_spend"
 
 
-def _features(spend_by_subscriber: dict[str, float]) -> pa.Table:
-    """A features table in the rule contract's shape, with only ``other_op_ip_spend`` this month set."""
+def _features(spend_by_subscriber: dict[str, float], left: frozenset[str] = frozenset()) -> pa.Table:
+    """A features table in the rule contract's shape, with only ``other_op_ip_spend`` this month set.
+
+    The subscribers in ``left`` churned during the month (``churned_in_month``).
+    """
     n = len(spend_by_subscriber)
     cols: dict[str, pa.Array] = {"subscriber_id": pa.array(list(spend_by_subscriber), pa.string())}
     for m in measures.MONTHLY_MEASURES:
@@ -29,6 +32,7 @@ def _features(spend_by_subscriber: dict[str, float]) -> pa.Table:
     types = {"number": pa.float64(), "string": pa.string(), "bool": pa.bool_(), "date": pa.date32()}
     for name, (t, _) in measures.SUBSCRIBER_ATTRIBUTES.items():
         cols[name] = pa.array([None] * n, types[t])
+    cols["churned_in_month"] = pa.array([s in left for s in spend_by_subscriber], pa.bool_())
     return pa.table(cols)
 
 
@@ -40,7 +44,8 @@ def rules_app(tmp_path_factory) -> Iterator[tuple[Services, object, str]]:  # ty
     ids = build_warehouse(home / "warehouse", customers=6, months=1, with_output=False)
     month = ids["months"][-1]
     with Warehouse(home / "warehouse").write_month(month, "output") as w:
-        w.write("features", _features({"S1": 10.0, "S2": 60.0, "S3": 80.0}))
+        # S4 would match every test below but left during the month: rules are tested without it.
+        w.write("features", _features({"S1": 10.0, "S2": 60.0, "S3": 80.0, "S4": 90.0}, frozenset({"S4"})))
     svc = build(make_settings(home))
     svc.users.add(None, "rule_admin", "administrator", password=PASSWORD, locale="en")
     svc.users.add(None, "rule_analyst", "analyst", password=PASSWORD, locale="en")

@@ -385,10 +385,10 @@ def compute_warnings(
     Each is an expression with the warning schema, streamed to the month's
     file by the runner (millions of rows at 10M subscribers), or an empty
     table when no rule applies. Subscriber rules run on the subscribers still
-    on the network at the month's end (:func:`tenure.services.rules.still_on_the_network`).
+    on the network at the month's end (:func:`tenure.analytics.rules.still_on_the_network`).
     """
-    from tenure.analytics.rules import warnings_table
-    from tenure.services.rules import catalogue_for, still_on_the_network
+    from tenure.analytics.rules import still_on_the_network, warnings_table
+    from tenure.services.rules import catalogue_for
 
     catalogue = [r for r in catalogue_for(settings) if r.enabled]
     sub = _run_rules(eng, warnings_table, features, [r for r in catalogue if r.scope != "group"],

@@ -152,8 +152,8 @@ class RuleEditService:
             rule = draft
         engine = connect(self.settings)
         try:
-            # The features table of the month, as the rules service reads it for `tenure rules test`.
-            history = rules_service._features(self.settings, engine, month, rule.scope)
+            # The month's population as `tenure rules test` reads it: subscribers still on the network.
+            history = rules_service.month_population(self.settings, engine, month, rule.scope)
             result = rules_service.test_rule(rule, history, rules_service.month_end(month))
         finally:
             engine.close()

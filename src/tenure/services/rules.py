@@ -21,7 +21,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tenure.analytics.rules import compile_expression, table_schema
+from tenure.analytics.rules import compile_expression, still_on_the_network, table_schema
 from tenure.config import Settings
 from tenure.domain.errors import InputError, LoadError, NotFound, RuleSyntaxError
 from tenure.domain.model import month_add, month_range, parse_month
@@ -474,17 +474,15 @@ def _churn_outcomes(settings: Settings, engine: Any, months: list[str]) -> tuple
     return union, latest
 
 
-def still_on_the_network(features: ibis.Table) -> ibis.BooleanValue | None:
-    """The subscribers of a month's features still on the network at its end: those rules warn about.
+def month_population(settings: Settings, engine: Any, month: str, scope: str) -> ibis.Table:
+    """The entities a rule is tested on in ``month``: its features, subscribers still on the network only.
 
-    A subscriber who left during the month is in stage E; a rule firing on
-    such a subscriber would report the churn itself (spend down 100 %) or
-    flag a customer already gone as stable. None for a table without
-    ``churned_in_month`` (groups): every row.
+    The same population the cycle's warnings and ``backtest`` use
+    (:func:`tenure.analytics.rules.still_on_the_network`).
     """
-    if "churned_in_month" not in features.columns:
-        return None
-    return ~features.churned_in_month.fill_null(False)
+    features = _features(settings, engine, month, scope)
+    alive = still_on_the_network(features)
+    return features if alive is None else features.filter(alive)
 
 
 def test_rule_for_month(settings: Settings, rule_id: str, month: str) -> RuleTestResult:
@@ -495,9 +493,7 @@ def test_rule_for_month(settings: Settings, rule_id: str, month: str) -> RuleTes
     parse_month(month)
     engine = connect(settings)
     try:
-        features = _features(settings, engine, month, rule.scope)
-        alive = still_on_the_network(features)
-        return test_rule(rule, features if alive is None else features.filter(alive), month_end(month))
+        return test_rule(rule, month_population(settings, engine, month, rule.scope), month_end(month))
     finally:
         engine.close()
 
