@@ -156,16 +156,19 @@ rules:
       arpu > 1 and
       arpuu < 3
     severity: high
-    reason: {en: "x {mouu}", zh: "x"}
+    reason:
+      en: "x"
+      zh: "x {mouu}"
 """
 
 
 def test_problems_name_the_line_of_the_file_and_duplicates_of_broken_rules() -> None:
     _, problems = parse_rules_yaml(FILE_WITH_TWO_BROKEN_RULES, "mine.yaml")
     got = {(p.field, p.file_line) for p in problems}
-    # The expressions start on lines 5 and 12 (a folded block starts after its '>-'), the reason on 15;
-    # the second r1 is a duplicate even though both rules have errors.
-    assert got == {("expression", 5), ("expression", 12), ("reason.en", 15), ("id", 8)}
+    # The expressions start on lines 5 and 12 (a folded block starts after its '>-'), the Chinese reason on
+    # 17; the second r1 is a duplicate even though both rules have errors.
+    assert got == {("expression", 5), ("expression", 12), ("reason.zh", 17), ("id", 8)}
+    assert any("column 1 of the placeholder in reason.zh, which starts on line 17" in str(p) for p in problems)
     text = [str(p) for p in problems]
     assert any("line 1, column 14 of the expression, which starts on line 12 of the file" in t for t in text)
     assert "mine.yaml: rule 'r1': field 'id': duplicate rule id in this file (line 8 of the file)" in text

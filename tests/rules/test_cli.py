@@ -220,15 +220,15 @@ def test_backtest_names_the_months_too_short_for_the_rule(rules_home: Path) -> N
     _write(rules_home / "rules" / "mine.yaml", _rule("three_months", "arpu > 100 and lag(arpu, 2) > 100"))
     warehouse = Warehouse(rules_home / "warehouse")
     for month, depth in (("2026-01", 1), ("2026-02", 2), ("2026-03", 3)):
-        features = contract_arrow([{"subscriber_id": "s1", "arpu": [150, 150, 150]}])
-        features = features.set_column(features.schema.get_field_index("months_of_history"), "months_of_history",
-                                       pa.array([depth], pa.float64()))
+        features = contract_arrow([{"subscriber_id": "s1", "arpu": [150] * depth}])
         with warehouse.write_month(month, "output") as w:
             w.write("features", features)
     result = runner.invoke(app, ["rules", "backtest", "three_months", "--from", "2026-01", "--to", "2026-03"])
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
-    assert "the rule reads 3 months of history; fewer were loaded for: 2026-01, 2026-02" in text
+    assert "the rule reads 3 months of history; no subscriber has all of them in: 2026-01, 2026-02" in text
+    only_short = runner.invoke(app, ["rules", "backtest", "three_months", "--from", "2026-01", "--to", "2026-02"])
+    assert "no month has the history the rule reads" in " ".join(only_short.stdout.split())
     doc = json.loads(runner.invoke(app, ["rules", "backtest", "three_months", "--from", "2026-01", "--to", "2026-03",
                                          "--json"]).stdout)
     assert doc["short_history_months"] == ["2026-01", "2026-02"] and doc["months_needed"] == 3

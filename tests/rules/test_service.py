@@ -127,17 +127,17 @@ def test_backtest_with_no_outcome_known_has_an_empty_total() -> None:
 
 def test_backtest_leaves_out_months_without_the_history_the_rule_reads() -> None:
     histories, outcomes = _backtest_data()
-    # January's features had two months of history, February's three; the rule reads m0..m2.
-    histories = {m: t.mutate(months_of_history=ibis.literal(h, "int64"))
-                 for (m, t), h in zip(histories.items(), (2, 3), strict=True)}
-    rule = _rule("port_out_inquiries >= 1 and lag(arpu, 2) is null")
+    # The rule reads arpu two months back: January's features have none there for anyone, February's do.
+    histories = {"2026-01": histories["2026-01"].mutate(arpu_m2=ibis.null("float64")),
+                 "2026-02": histories["2026-02"].mutate(arpu_m2=ibis.literal(10.0))}
+    rule = _rule("port_out_inquiries >= 1 and lag(arpu, 2) > 0")
     result = service.backtest_rule(rule, histories, outcomes, "2026-01", "2026-02")
     assert result.months_needed == 3 and result.short_history_months == ["2026-01"]
-    assert [m.history_months for m in result.months] == [2, 3]
-    assert result.total_months == ["2026-02"]
+    assert [m.short_history for m in result.months] == [True, False]
+    assert result.total_months == ["2026-02"] and result.total_complete
     feb = result.months[1]
     assert (result.total.population, result.total.matched, result.total.churners) == (
-        feb.population, feb.matched, feb.churners)
+        feb.population, feb.matched, feb.churners) == (4, 1, 2)
 
 
 @pytest.mark.parametrize(("expression", "months"), [

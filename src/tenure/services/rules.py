@@ -34,7 +34,7 @@ from tenure.domain.rules.catalogue import (
     overlay,
     parse_rules_yaml,
 )
-from tenure.domain.rules.functions import months_needed
+from tenure.domain.rules.functions import deepest_reads, months_needed
 from tenure.domain.rules.printer import to_text
 from tenure.domain.rules.typecheck import (
     SCOPE_KEYS,
@@ -306,8 +306,8 @@ class BacktestMonth:
     coverage: float | None
     outcome_months: int | None = None
     """Months of the outcome window that are known (None: not told, taken as all of them)."""
-    history_months: int | None = None
-    """The most months of history any entity had (None: the table does not say)."""
+    short_history: bool = False
+    """No entity had a month the rule reads (``lag(arpu, 3)`` with no ``arpu`` three months back): it could not fire."""
 
 
 @dataclass
@@ -325,7 +325,7 @@ class BacktestResult:
     months_needed: int = 1
     """Months of history the rule reads (``declined_months(arpu, 3, 0.2)``: 4)."""
     short_history_months: list[str] = field(default_factory=list)
-    """Months without that much history, where the rule could not fire as written: left out of the total."""
+    """Months where no entity had a month the rule reads, so it could not fire as written: left out of the total."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -370,9 +370,9 @@ def backtest_rule(
     complete, so that months still waiting for their churners do not water
     down its precision, base rate and coverage. When no month is complete,
     the total adds up those with some outcomes and says so
-    (``total_complete``). Months whose history is shorter than the rule
-    reads (:func:`months_needed`, judged by the table's ``months_of_history``)
-    could not fire as written: they are listed and left out of the total too.
+    (``total_complete``). A month where no entity has one of the months the
+    rule reads (:func:`deepest_reads`: the earliest month of each measure)
+    could not fire as written: it is listed and left out of the total too.
     """
     if rule.scope != "subscriber":
         raise InputError("backtests need churn outcomes per subscriber: only subscriber rules can be backtested")
@@ -391,8 +391,11 @@ def backtest_rule(
         _checked(rule, history)
         start, end = month_end(month), month_end(month_add(month, horizon))
         fired = compile_expression(rule.node, history, start).fill_null(False)
-        base = history.select(_key=history.subscriber_id, _fired=fired)
-        joined = base.left_join(churn, "_key").select("_key", "_fired", "_churn_date")
+        earliest = [c for c in (f"{m}_m{k}" for m, k in deepest_reads(rule.node).items()) if c in history.columns]
+        base = history.select(_key=history.subscriber_id, _fired=fired, **{f"_e{i}": history[c]
+                                                                          for i, c in enumerate(earliest)})
+        joined = base.left_join(churn, "_key").select("_key", "_fired", "_churn_date",
+                                                       *[f"_e{i}" for i in range(len(earliest))])
         alive = joined.filter(joined._churn_date.isnull() | (joined._churn_date > start))
         churned = alive._churn_date.notnull() & (alive._churn_date <= end)
         row = alive.aggregate(
@@ -400,19 +403,16 @@ def backtest_rule(
             matched=ibis.ifelse(alive._fired, 1, 0).sum(),
             churners=ibis.ifelse(churned, 1, 0).sum(),
             matched_churned=ibis.ifelse(alive._fired & churned, 1, 0).sum(),
+            **{f"_e{i}": alive[f"_e{i}"].count() for i in range(len(earliest))},
         ).to_pyarrow().to_pylist()[0]
-        deepest = (
-            history.aggregate(h=history.months_of_history.max().cast("int64")).to_pyarrow().column("h")[0].as_py()
-            if "months_of_history" in history.columns else None
-        )
         known = None if outcomes_until is None else len(month_range(month_add(month, 1), outcomes_until)[:horizon])
         population, matched, churners, caught = (
             int(row[c] or 0) for c in ("population", "matched", "churners", "matched_churned"))
         months.append(_month_stats(month, population, matched, churners, caught, known))
-        months[-1].history_months = deepest
         if known is not None and known < horizon:
             incomplete.append(month)
-        if deepest is not None and deepest < needed:
+        if any(not row[f"_e{i}"] for i in range(len(earliest))):
+            months[-1].short_history = True
             short.append(month)
     usable = [m for m in months if m.month not in short]
     complete = [m for m in usable if m.month not in incomplete]
@@ -427,7 +427,8 @@ def backtest_rule(
         sum(m.matched_churned for m in summed),
         outcome_months=None if summed else 0,
     )
-    return BacktestResult(rule.id, horizon, months, total, incomplete, [m.month for m in summed], bool(complete),
+    total_complete = bool(summed) and not any(m.month in incomplete for m in summed)
+    return BacktestResult(rule.id, horizon, months, total, incomplete, [m.month for m in summed], total_complete,
                           needed, short)
 
 

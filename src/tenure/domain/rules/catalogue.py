@@ -122,7 +122,9 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.source}: rule '{self.rule_id}'" if self.rule_id else self.source
         if self.line is not None and self.file_line is not None:
-            pos = f" (line {self.line}, column {self.column} of the {self.field}, which starts on line {self.file_line} of the file)"
+            # A reason text's problems are placed inside the placeholder's expression.
+            what = f"placeholder in {self.field}" if self.field.startswith("reason") else self.field
+            pos = f" (line {self.line}, column {self.column} of the {what}, which starts on line {self.file_line} of the file)"
         elif self.line is not None:
             pos = f" (line {self.line}, column {self.column})"
         else:
@@ -295,7 +297,7 @@ def parse_rules_yaml(
         starts = lines[n] if n < len(lines) else {}
         for problem in found:
             top = problem.field.split(".")[0]
-            problems.append(replace(problem, file_line=starts.get(top, starts.get(""))))
+            problems.append(replace(problem, file_line=starts.get(problem.field, starts.get(top, starts.get("")))))
         rule_id = item.get("id") if isinstance(item, Mapping) else None
         if isinstance(rule_id, str):
             # A repeated id is reported whatever else is wrong with either rule.
@@ -327,12 +329,21 @@ def _item_lines(text: str) -> list[dict[str, int]]:
     for item in seq.value:
         starts = {"": item.start_mark.line + 1}
         if isinstance(item, yaml.MappingNode):
-            for k, v in item.value:
-                if isinstance(k, yaml.ScalarNode):
-                    block = isinstance(v, yaml.ScalarNode) and v.style in ("|", ">")
-                    starts[str(k.value)] = v.start_mark.line + 1 + (1 if block else 0)
+            _field_lines(item, "", starts)
         out.append(starts)
     return out
+
+
+def _field_lines(node: yaml.MappingNode, prefix: str, starts: dict[str, int]) -> None:
+    """Record the line each value of ``node`` starts on, nested fields as ``reason.en``."""
+    for k, v in node.value:
+        if not isinstance(k, yaml.ScalarNode):
+            continue
+        name = f"{prefix}{k.value}"
+        block = isinstance(v, yaml.ScalarNode) and v.style in ("|", ">")
+        starts[name] = v.start_mark.line + 1 + (1 if block else 0)
+        if isinstance(v, yaml.MappingNode):
+            _field_lines(v, f"{name}.", starts)
 
 
 def overlay(*layers: Iterable[Rule]) -> list[Rule]:

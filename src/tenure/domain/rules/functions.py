@@ -4,7 +4,8 @@ Each function names its parameters by *kind*:
 
 - ``measure``: a bare monthly measure name (``arpu``); the function reads its
   history columns ``arpu_m0`` .. ``arpu_m5``.
-- ``window``: an integer literal 1..5 (months, changes or a lag).
+- ``window``: an integer literal: 1..6 months for the functions that read
+  m0..m{n-1} (:data:`READS_N_MONTHS`), 1..5 changes or a lag for the others.
 - ``digits``: an integer literal 0..6 (decimals for ``round``).
 - ``number``, ``date``: any expression of that type.
 - ``value``: any expression; all ``value`` arguments of one call share a type.
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
     from tenure.domain.rules import ast
 
 MAX_WINDOW = HISTORY_MONTHS - 1
-"""Largest n or k: with m0..m5 a change over n months reads m0 and m{n}."""
+"""Largest n or k of a change, decline or lag: with m0..m5 a change over n months reads m0 and m{n}.
+
+The functions of :data:`READS_N_MONTHS` take one more (m0..m{n-1})."""
 
 MAX_DIGITS = 6
 
@@ -113,7 +116,28 @@ FUNCTIONS: dict[str, Function] = {
 
 
 READS_N_MONTHS = frozenset({"avg", "sum", "min", "max", "months_with"})
-"""Window functions that read months m0..m{n-1}; the others (changes, declines, lag) read m0..m{n}."""
+"""Window functions that read months m0..m{n-1} (a window of 1 to 6); the others (changes, declines, lag)
+read m0..m{n} (1 to 5)."""
+
+
+def deepest_reads(node: ast.Node) -> dict[str, int]:
+    """Per measure a rule reads, the earliest month it reads (0 = the current month m0).
+
+    ``declined_months(arpu, 3, 0.2)`` reads ``arpu`` back to m3, ``avg(mou, 3)``
+    reads ``mou`` back to m2, a bare ``arpu`` reads m0.
+    """
+    from tenure.domain.rules import ast
+
+    deepest: dict[str, int] = {}
+    for n in node.walk():
+        if not (isinstance(n, ast.Call) and n.name in FUNCTIONS and "window" in FUNCTIONS[n.name].params):
+            continue
+        params = FUNCTIONS[n.name].params
+        measure, window = n.args[params.index("measure")], n.args[params.index("window")]
+        if isinstance(measure, ast.Name) and isinstance(window, ast.Number):
+            k = int(window.value) - 1 if n.name in READS_N_MONTHS else int(window.value)
+            deepest[measure.name] = max(deepest.get(measure.name, 0), k)
+    return deepest
 
 
 def months_needed(node: ast.Node) -> int:
@@ -123,13 +147,4 @@ def months_needed(node: ast.Node) -> int:
     reads three. A rule on months that do not have that much history cannot
     fire as written (a backtest says so).
     """
-    from tenure.domain.rules import ast
-
-    needed = 1
-    for n in node.walk():
-        if isinstance(n, ast.Call) and n.name in FUNCTIONS and "window" in FUNCTIONS[n.name].params:
-            window = n.args[FUNCTIONS[n.name].params.index("window")]
-            if isinstance(window, ast.Number):
-                k = int(window.value)
-                needed = max(needed, k if n.name in READS_N_MONTHS else k + 1)
-    return needed
+    return 1 + max(deepest_reads(node).values(), default=0)

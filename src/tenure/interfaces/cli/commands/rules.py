@@ -137,7 +137,7 @@ def backtest(
         ))
         if result.short_history_months:
             console.print(
-                f"the rule reads {result.months_needed} months of history; fewer were loaded for: "
+                f"the rule reads {result.months_needed} months of history; no subscriber has all of them in: "
                 + ", ".join(result.short_history_months) + " (left out of the total)",
                 markup=False, highlight=False,
             )
@@ -161,6 +161,8 @@ def _total_label(result: Any) -> str:
 
 def _total_note(result: Any) -> str:
     if not result.total_months:
+        if len(result.short_history_months) == len(result.months):
+            return "no month has the history the rule reads: the total is empty"
         return "no month has any outcome yet: the total is empty"
     months = ", ".join(result.total_months)
     if result.total_complete:
