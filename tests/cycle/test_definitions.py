@@ -134,7 +134,7 @@ def test_grades_and_credit(duck, tmp_path: Path) -> None:
     ]
 
 
-def test_channel_scores_are_deciles(duck) -> None:
+def test_channel_scores_are_ninths_of_the_users(duck) -> None:
     n = 50
     rows = []
     for i in range(n):
@@ -219,4 +219,4 @@ def test_potential_value_sums_the_twelve_projected_months(duck, tmp_path: Path) 
            for r in duck.to_arrow(subscriber_value(t, load_cycle_config(tmp_path).grades)).to_pylist()}
     assert got == {"falling": 60.0, "rising": expected(20.0, 2.5), "flat": 600.0,
                    "gone_below": 0.0, "left": 0.0}
-    assert expected(20.0, 2.5) == 435.0  # 12 * 20 + 78 * 2.5; the falling line's shortcut gave 0: 360 - 468 < 0
+    # The straight-line shortcut 12 * level + 78 * slope gave the falling line 0 (360 - 468 < 0).

@@ -220,7 +220,7 @@ def test_members_who_leave_count_as_business_losses(tmp_path: Path) -> None:
 
     eng = connect(Settings(home=tmp_path, environment="test"))
     try:
-        # s1 left his group this month (no group any more), s2 is an enterprise customer, s3 a consumer,
+        # s1 left its group this month (no group any more), s2 is an enterprise customer, s3 a consumer,
         # s4 still a member.
         lost = ibis.memtable({
             "subscriber_id": ["s1", "s2", "s3", "s4"], "customer_type": ["individual", "enterprise", "individual",

@@ -18,17 +18,12 @@ who left in the month has none.
 
 from __future__ import annotations
 
+from functools import reduce
+
 import ibis
 import ibis.expr.types as ir
 
 from tenure.domain.grades import GradeConfig
-
-
-def sum_of(values: list[ir.NumericValue]) -> ir.NumericValue:
-    total = values[0]
-    for v in values[1:]:
-        total = total + v
-    return total
 
 
 def _cents(x: ir.NumericValue) -> ir.NumericValue:
@@ -78,7 +73,7 @@ def subscriber_value(
     elif "churn_probability" not in t.columns:
         t = t.mutate(churn_probability=ibis.null("float64"))
     level, slope = t.arpu_avg3.fill_null(0).cast("float64"), t.arpu_trend3.fill_null(0).cast("float64")
-    expected = sum_of([ibis.greatest(level + slope * i, ibis.literal(0.0)) for i in range(1, 13)])
+    expected = reduce(lambda a, b: a + b, [ibis.greatest(level + slope * i, ibis.literal(0.0)) for i in range(1, 13)])
     left = t.churned_in_month.fill_null(False) if "churned_in_month" in t.columns else ibis.literal(False)
     t = t.mutate(
         current_value=_cents(own + added),

@@ -14,7 +14,7 @@ it may provide more (all of ``features`` is visible to rules).
 
 from __future__ import annotations
 
-from tenure.domain.model import GROUP_CLASSES, SUBSCRIBER_STATUSES, VIP_CARDS
+from tenure.domain.model import GROUP_CLASSES, PAYMENT_TYPES, SUBSCRIBER_STATUSES, VIP_CARDS
 
 HISTORY_MONTHS = 6
 """How many months of history (m0..m5) the cycle keeps per measure."""
@@ -72,7 +72,7 @@ SUBSCRIBER_ATTRIBUTES: dict[str, tuple[str, str]] = {
 }
 
 ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
-    "payment_type": ("prepaid", "postpaid"),
+    "payment_type": PAYMENT_TYPES,
     "vip_card": VIP_CARDS,
     "group_class": GROUP_CLASSES,
     "status": SUBSCRIBER_STATUSES,

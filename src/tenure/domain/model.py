@@ -93,6 +93,7 @@ CHANNELS: tuple[str, ...] = ("store", "hotline", "ivr", "website", "sms", "wap",
 """The seven contact channels of the operator (营业厅, 热线, IVR, 网站, 短信, WAP, 自助终端)."""
 
 VIP_CARDS: tuple[str, ...] = ("none", "silver", "gold", "diamond")
+PAYMENT_TYPES: tuple[str, ...] = ("prepaid", "postpaid")
 CHURN_TYPES: tuple[str, ...] = ("voluntary", "port_out", "non_payment")
 SUBSCRIBER_STATUSES: tuple[str, ...] = ("active", "suspended", "churned")
 GROUP_CLASSES: tuple[str, ...] = ("A", "B", "C", "D")
@@ -143,7 +144,7 @@ PLANS = TableSpec(
         C("plan_id", T.STRING, "Plan identifier."),
         C("name", T.STRING, "Plan name as sold."),
         C("brand", T.STRING, "Brand the plan belongs to (e.g. premium, youth, local)."),
-        C("payment_type", T.STRING, "Prepaid or postpaid.", allowed=("prepaid", "postpaid")),
+        C("payment_type", T.STRING, "Prepaid or postpaid.", allowed=PAYMENT_TYPES),
         C("monthly_fee", T.MONEY, "Monthly fee.", unit="yuan", minimum=0),
         C("voice_minutes", T.INT, "Voice minutes included per month.", unit="minutes", minimum=0),
         C("data_mb", T.INT, "Data included per month.", unit="MB", minimum=0),
@@ -163,7 +164,7 @@ SUBSCRIBERS = TableSpec(
         C("msisdn", T.STRING, "Phone number (11 digits).", pattern=MSISDN_PATTERN, sensitive=True),
         C("customer_id", T.STRING, "Owning customer.", references="customers.customer_id"),
         C("plan_id", T.STRING, "Current plan.", references="plans.plan_id"),
-        C("payment_type", T.STRING, "Prepaid or postpaid.", allowed=("prepaid", "postpaid")),
+        C("payment_type", T.STRING, "Prepaid or postpaid.", allowed=PAYMENT_TYPES),
         C("brand", T.STRING, "Brand of the subscription."),
         C("region", T.STRING, "Operator branch the number belongs to."),
         C("city", T.STRING, "County or district."),

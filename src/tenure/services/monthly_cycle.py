@@ -197,6 +197,9 @@ class RunSummary:
         return asdict(self)
 
 
+CYCLE_STEPS = ("features", "groups", "warnings", "scoring", "profiles", "group_profiles", "summary")
+"""The steps of :func:`run_month`, in order, as its progress reports them."""
+
 NOT_RUN = "not run"
 """The previous stage of every subscriber in the transitions when last month was not run."""
 
@@ -427,7 +430,7 @@ def _warning_summary(eng: Engine, warnings: ir.Table, key: str) -> ir.Table:
     retention warning and one good-customer flag is routed as at risk.
 
     One aggregation with a count per rule family (the catalogue allows only
-    ``FAMILY_PRIORITY``): at 10M subscribers and millions of warnings, counting by
+    ``FAMILIES``, each of which is in ``FAMILY_PRIORITY``): at 10M subscribers and millions of warnings, counting by
     key and family, ranking the families in a window and joining the winners
     back cost the profiles step about 8 CPU-s.
     """
@@ -543,8 +546,13 @@ def _counts(eng: Engine, t: ir.Table, col: str) -> dict[str, int]:
 
 
 def _summarise(eng: Engine, summary: RunSummary, profiles: ir.Table, warnings: ir.Table,
-               group_profiles: ir.Table | None, former_members: ir.Table | None = None) -> None:
-    """The run summary's counts; ``former_members`` is the previous month's ``group_members``."""
+               group_profiles: ir.Table | None, former_members: ir.Table | None = None,
+               previous_month_run: bool = True) -> None:
+    """The run summary's counts; ``former_members`` is the previous month's ``group_members``.
+
+    ``previous_month_run`` says whether last month's profiles exist: without
+    them no previous stage is known, and the transitions say "not run".
+    """
     p = profiles
     summary.subscribers = int(eng.to_arrow(p.aggregate(n=p.count()))["n"][0].as_py())
     summary.stages = _counts(eng, p, "stage")
@@ -557,7 +565,8 @@ def _summarise(eng: Engine, summary: RunSummary, profiles: ir.Table, warnings: i
     summary.warned_subscribers = _counts(eng, warnings.select("subscriber_id", "family").distinct(), "family")
     summary.warnings = sum(summary.warning_families.values())
     # Without last month's run no subscriber's previous stage is known: they are not all new.
-    q = p.mutate(prev=p.previous_stage.fill_null("new" if summary.previous_month_run else NOT_RUN))
+    summary.previous_month_run = previous_month_run
+    q = p.mutate(prev=p.previous_stage.fill_null("new" if previous_month_run else NOT_RUN))
     tr = eng.to_arrow(q.group_by(["prev", "stage"]).aggregate(n=q.count())).to_pylist()
     matrix: dict[str, dict[str, int]] = {}
     for r in sorted(tr, key=lambda r: (r["prev"], r["stage"])):
@@ -629,7 +638,7 @@ def run_month(
     summary = RunSummary(month=month, engine=eng.name, buckets=n_buckets)
     # "scoring" runs beside "groups" and "warnings"; its timing is the wait for it
     # after them (its own seconds are in the scoring summary).
-    steps = ["features", "groups", "warnings", "scoring", "profiles", "group_profiles", "summary"]
+    steps = list(CYCLE_STEPS)
     progress = on_progress or (lambda step, done, total: None)
     _, month_end = month_bounds(month)
     meta: dict[str, Any] = {}
@@ -709,9 +718,9 @@ def run_month(
             lap("group_profiles")
 
             summary.history_months = sum(wh.has("monthly_usage", month_add(month, -k)) for k in range(HISTORY_MONTHS))
-            summary.previous_month_run = wh.has("profiles", month_add(month, -1), "output")
             _summarise(eng, summary, profiles, warnings_t, group_profiles,
-                       inp.get("group_members", month_add(month, -1)))
+                       inp.get("group_members", month_add(month, -1)),
+                       previous_month_run=wh.has("profiles", month_add(month, -1), "output"))
             lap("summary")
             meta.update({"run_summary": summary.to_dict()})
     finally:

@@ -31,9 +31,7 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
     "zh": {
         "vip_card": {"none": "无", "silver": "银卡", "gold": "金卡", "diamond": "钻卡"},
         "payment_type": {"prepaid": "预付费", "postpaid": "后付费"},
-        "customer_type": {"individual": "个人客户", "enterprise": "政企客户"},
         "status": {"active": "在网", "suspended": "停机", "churned": "离网"},
-        "group_class": {"-": "无"},
     },
 }
 """Per language, the words a coded attribute's values read as when a reason text names the attribute alone.

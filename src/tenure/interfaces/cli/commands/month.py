@@ -11,6 +11,8 @@ from tenure.interfaces.cli.output import console, progress, report, table
 
 
 def _render_summary(doc: dict[str, Any]) -> None:
+    from tenure.domain.measures import HISTORY_MONTHS
+
     console.print(
         f"Month {doc['month']} on {doc['engine']}: {doc['subscribers']:,} subscribers, "
         f"{doc['groups']:,} groups, {doc['warnings']:,} warnings",
@@ -27,8 +29,8 @@ def _render_summary(doc: dict[str, Any]) -> None:
         console.print(table("Warning families", ["", "warnings", "subscribers warned"],
                             [[k, v, warned.get(k, "")] for k, v in doc["warning_families"].items()]))
     months = doc.get("history_months")
-    if months is not None and months < 6:
-        console.print(f"History: {months} of 6 months loaded; features that need more months are partial, "
+    if months is not None and months < HISTORY_MONTHS:
+        console.print(f"History: {months} of {HISTORY_MONTHS} months loaded; features that need more months are partial, "
                       "and stages and warnings will shift as the history fills.", highlight=False)
     if not doc.get("previous_month_run", True):
         console.print("Last month was not run: previous stages are unknown (\"not run\"), not new subscribers.",
@@ -79,7 +81,7 @@ def register(app: typer.Typer) -> None:
         """Compute features, warnings, stages, grades, segments and profiles for a month."""
         from tenure.domain.errors import InputError
         from tenure.domain.model import parse_month
-        from tenure.services.monthly_cycle import run_month
+        from tenure.services.monthly_cycle import CYCLE_STEPS, run_month
 
         try:
             parse_month(month)
@@ -89,7 +91,7 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"unknown engine {engine!r}: use duckdb or spark")
         settings = get_settings()
         with progress(enabled=not as_json) as bar:
-            task = bar.add_task(f"run {month}", total=7)  # the steps of run_month
+            task = bar.add_task(f"run {month}", total=len(CYCLE_STEPS))
 
             def on_progress(step: str, done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total, description=f"{month}: {step} done")
