@@ -1,4 +1,4 @@
-"""test_rule and backtest_rule on small histories with known answers."""
+"""test_rule and rule_backtest.backtest_rule on small histories with known answers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from tenure.domain.errors import InputError, NotFound
 from tenure.domain.rules import rule_from_dict
+from tenure.services import rule_backtest
 from tenure.services import rules as service
 
 from .rule_builders import contract_table
@@ -65,7 +66,7 @@ def _backtest_data() -> tuple[dict[str, ibis.Table], ibis.Table]:
 
 def test_backtest_precision_base_rate_lift_coverage() -> None:
     histories, outcomes = _backtest_data()
-    result = service.backtest_rule(_rule("port_out_inquiries >= 1"), histories, outcomes, "2026-01", "2026-02")
+    result = rule_backtest.backtest_rule(_rule("port_out_inquiries >= 1"), histories, outcomes, "2026-01", "2026-02")
     jan, feb = result.months
     # January: s5 left before the month ended; s1 (fired) and s3 churn by April 30; s4 on May 1 is too late.
     assert (jan.population, jan.matched, jan.churners, jan.matched_churned) == (5, 2, 2, 1)
@@ -83,7 +84,7 @@ def test_backtest_precision_base_rate_lift_coverage() -> None:
 
 def test_backtest_with_no_matches_has_no_precision() -> None:
     histories, outcomes = _backtest_data()
-    result = service.backtest_rule(_rule("port_out_inquiries >= 5"), histories, outcomes, "2026-01", "2026-01",
+    result = rule_backtest.backtest_rule(_rule("port_out_inquiries >= 5"), histories, outcomes, "2026-01", "2026-01",
                                    outcomes_until="2026-03")
     (jan,) = result.months
     assert jan.matched == 0 and jan.precision is None and jan.lift is None
@@ -94,7 +95,7 @@ def test_backtest_total_leaves_out_months_still_waiting_for_their_churners() -> 
     histories, outcomes = _backtest_data()
     rule = _rule("port_out_inquiries >= 1")
     # Outcomes known to April: January's window (Feb-Apr) is complete, February's (Mar-May) is not.
-    result = service.backtest_rule(rule, histories, outcomes, "2026-01", "2026-02", outcomes_until="2026-04")
+    result = rule_backtest.backtest_rule(rule, histories, outcomes, "2026-01", "2026-02", outcomes_until="2026-04")
     jan, feb = result.months
     assert (jan.outcome_months, feb.outcome_months) == (3, 2)
     assert result.incomplete_months == ["2026-02"]
@@ -107,7 +108,7 @@ def test_backtest_total_leaves_out_months_still_waiting_for_their_churners() -> 
 
 def test_backtest_without_complete_months_totals_the_partial_ones_and_says_so() -> None:
     histories, outcomes = _backtest_data()
-    result = service.backtest_rule(_rule("port_out_inquiries >= 1"), histories, outcomes, "2026-01", "2026-02",
+    result = rule_backtest.backtest_rule(_rule("port_out_inquiries >= 1"), histories, outcomes, "2026-01", "2026-02",
                                    outcomes_until="2026-02")
     jan, feb = result.months
     assert (jan.outcome_months, feb.outcome_months) == (1, 0)
@@ -119,7 +120,7 @@ def test_backtest_without_complete_months_totals_the_partial_ones_and_says_so() 
 
 def test_backtest_with_no_outcome_known_has_an_empty_total() -> None:
     histories, outcomes = _backtest_data()
-    result = service.backtest_rule(_rule("port_out_inquiries >= 1"), histories, outcomes, "2026-02", "2026-02",
+    result = rule_backtest.backtest_rule(_rule("port_out_inquiries >= 1"), histories, outcomes, "2026-02", "2026-02",
                                    outcomes_until="2026-02")
     assert result.total_months == [] and not result.total_complete
     assert (result.total.population, result.total.precision, result.total.outcome_months) == (0, None, 0)
@@ -131,7 +132,7 @@ def test_backtest_leaves_out_months_without_the_history_the_rule_reads() -> None
     histories = {"2026-01": histories["2026-01"].mutate(arpu_m2=ibis.null("float64")),
                  "2026-02": histories["2026-02"].mutate(arpu_m2=ibis.literal(10.0))}
     rule = _rule("port_out_inquiries >= 1 and lag(arpu, 2) > 0")
-    result = service.backtest_rule(rule, histories, outcomes, "2026-01", "2026-02")
+    result = rule_backtest.backtest_rule(rule, histories, outcomes, "2026-01", "2026-02")
     assert result.months_needed == 3 and result.short_history_months == ["2026-01"]
     assert [m.short_history for m in result.months] == [True, False]
     assert result.total_months == ["2026-02"] and result.total_complete
@@ -154,7 +155,7 @@ def test_months_a_rule_reads(expression: str, months: int) -> None:
 def test_group_rules_cannot_be_backtested() -> None:
     histories, outcomes = _backtest_data()
     with pytest.raises(InputError):
-        service.backtest_rule(_rule("headcount > 1", scope="group"), histories, outcomes, "2026-01", "2026-01")
+        rule_backtest.backtest_rule(_rule("headcount > 1", scope="group"), histories, outcomes, "2026-01", "2026-01")
 
 
 def test_get_rule_suggests() -> None:
@@ -178,7 +179,7 @@ def test_churn_outcomes_without_any_loaded_month_are_an_empty_table(tmp_path) ->
     settings = Settings(home=tmp_path, environment="test")
     engine = connect(settings)
     try:
-        outcomes, latest = service._churn_outcomes(settings, engine, ["2026-04", "2026-05"])
+        outcomes, latest = rule_backtest._churn_outcomes(settings, engine, ["2026-04", "2026-05"])
         assert latest is None
         got = outcomes.to_pyarrow()
         assert got.num_rows == 0 and got.schema.field("churn_date").type == pa.date32()

@@ -120,9 +120,9 @@ def backtest(
     as_json: JsonOpt = False,
 ) -> None:
     """Precision, lift and coverage of RULE_ID against churn in the 3 following months."""
-    from tenure.services import rules as service
+    from tenure.services import rule_backtest
 
-    result = service.backtest_rule_for_months(get_settings(), rule_id, first, last)
+    result = rule_backtest.backtest_rule_for_months(get_settings(), rule_id, first, last)
 
     def render(_: Any) -> None:
         rows = [
