@@ -10,17 +10,11 @@ written for each round, in one process; figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-
-
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def main() -> None:
@@ -30,18 +24,15 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
 
-    from monthly_cycle import _settings
+    from features_split import _cpu, open_home
 
     from tenure.analytics.history import month_bounds
-    from tenure.engines.compute import connect
-    from tenure.engines.warehouse import Warehouse
     from tenure.services import monthly_cycle as mc
 
-    settings = _settings(args.home)
-    wh = Warehouse(settings.warehouse_dir)
     out = args.home / "bench_warnings.parquet"
     for i in range(args.rounds):
-        eng = connect(settings)
+        settings, eng, _, inp = open_home(args.home)
+        wh = inp.wh
         try:
             features = eng.read_parquet([wh.path("features", args.month, "output")], "features")
             wall, cpu = time.perf_counter(), _cpu()
