@@ -124,13 +124,16 @@ def test_segments_and_tags(duck, tmp_path: Path) -> None:
 def test_grades_and_credit(duck, tmp_path: Path) -> None:
     g = load_cycle_config(tmp_path).grades
     rows = [{"subscriber_id": str(v), "current_value": float(v), "arrears_months_6m": a, "arrears_m0": am,
-             "tenure_months": tm} for v, a, am, tm in
-            [(0, 0, 0.0, 30), (700, 0, 0.0, 5), (1500, 1, 0.0, 30), (3000, 2, 10.0, 30), (9000, 5, 10.0, 30)]]
+             "tenure_months": tm, "months_of_history": h} for v, a, am, tm, h in
+            [(0, 0, 0.0, 30, 6), (700, 0, 0.0, 5, 5), (1500, 1, 0.0, 30, 6), (3000, 2, 10.0, 30, 6),
+             (9000, 5, 10.0, 30, 6), (10, 0, 0.0, 30, 4), (20, 0, 0.0, 30, 2)]]
     t = duck.from_arrow(pa.Table.from_pylist(rows), "g_in")
     t = subscriber_grades(t, g)
     got = duck.to_arrow(t.mutate(credit_rating=credit_rating(t, g))).to_pylist()
     assert [(r["card_grade"], r["value_level"], r["credit_rating"]) for r in got] == [
         ("none", 1, "AAA"), ("none", 2, "AA"), ("silver", 3, "A"), ("gold", 4, "B"), ("diamond", 5, "C"),
+        # a long-standing subscriber with a clean record seen over four months, then over two
+        ("none", 1, "AA"), ("none", 1, "A"),
     ]
 
 

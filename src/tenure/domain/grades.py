@@ -34,6 +34,8 @@ class CreditRule(BaseModel):
     max_arrears_months: int | None = None
     max_arrears_amount: float | None = None
     min_tenure_months: int | None = None
+    min_history_months: int | None = None
+    """Months of history the bounds must have been seen over: "no arrears" in one month is not six clean months."""
 
 
 class GradeConfig(BaseModel):
