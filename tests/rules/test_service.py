@@ -38,9 +38,11 @@ def test_test_rule_counts_share_and_samples() -> None:
     result = service.test_rule(rule, contract_table(rows), date(2026, 3, 31))
     assert (result.population, result.matched) == (14, 6)
     assert result.share == pytest.approx(6 / 14)
-    assert result.values == ["declined_months(arpu, 3, 0.2)", "arpu", "region"]
+    # The names and calls of the expression, then the months the window function read, newest first.
+    assert result.values == ["declined_months(arpu, 3, 0.2)", "arpu", "region", "arpu m0..m3"]
     assert [s["subscriber_id"] for s in result.samples] == ["s00", "s02", "s04", "s06", "s08", "s10"]
-    assert result.samples[0]["values"] == {"declined_months(arpu, 3, 0.2)": 3.0, "arpu": 50.0, "region": "gz"}
+    assert result.samples[0]["values"] == {"declined_months(arpu, 3, 0.2)": 3.0, "arpu": 50.0, "region": "gz",
+                                           "arpu m0..m3": [50.0, 70.0, 90.0, 120.0]}
 
 
 def test_test_rule_samples_at_most_ten() -> None:

@@ -100,6 +100,10 @@ def test_test_counts_matches_in_the_month_for_the_saved_and_a_draft_expression(r
     assert draft["matched"] == 1
     page = client.post(f"/rules/{RULE}/test", data={"month": month, "csrf_token": csrf})
     assert 'data-testid="rule-test-result"' in page.text
+    # A window function's months are shown newest first, a month without data as '-'.
+    window = client.post(f"/rules/{RULE}/test", data={"month": month, "csrf_token": csrf,
+                                                      "expression": "other_op_ip_spend > 70 and lag(other_op_ip_spend, 1) is null"})
+    assert "other_op_ip_spend m0..m1" in window.text and "80.0, -" in window.text
 
 
 def test_saved_version_is_audited_and_becomes_the_live_rule(rules_app) -> None:  # type: ignore[no-untyped-def]

@@ -35,6 +35,7 @@ from tenure.domain.rules.catalogue import (
     overlay,
     parse_rules_yaml,
 )
+from tenure.domain.rules.functions import deepest_reads
 from tenure.domain.rules.printer import to_text
 from tenure.domain.rules.typecheck import (
     SCOPE_KEYS,
@@ -268,6 +269,13 @@ def test_rule(rule: Rule, history: ibis.Table, month_end: date, sample_size: int
     parts = _parts(rule.node)
     labels = [to_text(p) for p in parts]
     columns = {f"v{i}": compile_expression(p, history, month_end) for i, p in enumerate(parts)}
+    # The months behind each window function (arpu m0..m3 for declined_months(arpu, 3, 0.2)), newest first,
+    # so an analyst can see why it fired.
+    for measure, k in deepest_reads(rule.node).items():
+        months = [f"{measure}_m{j}" for j in range(k + 1)]
+        if k >= 1 and all(c in history.columns for c in months):
+            columns[f"v{len(labels)}"] = ibis.array([history[c].cast("float64") for c in months])
+            labels.append(f"{measure} m0..m{k}")
     rows = (
         history.filter(fired)
         .select(history[key].name("key"), **columns)
@@ -288,8 +296,6 @@ def test_rule(rule: Rule, history: ibis.Table, month_end: date, sample_size: int
 test_rule.__test__ = False  # type: ignore[attr-defined]
 RuleTestResult.__test__ = False  # type: ignore[attr-defined]
 
-
-# -- backtest --------------------------------------------------------------------
 
 # -- warehouse-backed entry points for the CLI --------------------------------------
 

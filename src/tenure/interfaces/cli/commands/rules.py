@@ -29,6 +29,8 @@ def _num(v: float | None) -> str:
 def _value(v: Any) -> Any:
     if isinstance(v, float):
         return f"{v:.6g}"
+    if isinstance(v, list):  # months of a measure, newest first
+        return ", ".join("-" if x is None else str(_value(x)) for x in v)
     return v
 
 
