@@ -154,6 +154,19 @@ class _Shared:
         return self.table
 
 
+def still_on_the_network(features: ibis.Table) -> ibis.BooleanValue | None:
+    """The subscribers of a month's features still on the network at its end (``churned_in_month`` false).
+
+    Rules warn only about them: on a subscriber who left during the month
+    (stage E) a rule would report the churn itself (spend down 100 %) or
+    flag a customer already gone as stable; and only they have a potential
+    value. None for a table without ``churned_in_month`` (groups): every row.
+    """
+    if "churned_in_month" not in features.columns:
+        return None
+    return ~features.churned_in_month.fill_null(False)
+
+
 def subscriber_features(
     history: ir.Table,
     month_end: dt.date,

@@ -381,19 +381,6 @@ def reasons_projection(
     return staged.select(staged[key], **texts)
 
 
-def still_on_the_network(features: ibis.Table) -> ibis.BooleanValue | None:
-    """The subscribers of a month's features still on the network at its end: those rules warn about.
-
-    A subscriber who left during the month is in stage E; a rule firing on
-    such a subscriber would report the churn itself (spend down 100 %) or
-    flag a customer already gone as stable. None for a table without
-    ``churned_in_month`` (groups): every row.
-    """
-    if "churned_in_month" not in features.columns:
-        return None
-    return ~features.churned_in_month.fill_null(False)
-
-
 def warnings_table(
     table: ibis.Table, rules: Sequence[Rule], month_end: date, key: str = "subscriber_id",
     only: ibis.BooleanValue | None = None,

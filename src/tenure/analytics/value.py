@@ -23,6 +23,7 @@ from functools import reduce
 import ibis
 import ibis.expr.types as ir
 
+from tenure.analytics.features import still_on_the_network
 from tenure.domain.grades import GradeConfig
 
 
@@ -74,9 +75,10 @@ def subscriber_value(
         t = t.mutate(churn_probability=ibis.null("float64"))
     level, slope = t.arpu_avg3.fill_null(0).cast("float64"), t.arpu_trend3.fill_null(0).cast("float64")
     expected = reduce(lambda a, b: a + b, [ibis.greatest(level + slope * i, ibis.literal(0.0)) for i in range(1, 13)])
-    left = t.churned_in_month.fill_null(False) if "churned_in_month" in t.columns else ibis.literal(False)
+    potential = _cents(expected * (1 - t.churn_probability.fill_null(0)))
+    alive = still_on_the_network(t)
     t = t.mutate(
         current_value=_cents(own + added),
-        potential_value=ibis.ifelse(left, ibis.literal(0.0), _cents(expected * (1 - t.churn_probability.fill_null(0)))),
+        potential_value=potential if alive is None else ibis.ifelse(alive, potential, ibis.literal(0.0)),
     )
     return t.drop("_per_kp") if "_per_kp" in t.columns else t

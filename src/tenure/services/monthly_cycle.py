@@ -388,9 +388,10 @@ def compute_warnings(
     Each is an expression with the warning schema, streamed to the month's
     file by the runner (millions of rows at 10M subscribers), or an empty
     table when no rule applies. Subscriber rules run on the subscribers still
-    on the network at the month's end (:func:`tenure.analytics.rules.still_on_the_network`).
+    on the network at the month's end (:func:`tenure.analytics.features.still_on_the_network`).
     """
-    from tenure.analytics.rules import still_on_the_network, warnings_table
+    from tenure.analytics.features import still_on_the_network
+    from tenure.analytics.rules import warnings_table
     from tenure.services.rules import catalogue_for
 
     catalogue = [r for r in catalogue_for(settings) if r.enabled]
@@ -597,10 +598,9 @@ def _loss(eng: Engine, t: ir.Table, former_members: ir.Table | None = None) -> d
     if former_members is not None:
         was = former_members.select(_former=former_members.subscriber_id).distinct()
         t = t.left_join(was, t.subscriber_id == was._former)
-        business = ((t.customer_type == "enterprise").fill_null(False) | t.group_id.notnull()
-                    | t._former.notnull())
-    else:
-        business = (t.customer_type == "enterprise").fill_null(False) | t.group_id.notnull()
+    business = (t.customer_type == "enterprise").fill_null(False) | t.group_id.notnull()
+    if former_members is not None:
+        business = business | t._former.notnull()
     a = eng.to_arrow(
         t.aggregate(
             business=business.cast("int64").sum(),

@@ -120,14 +120,13 @@ def backtest_rule(
     )
     months: list[BacktestMonth] = []
     incomplete: list[str] = []
-    short: list[str] = []
-    needed = months_needed(rule.node)
+    reads = deepest_reads(rule.node)
     for month in month_range(first, last):
         history = get(month)
         check_rule_on(rule, history)
         start, end = month_end(month), month_end(month_add(month, horizon))
         fired = compile_expression(rule.node, history, start).fill_null(False)
-        earliest = [c for c in (f"{m}_m{k}" for m, k in deepest_reads(rule.node).items()) if c in history.columns]
+        earliest = [c for c in (f"{m}_m{k}" for m, k in reads.items()) if c in history.columns]
         base = history.select(_key=history.subscriber_id, _fired=fired, **{f"_e{i}": history[c]
                                                                           for i, c in enumerate(earliest)})
         joined = base.left_join(churn, "_key").select("_key", "_fired", "_churn_date",
@@ -147,10 +146,9 @@ def backtest_rule(
         months.append(_month_stats(month, population, matched, churners, caught, known))
         if known is not None and known < horizon:
             incomplete.append(month)
-        if any(not row[f"_e{i}"] for i in range(len(earliest))):
-            months[-1].short_history = True
-            short.append(month)
-    usable = [m for m in months if m.month not in short]
+        months[-1].short_history = any(not row[f"_e{i}"] for i in range(len(earliest)))
+    short = [m.month for m in months if m.short_history]
+    usable = [m for m in months if not m.short_history]
     complete = [m for m in usable if m.month not in incomplete]
     summed = complete or [m for m in usable if m.outcome_months]
     span = (summed[0].month, summed[-1].month) if summed else (first, last)
@@ -165,7 +163,7 @@ def backtest_rule(
     )
     total_complete = bool(summed) and not any(m.month in incomplete for m in summed)
     return BacktestResult(rule.id, horizon, months, total, incomplete, [m.month for m in summed], total_complete,
-                          needed, short)
+                          months_needed(rule.node), short)
 
 
 def _churn_outcomes(settings: Settings, engine: Any, months: list[str]) -> tuple[ibis.Table, str | None]:

@@ -22,7 +22,8 @@ import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tenure.analytics.rules import compile_expression, still_on_the_network, table_schema
+from tenure.analytics.features import still_on_the_network
+from tenure.analytics.rules import compile_expression, table_schema
 from tenure.config import Settings
 from tenure.domain.errors import InputError, LoadError, NotFound, RuleSyntaxError
 from tenure.domain.model import parse_month
@@ -317,7 +318,7 @@ def month_population(settings: Settings, engine: Any, month: str, scope: str) ->
     """The entities a rule is tested on in ``month``: its features, subscribers still on the network only.
 
     The same population the cycle's warnings and ``backtest`` use
-    (:func:`tenure.analytics.rules.still_on_the_network`).
+    (:func:`tenure.analytics.features.still_on_the_network`).
     """
     features = month_features(settings, engine, month, scope)
     alive = still_on_the_network(features)
