@@ -23,6 +23,16 @@ def _write(path: Path, *rules: dict) -> Path:
     return path
 
 
+def _write_snapshot(warehouse: Warehouse, month: str, rows: list[tuple[str, str, date | None]]) -> None:
+    """The month's loaded ``subscribers``: (subscriber_id, status, churn_date) per subscriber."""
+    with warehouse.write_month(month, "input") as w:
+        w.write("subscribers", pa.table({
+            "subscriber_id": [r[0] for r in rows],
+            "status": [r[1] for r in rows],
+            "churn_date": pa.array([r[2] for r in rows], type=pa.date32()),
+        }))
+
+
 def _rule(rule_id: str = "my_rule", expression: str = "arpu > 100") -> dict:
     return {
         "id": rule_id, "name": {"en": "Mine", "zh": "我的"}, "family": "retention", "scope": "subscriber",
@@ -99,13 +109,8 @@ def test_test_and_backtest_on_warehouse_months(rules_home: Path) -> None:
     for month in ("2026-01", "2026-02"):
         with warehouse.write_month(month, "output") as w:
             w.write("features", contract_arrow(rows))
-    subscribers = pa.table({
-        "subscriber_id": ["s1", "s2", "s3"],
-        "status": ["churned", "active", "active"],
-        "churn_date": pa.array([date(2026, 3, 10), None, None], type=pa.date32()),
-    })
-    with warehouse.write_month("2026-03", "input") as w:
-        w.write("subscribers", subscribers)
+    _write_snapshot(warehouse, "2026-03", [("s1", "churned", date(2026, 3, 10)), ("s2", "active", None),
+                                           ("s3", "active", None)])
 
     result = runner.invoke(app, ["rules", "test", "port_out_inquiry", "--month", "2026-01", "--json"])
     assert result.exit_code == 0, result.output
@@ -135,19 +140,9 @@ def test_backtest_leaves_out_who_left_during_the_month_itself(rules_home: Path) 
     with warehouse.write_month("2026-03", "output") as w:
         w.write("features", contract_arrow(rows))
     # March's snapshot names s1 as gone on March 10; April's no longer lists s1 at all.
-    march = pa.table({
-        "subscriber_id": ["s1", "s2", "s3"],
-        "status": ["churned", "active", "active"],
-        "churn_date": pa.array([date(2026, 3, 10), None, None], type=pa.date32()),
-    })
-    april = pa.table({
-        "subscriber_id": ["s2", "s3"],
-        "status": ["churned", "active"],
-        "churn_date": pa.array([date(2026, 4, 2), None], type=pa.date32()),
-    })
-    for month, snapshot in (("2026-03", march), ("2026-04", april)):
-        with warehouse.write_month(month, "input") as w:
-            w.write("subscribers", snapshot)
+    _write_snapshot(warehouse, "2026-03", [("s1", "churned", date(2026, 3, 10)), ("s2", "active", None),
+                                           ("s3", "active", None)])
+    _write_snapshot(warehouse, "2026-04", [("s2", "churned", date(2026, 4, 2)), ("s3", "active", None)])
 
     result = runner.invoke(app, ["rules", "backtest", "port_out_inquiry", "--from", "2026-03", "--to", "2026-03", "--json"])
     assert result.exit_code == 0, result.output
