@@ -223,3 +223,13 @@ def test_potential_value_sums_the_twelve_projected_months(duck, tmp_path: Path) 
     assert got == {"falling": 60.0, "rising": expected(20.0, 2.5), "flat": 600.0,
                    "gone_below": 0.0, "left": 0.0}
     # The straight-line shortcut 12 * level + 78 * slope gave the falling line 0 (360 - 468 < 0).
+
+
+def test_a_criterion_reading_a_column_the_features_lack_is_refused(duck, tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "core_customers.yaml").write_text(
+        "criteria:\n  - id: valuable\n    name_en: Valuable\n    name_zh: 高价值\n"
+        "    when: {column: current_value, op: ge, value: 1000}\n", encoding="utf-8")
+    config = load_cycle_config(tmp_path)
+    with pytest.raises(ConfigurationError, match="criterion 'valuable' reads 'current_value'.*not a column of the features"):
+        core_customers(_core_table(duck), config.core)

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tenure.analytics.channels import channel_counts
+from tenure.analytics.core import core_customers
 from tenure.analytics.history import month_bounds, monthly_measures
 from tenure.config import Settings
 from tenure.domain.errors import InputError
@@ -112,8 +113,9 @@ def test_lined_up_features_equal_the_features_joined_from_the_raw_months(
             contacts=inp.get("channel_contacts", m), plans=inp.get("plans", m)) for m in hist]
         counts = [None if inp.get("channel_contacts", m) is None else channel_counts(inp.get("channel_contacts", m))
                   for m in hist]
-        expr = joined_features(subscriber_history(month_attributes(inp, M), measures),
-                               month_bounds(M)[1], activity_from_counts(counts), config.features)
+        expr = core_customers(joined_features(subscriber_history(month_attributes(inp, M), measures),
+                                              month_bounds(M)[1], activity_from_counts(counts), config.features),
+                              config.core)
         joined = {r["subscriber_id"]: r for r in eng.to_arrow(expr).to_pylist()}
     finally:
         eng.close()

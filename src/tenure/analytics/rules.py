@@ -29,6 +29,7 @@ from tenure.domain.rules.template import (
     BOOLEAN_TEXT,
     DEFAULT_MAX_DECIMALS,
     NULL_TEXT,
+    Labels,
     Placeholder,
     Template,
     value_labels,
@@ -285,7 +286,8 @@ def _format_number(value: ibis.Value, scaled: ibis.Value, decimals: int | None) 
 
 
 def _placeholder_text(
-    p: Placeholder, value: ibis.Value, kind: str, scaled: ibis.Value | None = None, language: str = "en"
+    p: Placeholder, value: ibis.Value, kind: str, scaled: ibis.Value | None = None, language: str = "en",
+    labels: Labels | None = None,
 ) -> ibis.Value:
     if kind == "number":
         return _format_number(value, _scaled(value, p.decimals) if scaled is None else scaled, p.decimals)
@@ -294,9 +296,9 @@ def _placeholder_text(
         return ibis.cases((value, yes), (~value, no), else_=NULL_TEXT)
     if kind == "date":
         return value.cast("string").fill_null(NULL_TEXT)
-    labels = value_labels(p.node, language)
-    if labels:
-        value = ibis.cases(*[(value == code, label) for code, label in labels.items()], else_=value)
+    words = value_labels(p.node, language, labels)
+    if words:
+        value = ibis.cases(*[(value == code, label) for code, label in words.items()], else_=value)
     return value.fill_null(NULL_TEXT)
 
 
@@ -307,19 +309,23 @@ def _concat(pieces: list[ibis.Value]) -> ibis.Value:
 
 
 def render_reason(
-    template: Template, table: ibis.Table, month_end: date, schema: Schema | None = None, language: str = "en"
+    template: Template, table: ibis.Table, month_end: date, schema: Schema | None = None, language: str = "en",
+    labels: Labels | None = None,
 ) -> ibis.Value:
     """The reason text of ``template`` for each row of ``table``, rendered inside the engine.
 
     Numbers are rounded half away from zero and printed from integers, so
-    DuckDB and Spark give the same text. For many rows prefer
-    :func:`reasons_projection`, which computes each placeholder once.
+    DuckDB and Spark give the same text. ``labels`` adds the words of
+    configured codes (:func:`tenure.domain.rules.template.value_labels`).
+    For many rows prefer :func:`reasons_projection`, which computes each
+    placeholder once.
     """
     schema = schema or table_schema(table)
     compiler = _Compiler(table, month_end)
     pieces = [
         ibis.literal(part, type="string") if isinstance(part, str)
-        else _placeholder_text(part, compiler.compile(part.node), infer_type(part.node, schema), language=language)
+        else _placeholder_text(part, compiler.compile(part.node), infer_type(part.node, schema), language=language,
+                               labels=labels)
         for part in template.parts
     ]
     return _concat(pieces)
@@ -327,12 +333,13 @@ def render_reason(
 
 def reasons_projection(
     table: ibis.Table, key: str, templates: dict[str, Template], month_end: date, schema: Schema | None = None,
-    languages: dict[str, str] | None = None,
+    languages: dict[str, str] | None = None, labels: Labels | None = None,
 ) -> ibis.Table:
     """``key`` plus one text column per template (output column name -> template).
 
     ``languages`` names the language of each output column (default English),
-    which decides how conditions and coded values read.
+    which decides how conditions and coded values read; ``labels`` adds the
+    words of configured codes.
 
     Placeholder values are computed once in an inner projection and formatted
     in outer ones, which keeps the generated SQL small when a value is used
@@ -375,6 +382,7 @@ def reasons_projection(
                     kinds[part.text],
                     staged[scaled_col] if scaled_col else None,
                     language=(languages or {}).get(out, "en"),
+                    labels=labels,
                 )
             )
         texts[out] = _concat(pieces)
@@ -383,7 +391,7 @@ def reasons_projection(
 
 def warnings_table(
     table: ibis.Table, rules: Sequence[Rule], month_end: date, key: str = "subscriber_id",
-    only: ibis.BooleanValue | None = None,
+    only: ibis.BooleanValue | None = None, labels: Labels | None = None,
 ) -> ibis.Table:
     """One row per entity and rule fired: ``key, rule_id, family, severity, reason_en, reason_zh``.
 
@@ -392,7 +400,9 @@ def warnings_table(
     ``only`` (a condition on ``table``) limits every rule to the rows where it
     holds. It is part of each rule's own filter rather than a filtered table
     shared by the rules, which DuckDB would compute once and hold whole (a
-    common table expression used by every branch of the union).
+    common table expression used by every branch of the union). ``labels``
+    gives the words of configured codes in the reason texts (the
+    core-customer criteria's names for ``core_reason``).
     """
     schema = table_schema(table, key=key)
     parts: list[ibis.Table] = []
@@ -409,7 +419,7 @@ def warnings_table(
         fired = table.filter(condition if only is None else condition & only)
         reasons = reasons_projection(
             fired, key, {f"reason_{lang}": rule.reasons[lang] for lang in ("en", "zh")}, month_end, schema,
-            languages={f"reason_{lang}": lang for lang in ("en", "zh")},
+            languages={f"reason_{lang}": lang for lang in ("en", "zh")}, labels=labels,
         )
         parts.append(
             reasons.select(

@@ -69,6 +69,8 @@ SUBSCRIBER_ATTRIBUTES: dict[str, tuple[str, str]] = {
     "agreement_end_date": ("date", "Earliest end of an agreement in force for the subscriber or its group."),
     "activation_date": ("date", "Activation date."),
     "status": ("string", "active, suspended or churned at month end."),
+    "core_reason": ("string", "The first core-customer criterion that holds (config/core_customers.yaml), null if none."),
+    "is_core": ("bool", "A core customer (核心客户) by the configured definition."),
 }
 
 ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {

@@ -72,6 +72,8 @@ SAMPLE_SCALE = 1 << 20
 EXCLUDED = {
     "subscriber_id", "customer_id", "plan_id", "group_id", "city", "status", "churn_date", "churn_type",
     "churned_in_month", "activation_date", "contract_end_date", "agreement_end_date",
+    # The configured core-customer definition restated from the columns it reads, and changed by configuration.
+    "core_reason", "is_core",
 }
 MAX_CATEGORIES = 50
 REFERENCE_FILE = "reference.json"

@@ -33,7 +33,7 @@ from tenure.analytics.channels import (
     channel_scores,
     count_columns,
 )
-from tenure.analytics.core import core_customers
+from tenure.analytics.core import core_customers, core_labels
 from tenure.analytics.credit import credit_rating
 from tenure.analytics.features import FeatureParams, subscriber_features
 from tenure.analytics.grades import subscriber_grades
@@ -56,6 +56,7 @@ from tenure.domain.lifecycle import LifecycleConfig
 from tenure.domain.measures import HISTORY_MONTHS
 from tenure.domain.model import CHANNELS, month_add, parse_month
 from tenure.domain.rules.catalogue import FAMILY_PRIORITY
+from tenure.domain.rules.template import Labels
 from tenure.domain.segments import SegmentConfig
 from tenure.engines.compute import Engine, connect
 from tenure.engines.memory import release_unused
@@ -343,12 +344,15 @@ def line_up_months(eng: Engine, staged: ir.Table, parts: list[MonthParts | None]
 def lined_up_features(
     t: ir.Table, attributes: list[str], parts: list[MonthParts | None], last: dt.date, config: CycleConfig
 ) -> ir.Table:
-    """The features from the month-M attributes and each stored month's columns side by side."""
+    """The features from the month-M attributes and each stored month's columns side by side.
+
+    They end with the configured core-customer criterion (:func:`core_customers`).
+    """
     present = [p is not None for p in parts]
     contacts = [k for k, p in enumerate(parts) if p is not None and p.channels is not None]
     t = activity_from_columns(t, contacts)
     history = history_from_columns(t, attributes, present, carry=ACTIVITY_COLUMNS)
-    return subscriber_features(history, last, config.features)
+    return core_customers(subscriber_features(history, last, config.features), config.core)
 
 
 def write_features(
@@ -381,7 +385,8 @@ def build_groups(inp: MonthInputs, month: str, config: CycleConfig, eng: Engine)
 
 # -- warnings -------------------------------------------------------------------
 def compute_warnings(
-    eng: Engine, settings: Settings, features: ir.Table, groups: ir.Table | None, month_end: dt.date
+    eng: Engine, settings: Settings, features: ir.Table, groups: ir.Table | None, month_end: dt.date,
+    labels: Labels | None = None,
 ) -> tuple[pa.Table | ir.Table, pa.Table | ir.Table]:
     """Subscriber and group warnings from the rule catalogue (shipped + ``<home>/rules``).
 
@@ -389,6 +394,8 @@ def compute_warnings(
     file by the runner (millions of rows at 10M subscribers), or an empty
     table when no rule applies. Subscriber rules run on the subscribers still
     on the network at the month's end (:func:`tenure.analytics.features.still_on_the_network`).
+    ``labels`` gives the words of configured codes in the reason texts
+    (:func:`tenure.analytics.core.core_labels`).
     """
     from tenure.analytics.features import still_on_the_network
     from tenure.analytics.rules import warnings_table
@@ -396,7 +403,7 @@ def compute_warnings(
 
     catalogue = [r for r in catalogue_for(settings) if r.enabled]
     sub = _run_rules(eng, warnings_table, features, [r for r in catalogue if r.scope != "group"],
-                     month_end, "subscriber_id", WARNING_SCHEMA, only=still_on_the_network(features))
+                     month_end, "subscriber_id", WARNING_SCHEMA, only=still_on_the_network(features), labels=labels)
     grp = GROUP_WARNING_SCHEMA.empty_table()
     if groups is not None:
         grp = _run_rules(eng, warnings_table, groups, [r for r in catalogue if r.scope == "group"],
@@ -405,10 +412,11 @@ def compute_warnings(
 
 
 def _run_rules(eng: Engine, fn: Any, table: ir.Table, rules: list[Any], month_end: dt.date, key: str,
-               schema: pa.Schema, only: ir.BooleanValue | None = None) -> pa.Table | ir.Table:
+               schema: pa.Schema, only: ir.BooleanValue | None = None,
+               labels: Labels | None = None) -> pa.Table | ir.Table:
     if not rules:
         return schema.empty_table()
-    out = fn(table, rules, month_end, key=key, only=only)
+    out = fn(table, rules, month_end, key=key, only=only, labels=labels)
     types = ibis.schema(schema)
     # Not sorted: at 10M subscribers sorting millions of matches was the step's memory peak;
     # readers filter by subscriber (the warehouse index sorts its own copy by customer).
@@ -481,7 +489,6 @@ def build_profiles(
         t = t.left_join(s, t.subscriber_id == s._sk).drop("_sk")
     t = subscriber_value(t, config.grades, groups=groups)
     t = subscriber_grades(t, config.grades)
-    t = core_customers(t, config.core)
     t = t.mutate(credit_rating=credit_rating(t, config.grades))
     t = lifecycle_stages(t, config.lifecycle, previous=previous)
     t = segment_membership(t, config.segments)
@@ -680,7 +687,8 @@ def run_month(
                     groups_t = eng.read_parquet([out.directory / "group_features.parquet"], "group_features")
                 lap("groups")
 
-                sub_w, grp_w = compute_warnings(eng, settings, features, groups_t, month_end)
+                sub_w, grp_w = compute_warnings(eng, settings, features, groups_t, month_end,
+                                                labels=core_labels(config.core))
                 _write_table(eng, out, "warnings", sub_w)
                 _write_table(eng, out, "group_warnings", grp_w)
                 warnings_t = eng.read_parquet([out.directory / "warnings.parquet"], "warnings")

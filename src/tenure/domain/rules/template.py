@@ -5,7 +5,8 @@ A placeholder is a rule expression in braces, optionally followed by
 decimals (trailing zeros dropped), a date as ``YYYY-MM-DD``, a condition as
 ``true``/``false`` (``是``/``否`` in the Chinese text), and a missing value
 as ``-``. In the Chinese text a coded attribute named alone (``{vip_card}``)
-shows in the operators' words (``金卡``, :data:`VALUE_LABELS`). ``{{`` and
+shows in the operators' words (``金卡``, :data:`VALUE_LABELS`); ``{core_reason}``
+shows the configured criterion's name in either language. ``{{`` and
 ``}}`` are literal braces.
 """
 
@@ -38,12 +39,21 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
 
 Codes without a label (and every code in English) show as they are."""
 
+Labels = dict[str, dict[str, dict[str, str]]]
+"""Language -> attribute -> code -> the words it reads as (the shape of :data:`VALUE_LABELS`)."""
 
-def value_labels(node: ast.Node, language: str) -> dict[str, str]:
-    """The labels of the values of ``node`` in ``language``'s reason text (empty when shown as they are)."""
+
+def value_labels(node: ast.Node, language: str, extra: Labels | None = None) -> dict[str, str]:
+    """The labels of the values of ``node`` in ``language``'s reason text (empty when shown as they are).
+
+    ``extra`` adds labels known only from configuration (the core-customer
+    criteria's names for ``core_reason``); they win over :data:`VALUE_LABELS`.
+    """
     if not isinstance(node, ast.Name):
         return {}
-    return VALUE_LABELS.get(language, {}).get(node.name, {})
+    labels = dict(VALUE_LABELS.get(language, {}).get(node.name, {}))
+    labels.update((extra or {}).get(language, {}).get(node.name, {}))
+    return labels
 
 _FORMAT = re.compile(r"^(?P<expr>.*?)\s*:\s*\.(?P<digits>[0-9]+)f\s*$", re.DOTALL)
 
