@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="Operational store; SQLite under home by default.")
     secret_key: str = DEV_SECRET
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
+    cli_language: Literal["en", "zh"] = Field(
+        default="en", description="Language of the rule names and reason texts the command line prints."
+    )
     max_bad_row_share: float = Field(default=0.01, ge=0, le=1)
     load_chunk_bytes: int = Field(
         default=128 << 20, ge=1, description="Larger load files are read and checked in pieces of about this size."

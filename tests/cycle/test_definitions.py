@@ -225,6 +225,25 @@ def test_potential_value_sums_the_twelve_projected_months(duck, tmp_path: Path) 
     # The straight-line shortcut 12 * level + 78 * slope gave the falling line 0 (360 - 468 < 0).
 
 
+def test_a_leaver_is_valued_on_the_months_before_the_churn(duck, tmp_path: Path) -> None:
+    """The churn month's bill is partial: the value lost is the year at the rate of the months before it."""
+    from tenure.analytics.value import subscriber_value
+
+    # id, left in the month, months of history, revenue of those months, revenue of the month itself
+    rows = [("stays", False, 6, 600.0, 100.0), ("left", True, 6, 530.0, 30.0), ("left_first_month", True, 1, 30.0, 30.0),
+            ("left_unbilled", True, 5, 500.0, None), ("stays_short", False, 2, 150.0, 50.0)]
+    t = duck.from_arrow(pa.table({
+        "subscriber_id": [r[0] for r in rows], "churned_in_month": [r[1] for r in rows],
+        "months_of_history": [r[2] for r in rows], "revenue_6m": [r[3] for r in rows],
+        "arpu_m0": pa.array([r[4] for r in rows], pa.float64()),
+        "arpu_avg3": [0.0] * len(rows), "arpu_trend3": [0.0] * len(rows),
+    }), "leaver_value_in")
+    got = {r["subscriber_id"]: r["current_value"]
+           for r in duck.to_arrow(subscriber_value(t, load_cycle_config(tmp_path).grades)).to_pylist()}
+    assert got == {"stays": 1200.0, "left": 1200.0, "left_first_month": 360.0, "left_unbilled": 1200.0,
+                   "stays_short": 900.0}
+
+
 def test_a_criterion_reading_a_column_the_features_lack_is_refused(duck, tmp_path: Path) -> None:
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "core_customers.yaml").write_text(

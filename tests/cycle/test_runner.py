@@ -43,12 +43,14 @@ def _by_id(rows: list[dict]) -> dict[str, dict]:
     return {r["subscriber_id"]: r for r in rows}
 
 
-def _cli(home: Path, args: list[str]) -> Any:
+def _cli(home: Path, args: list[str], **env: str) -> Any:
     from tenure.interfaces.cli.main import app
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TENURE_HOME", str(home))
         mp.setenv("TENURE_ENVIRONMENT", "test")
+        for name, value in env.items():
+            mp.setenv(name, value)
         get_settings.cache_clear()
         try:
             return CliRunner().invoke(app, args)
@@ -198,6 +200,26 @@ def test_customer_command(ran: dict[str, Any]) -> None:
     assert res.exit_code == 0 and warned in res.stdout and "Warnings" in res.stdout
     assert _cli(settings.home, ["customer", "nobody", "--month", M]).exit_code == 7
     assert _cli(settings.home, ["customer", warned, "--month", "2030-01"]).exit_code == 7
+
+
+def test_the_command_line_prints_names_and_reasons_in_its_language(
+        ran: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """English by default, Chinese with TENURE_CLI_LANGUAGE=zh; never one of each."""
+    from tenure.interfaces.cli.output import console
+
+    monkeypatch.setattr(console, "width", 400)  # no wrapped cells
+    settings = ran["settings"]
+    w = Warehouse(settings.warehouse_dir).read_arrow("warnings", M, "output").to_pylist()[0]
+    env: dict[str, dict[str, str]] = {"en": {}, "zh": {"TENURE_CLI_LANGUAGE": "zh"}}
+    flat = {lang: " ".join(_cli(settings.home, ["customer", w["subscriber_id"], "--month", M], **env[lang]).stdout.split())
+            for lang in ("en", "zh")}
+    first_words = {lang: " ".join(w[f"reason_{lang}"].split())[:12] for lang in ("en", "zh")}
+    assert first_words["en"] in flat["en"] and first_words["zh"] not in flat["en"]
+    assert first_words["zh"] in flat["zh"] and first_words["en"] not in flat["zh"]
+    names = {lang: _cli(settings.home, ["rules", "list", "--family", "retention"], **env[lang]).stdout
+             for lang in ("en", "zh")}
+    assert "Port-out inquiry" in names["en"] and "携号转网查询" not in names["en"]
+    assert "携号转网查询" in names["zh"] and "Port-out inquiry" not in names["zh"]
 
 
 @pytest.mark.slow

@@ -196,6 +196,18 @@ def test_rules_files_saved_in_gbk_are_read_and_unreadable_ones_named(rules_home:
     assert bad.exception is None or isinstance(bad.exception, SystemExit)
 
 
+def test_a_bad_rules_file_in_the_catalogue_exits_as_rules_check_does(rules_home: Path, tmp_path: Path) -> None:
+    """Exit code 3 for rules with problems, whether `rules check` reads the file or the catalogue does."""
+    bad = _write(tmp_path / "bad.yaml", _rule("broken", "arpu >"))
+    checked = runner.invoke(app, ["rules", "check", str(bad)])
+    (rules_home / "rules").mkdir(exist_ok=True)
+    _write(rules_home / "rules" / "bad.yaml", _rule("broken", "arpu >"))
+    listed = runner.invoke(app, ["rules", "list"])
+    tested = runner.invoke(app, ["rules", "test", "broken", "--month", "2026-01"])
+    assert checked.exit_code == listed.exit_code == tested.exit_code == 3
+    assert "bad.yaml" in " ".join(listed.output.split()) and "broken" in listed.output
+
+
 def test_rule_test_counts_the_subscribers_still_on_the_network(rules_home: Path) -> None:
     rows = [{"subscriber_id": s, "port_out_inquiries": [1]} for s in ("s1", "s2", "s3")]
     features = contract_arrow(rows)

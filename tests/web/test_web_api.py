@@ -258,6 +258,38 @@ def test_customer_360_carries_usage_warnings_and_history(sign_in, make_user, war
     assert doc["summary"]["card_grade"] is not None
 
 
+def test_customer_360_names_a_card_review_when_the_value_earns_another_card(  # type: ignore[no-untyped-def]
+        sign_in, make_user, warehouse_ids, web_home) -> None:
+    """The card held (vip_card) against the best card the subscriptions' value earns (card_grade)."""
+    wh = Warehouse(web_home[0] / "warehouse")
+    last = warehouse_ids["months"][-1]
+    held = {r["customer_id"]: r["vip_card"] for r in wh.read_arrow("customers", last).to_pylist()}
+    earned: dict[str, int] = {}
+    rank = {"none": 0, "silver": 1, "gold": 2, "diamond": 3}
+    for r in wh.read_arrow("profiles", last, "output").to_pylist():
+        if r["card_grade"] is not None:  # a profile without a grade says nothing about the card earned
+            earned[r["customer_id"]] = max(earned.get(r["customer_id"], 0), rank[r["card_grade"]])
+    client, _ = sign_in(make_user("analyst"))
+    seen = set()
+    for customer in warehouse_ids["customers"][:12]:
+        want = (None if customer not in earned or rank[held[customer]] == earned[customer]
+                else "upgrade" if earned[customer] > rank[held[customer]] else "downgrade")
+        assert client.get(f"/api/v1/customers/{customer}").json()["summary"].get("card_review") == want, customer
+        page = client.get(f"/customers/{customer}").text
+        assert ('data-testid="card-review"' in page) == (want is not None)
+        seen.add(want)
+    assert {"upgrade", "downgrade", None} <= seen
+
+
+def test_card_review_compares_the_card_held_with_the_card_earned() -> None:
+    from tenure.services.customers import card_review
+
+    assert card_review("silver", "gold") == "upgrade" and card_review("none", "silver") == "upgrade"
+    assert card_review("diamond", "gold") == "downgrade" and card_review("gold", "none") == "downgrade"
+    assert card_review("gold", "gold") is None
+    assert card_review(None, "gold") is None and card_review("gold", None) is None
+
+
 def test_search_page_returns_a_partial_for_htmx(sign_in, make_user, warehouse_ids) -> None:  # type: ignore[no-untyped-def]
     client, _ = sign_in(make_user("analyst"))
     customer = warehouse_ids["customers"][5]

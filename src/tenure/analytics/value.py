@@ -2,7 +2,10 @@
 
 ``current_value`` is revenue over the last 12 months as available: the cycle
 keeps six months, so the revenue of the available months is annualised
-(``revenue_6m * 12 / months_of_history``). A key person adds
+(``revenue_6m * 12 / months_of_history``). A subscriber who left in the
+month is valued on the months before it (``(revenue_6m - arpu_m0) * 12 /
+(months_of_history - 1)``), as the churn month's bill is partial: that is the
+value lost (the run summary's ``lost_in_month``). A key person adds
 ``key_person_group_share`` of the group's yearly member revenue divided by
 the group's key persons: the members a key account brings are its added
 value.
@@ -54,6 +57,14 @@ def subscriber_value(
     t = features
     months = t.months_of_history
     own = ibis.ifelse(months > 0, t.revenue_6m.fill_null(0) * 12 / months, ibis.literal(0.0))
+    alive = still_on_the_network(t)
+    if alive is not None and "arpu_m0" in t.columns:
+        before = ibis.ifelse(
+            t.arpu_m0.notnull() & (months > 1),
+            (t.revenue_6m.fill_null(0) - t.arpu_m0) * 12 / (months - 1),
+            own,
+        )
+        own = ibis.ifelse(alive, own, before)
     if groups is not None:
         g = groups.select(
             _vgid=groups.group_id,
@@ -76,7 +87,6 @@ def subscriber_value(
     level, slope = t.arpu_avg3.fill_null(0).cast("float64"), t.arpu_trend3.fill_null(0).cast("float64")
     expected = reduce(lambda a, b: a + b, [ibis.greatest(level + slope * i, ibis.literal(0.0)) for i in range(1, 13)])
     potential = _cents(expected * (1 - t.churn_probability.fill_null(0)))
-    alive = still_on_the_network(t)
     t = t.mutate(
         current_value=_cents(own + added),
         potential_value=potential if alive is None else ibis.ifelse(alive, potential, ibis.literal(0.0)),

@@ -177,7 +177,7 @@ class CustomerService:
             "month": cur.month,
             "output_month": cur.output_month,
             "subscriptions": subs,
-            "summary": _summary(profiles),
+            "summary": _summary(profiles, customer.get("vip_card")),
             "credit": {
                 "rating": next((p.get("credit_rating") for p in profiles if p.get("credit_rating")), None),
                 "months_in_arrears": arrears_months,
@@ -247,15 +247,35 @@ def _profile(p: dict) -> dict:
     return out
 
 
-def _summary(profiles: list[dict]) -> dict:
-    """The customer-level headline from the subscription profiles: best grade, top value, worst stage."""
+CARD_ORDER = {"none": 0, "silver": 1, "gold": 2, "diamond": 3}
+"""VIP cards from lowest to highest: the card held and the card the value earns are compared on it."""
+
+
+def card_review(held: str | None, earned: str | None) -> str | None:
+    """``upgrade`` or ``downgrade`` when the card the value earns differs from the card held, else None.
+
+    ``card_grade`` is the card the subscriber's yearly value earns
+    (config/grades.yaml); ``vip_card`` the card the customer holds, issued at
+    the operator's last card review. Unknown on either side: no review.
+    """
+    if held not in CARD_ORDER or earned not in CARD_ORDER:
+        return None
+    a, b = CARD_ORDER[str(held)], CARD_ORDER[str(earned)]
+    return "upgrade" if b > a else "downgrade" if b < a else None
+
+
+def _summary(profiles: list[dict], vip_card: str | None = None) -> dict:
+    """The customer-level headline from the subscription profiles: best grade, top value, worst stage.
+
+    ``card_review`` compares the best card earned with ``vip_card``, the card held.
+    """
     if not profiles:
         return {}
-    order = {"diamond": 3, "gold": 2, "silver": 1}
-    best = max(profiles, key=lambda p: (order.get(str(p.get("card_grade")), 0), p.get("current_value") or 0))
+    best = max(profiles, key=lambda p: (CARD_ORDER.get(str(p.get("card_grade")), 0), p.get("current_value") or 0))
     return {
         "is_core": any(bool(p.get("is_core")) for p in profiles),
         "card_grade": best.get("card_grade"),
+        "card_review": card_review(vip_card, best.get("card_grade")),
         "value_level": best.get("value_level"),
         "current_value": round(sum(float(p.get("current_value") or 0) for p in profiles), 2),
         "stage": best.get("stage"),

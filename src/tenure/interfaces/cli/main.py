@@ -16,11 +16,13 @@ from typer.core import TyperGroup
 
 from tenure.config import get_settings
 from tenure.domain import errors
+from tenure.domain.rules.catalogue import RuleDefinitionError
 from tenure.interfaces.cli.output import err_console
 
 # One table: error class -> exit code. The first matching class wins.
 EXIT_CODES: list[tuple[type[errors.TenureError], int]] = [
     (errors.RuleSyntaxError, 3),
+    (RuleDefinitionError, 3),  # a rules file with problems, wherever it is read: as `rules check` says it
     (errors.LoadError, 4),
     (errors.InputError, 2),
     (errors.ConfigurationError, 6),

@@ -125,7 +125,8 @@ def _render_day(doc: dict[str, Any]) -> None:
     console.print(f"[bold]{doc['day']}[/bold]: {doc['warnings']:,} warnings for {doc['subscribers']:,} subscribers "
                   f"({doc['core_subscribers']:,} core); core customers from profiles of {doc['profiles_month'] or 'no month'}")
     console.print(table("reasons", ["reason", "warnings"], [[k, f"{v:,}"] for k, v in doc["reasons"].items()]))
-    rows = [[r["priority"], r["subscriber_id"], "yes" if r["is_core"] else "", r["reason_en"], r["detail"], r["family"]]
+    reason = f"reason_{get_settings().cli_language}"
+    rows = [[r["priority"], r["subscriber_id"], "yes" if r["is_core"] else "", r[reason], r["detail"], r["family"]]
             for r in doc["top"]]
     console.print(table("first in line", ["#", "subscriber", "core", "reason", "detail", "family"], rows))
 

@@ -57,12 +57,12 @@ def _render_summary(doc: dict[str, Any]) -> None:
 
 
 def _render_customer(doc: dict[str, Any]) -> None:
-    p = doc["profile"]
+    p, reason = doc["profile"], f"reason_{get_settings().cli_language}"
     console.print(table(f"Subscriber {p['subscriber_id']} in {doc['month']}", ["field", "value"],
                         [[k, v] for k, v in p.items()]))
     if doc["warnings"]:
         console.print(table("Warnings", ["rule", "family", "severity", "reason"],
-                            [[w["rule_id"], w["family"], w["severity"], w["reason_en"]] for w in doc["warnings"]]))
+                            [[w["rule_id"], w["family"], w["severity"], w[reason]] for w in doc["warnings"]]))
     else:
         console.print("No warnings.")
 

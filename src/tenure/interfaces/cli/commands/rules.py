@@ -76,12 +76,14 @@ def list_(
     """The rule catalogue: shipped defaults overlaid by <home>/rules/*.yaml."""
     from tenure.services import rules as service
 
-    rules = service.list_rules(service.catalogue_for(get_settings()), family)
+    settings = get_settings()
+    rules = service.list_rules(service.catalogue_for(settings), family)
     doc = [r.to_dict() for r in rules]
 
     def render(_: Any) -> None:
         rows = [
-            (r.id + ("" if r.enabled else " (disabled)"), r.family, r.scope, r.severity, r.name["zh"], r.expression)
+            (r.id + ("" if r.enabled else " (disabled)"), r.family, r.scope, r.severity, r.name[settings.cli_language],
+             r.expression)
             for r in rules
         ]
         console.print(table(f"{len(rules)} rule(s)", ["id", "family", "scope", "severity", "name", "expression"], rows))
