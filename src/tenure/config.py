@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tenure.domain.errors import ConfigurationError
@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     cli_language: Literal["en", "zh"] = Field(
         default="en", description="Language of the rule names and reason texts the command line prints."
     )
+
+    @field_validator("cli_language", mode="before")
+    @classmethod
+    def _language(cls, value: Any) -> Any:
+        """``zh_CN`` / ``zh-CN`` (the web's locale names) read as ``zh``."""
+        return "zh" if isinstance(value, str) and value.replace("-", "_").lower() == "zh_cn" else value
     max_bad_row_share: float = Field(default=0.01, ge=0, le=1)
     load_chunk_bytes: int = Field(
         default=128 << 20, ge=1, description="Larger load files are read and checked in pieces of about this size."

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from tenure.config import Settings, get_settings
 from tenure.domain.errors import NotFound
 from tenure.domain.model import month_range
+from tenure.domain.rules.catalogue import RuleDefinitionError
 from tenure.engines.warehouse import Warehouse
 from tenure.services import monthly_cycle
 from tenure.services.monthly_cycle import (
@@ -200,6 +201,24 @@ def test_customer_command(ran: dict[str, Any]) -> None:
     assert res.exit_code == 0 and warned in res.stdout and "Warnings" in res.stdout
     assert _cli(settings.home, ["customer", "nobody", "--month", M]).exit_code == 7
     assert _cli(settings.home, ["customer", warned, "--month", "2030-01"]).exit_code == 7
+
+
+def test_a_bad_rules_file_stops_the_run_before_any_work_and_keeps_the_month(ran: dict[str, Any]) -> None:
+    settings = ran["settings"]
+    wh = Warehouse(settings.warehouse_dir)
+    kept = wh.version(M, "output")
+    rules = settings.home / "rules"
+    rules.mkdir(exist_ok=True)
+    bad = rules / "bad.yaml"
+    bad.write_text("rules:\n  - id: broken\n    expression: 'arpu >'\n", encoding="utf-8")
+    steps: list[str] = []
+    try:
+        with pytest.raises(RuleDefinitionError):
+            run_month(settings, M, on_progress=lambda step, done, total: steps.append(step))
+        assert steps == [] and wh.version(M, "output") == kept
+        assert _cli(settings.home, ["run-month", M]).exit_code == 3
+    finally:
+        bad.unlink()
 
 
 def test_the_command_line_prints_names_and_reasons_in_its_language(

@@ -279,6 +279,13 @@ def test_customer_360_names_a_card_review_when_the_value_earns_another_card(  # 
         assert ('data-testid="card-review"' in page) == (want is not None)
         seen.add(want)
     assert {"upgrade", "downgrade", None} <= seen
+    zh_client, _ = sign_in(make_user("analyst", locale="zh_CN"))
+    words = {"upgrade": "应升卡", "downgrade": "应降卡"}
+    for customer in warehouse_ids["customers"][:12]:
+        review = zh_client.get(f"/api/v1/customers/{customer}").json()["summary"].get("card_review")
+        page = zh_client.get(f"/customers/{customer}").text
+        assert "价值对应卡级" in page
+        assert all((word in page) == (review == kind) for kind, word in words.items()), customer
 
 
 def test_card_review_compares_the_card_held_with_the_card_earned() -> None:
@@ -288,6 +295,17 @@ def test_card_review_compares_the_card_held_with_the_card_earned() -> None:
     assert card_review("diamond", "gold") == "downgrade" and card_review("gold", "none") == "downgrade"
     assert card_review("gold", "gold") is None
     assert card_review(None, "gold") is None and card_review("gold", None) is None
+
+
+
+def test_a_subscription_that_left_earns_no_card_while_another_remains() -> None:
+    from tenure.services.customers import _summary
+
+    profiles = [{"subscriber_id": "gone", "status": "churned", "card_grade": "diamond", "current_value": 9000.0},
+                {"subscriber_id": "here", "status": "active", "card_grade": "silver", "current_value": 1500.0}]
+    summary = _summary(profiles, "gold")
+    assert (summary["card_grade"], summary["card_review"]) == ("silver", "downgrade")
+    assert _summary(profiles[:1], "gold")["card_review"] == "upgrade"  # only a leaver: its card stands
 
 
 def test_search_page_returns_a_partial_for_htmx(sign_in, make_user, warehouse_ids) -> None:  # type: ignore[no-untyped-def]

@@ -267,11 +267,13 @@ def card_review(held: str | None, earned: str | None) -> str | None:
 def _summary(profiles: list[dict], vip_card: str | None = None) -> dict:
     """The customer-level headline from the subscription profiles: best grade, top value, worst stage.
 
-    ``card_review`` compares the best card earned with ``vip_card``, the card held.
+    ``card_review`` compares the best card earned with ``vip_card``, the card
+    held; subscriptions that left do not earn a card while another remains.
     """
     if not profiles:
         return {}
-    best = max(profiles, key=lambda p: (CARD_ORDER.get(str(p.get("card_grade")), 0), p.get("current_value") or 0))
+    staying = [p for p in profiles if p.get("status") != "churned"] or profiles
+    best = max(staying, key=lambda p: (CARD_ORDER.get(str(p.get("card_grade")), 0), p.get("current_value") or 0))
     return {
         "is_core": any(bool(p.get("is_core")) for p in profiles),
         "card_grade": best.get("card_grade"),

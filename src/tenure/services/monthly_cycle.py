@@ -55,7 +55,7 @@ from tenure.domain.grades import GradeConfig
 from tenure.domain.lifecycle import LifecycleConfig
 from tenure.domain.measures import HISTORY_MONTHS
 from tenure.domain.model import CHANNELS, month_add, parse_month
-from tenure.domain.rules.catalogue import FAMILY_PRIORITY
+from tenure.domain.rules.catalogue import FAMILY_PRIORITY, Rule
 from tenure.domain.rules.template import Labels
 from tenure.domain.segments import SegmentConfig
 from tenure.engines.compute import Engine, connect
@@ -386,7 +386,7 @@ def build_groups(inp: MonthInputs, month: str, config: CycleConfig, eng: Engine)
 # -- warnings -------------------------------------------------------------------
 def compute_warnings(
     eng: Engine, settings: Settings, features: ir.Table, groups: ir.Table | None, month_end: dt.date,
-    labels: Labels | None = None,
+    labels: Labels | None = None, catalogue: list[Rule] | None = None,
 ) -> tuple[pa.Table | ir.Table, pa.Table | ir.Table]:
     """Subscriber and group warnings from the rule catalogue (shipped + ``<home>/rules``).
 
@@ -395,13 +395,14 @@ def compute_warnings(
     table when no rule applies. Subscriber rules run on the subscribers still
     on the network at the month's end (:func:`tenure.analytics.features.still_on_the_network`).
     ``labels`` gives the words of configured codes in the reason texts
-    (:func:`tenure.analytics.core.core_labels`).
+    (:func:`tenure.analytics.core.core_labels`); ``catalogue`` is the rule
+    catalogue when already read (read from ``settings`` otherwise).
     """
     from tenure.analytics.features import still_on_the_network
     from tenure.analytics.rules import warnings_table
     from tenure.services.rules import catalogue_for
 
-    catalogue = [r for r in catalogue_for(settings) if r.enabled]
+    catalogue = [r for r in (catalogue_for(settings) if catalogue is None else catalogue) if r.enabled]
     sub = _run_rules(eng, warnings_table, features, [r for r in catalogue if r.scope != "group"],
                      month_end, "subscriber_id", WARNING_SCHEMA, only=still_on_the_network(features), labels=labels)
     grp = GROUP_WARNING_SCHEMA.empty_table()
@@ -640,6 +641,9 @@ def run_month(
         if not wh.has(required, month):
             raise NotFound(f"no {required} for {month} in the warehouse: load that month first")
     config = load_cycle_config(settings.home)
+    from tenure.services.rules import catalogue_for
+
+    catalogue = catalogue_for(settings)  # a rules file with problems stops the run before any work
     eng = connect(settings, engine)
     n_buckets = 1 if eng.name == "duckdb" else _bucket_count(wh, month, buckets, settings)
     summary = RunSummary(month=month, engine=eng.name, buckets=n_buckets)
@@ -688,7 +692,7 @@ def run_month(
                 lap("groups")
 
                 sub_w, grp_w = compute_warnings(eng, settings, features, groups_t, month_end,
-                                                labels=core_labels(config.core))
+                                                labels=core_labels(config.core), catalogue=catalogue)
                 _write_table(eng, out, "warnings", sub_w)
                 _write_table(eng, out, "group_warnings", grp_w)
                 warnings_t = eng.read_parquet([out.directory / "warnings.parquet"], "warnings")

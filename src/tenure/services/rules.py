@@ -301,8 +301,15 @@ RuleTestResult.__test__ = False  # type: ignore[attr-defined]
 # -- warehouse-backed entry points for the CLI --------------------------------------
 
 def month_features(settings: Settings, engine: Any, month: str, scope: str) -> ibis.Table:
-    """The month's ``features`` (``group_features`` for group rules) from the warehouse output."""
+    """The month's ``features`` (``group_features`` for group rules) from the warehouse output.
+
+    Features of a month run before they carried the core-customer columns
+    get them here from the configured definition, so rules reading
+    ``is_core`` can be tested and backtested on those months too.
+    """
+    from tenure.analytics.core import core_customers
     from tenure.engines.warehouse import Warehouse
+    from tenure.services.monthly_cycle import load_cycle_config
 
     table = FEATURE_TABLES[scope]
     try:
@@ -311,7 +318,10 @@ def month_features(settings: Settings, engine: Any, month: str, scope: str) -> i
         raise NotFound(
             f"no {table} output for {month} in the warehouse: run `tenure run-month {month}` first"
         ) from None
-    return engine.read_parquet([path], name=table)
+    features = engine.read_parquet([path], name=table)
+    if scope == "subscriber" and "is_core" not in features.columns:
+        features = core_customers(features, load_cycle_config(settings.home).core)
+    return features
 
 
 def month_population(settings: Settings, engine: Any, month: str, scope: str) -> ibis.Table:

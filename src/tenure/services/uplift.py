@@ -151,7 +151,8 @@ class UpliftService:
                              f"{', '.join(months)}")
         test_set = months[-test_months:]
         test = frame["plan_month"].isin(test_set)
-        features = numeric_features(frame, exclude=ID_COLUMNS)
+        # The features' is_core restates the profiles' p_is_core, already an input.
+        features = numeric_features(frame, exclude=(*ID_COLUMNS, "is_core"))
         train_rows, test_rows = frame[~test], frame[test]
         X = train_rows[features].astype(float)
         Xt = test_rows[features].astype(float)

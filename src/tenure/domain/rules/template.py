@@ -37,7 +37,8 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
 }
 """Per language, the words a coded attribute's values read as when a reason text names the attribute alone.
 
-Codes without a label (and every code in English) show as they are."""
+Codes without a label (and every code in English) show as they are, unless
+labels from configuration are given (:func:`value_labels`' ``extra``)."""
 
 Labels = dict[str, dict[str, dict[str, str]]]
 """Language -> attribute -> code -> the words it reads as (the shape of :data:`VALUE_LABELS`)."""
