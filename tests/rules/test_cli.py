@@ -209,6 +209,15 @@ def test_a_bad_rules_file_in_the_catalogue_exits_as_rules_check_does(rules_home:
     assert "rule 'broken'" in " ".join(listed.output.split())
 
 
+def _rule_test_on(rules_home: Path, features: pa.Table, rule_id: str) -> dict:
+    """``rules test RULE --json`` on January's features ``features``, as a document."""
+    with Warehouse(rules_home / "warehouse").write_month("2026-01", "output") as w:
+        w.write("features", features)
+    result = runner.invoke(app, ["rules", "test", rule_id, "--month", "2026-01", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
 def test_core_customer_rule_runs_on_features_written_before_they_carried_the_core_columns(rules_home: Path) -> None:
     """Months run before the features carried is_core: the configured definition supplies it."""
     rows = [{"subscriber_id": "vip", "vip_card": "gold", "arpu": [10]},
@@ -216,11 +225,7 @@ def test_core_customer_rule_runs_on_features_written_before_they_carried_the_cor
             {"subscriber_id": "plain", "vip_card": "none", "arpu": [10]}]
     features = contract_arrow(rows).drop_columns(["is_core", "core_reason"])
     features = features.append_column("arpu_avg3", pa.array([10.0, 90.0, 10.0]))
-    with Warehouse(rules_home / "warehouse").write_month("2026-01", "output") as w:
-        w.write("features", features)
-    result = runner.invoke(app, ["rules", "test", "core_customer", "--month", "2026-01", "--json"])
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc = _rule_test_on(rules_home, features, "core_customer")
     assert (doc["population"], doc["matched"]) == (3, 2)
     assert [s["subscriber_id"] for s in doc["samples"]] == ["spender", "vip"]
 
@@ -229,11 +234,7 @@ def test_rule_test_counts_the_subscribers_still_on_the_network(rules_home: Path)
     rows = [{"subscriber_id": s, "port_out_inquiries": [1]} for s in ("s1", "s2", "s3")]
     features = contract_arrow(rows)
     features = features.append_column("churned_in_month", pa.array([True, False, False]))
-    with Warehouse(rules_home / "warehouse").write_month("2026-01", "output") as w:
-        w.write("features", features)
-    result = runner.invoke(app, ["rules", "test", "port_out_inquiry", "--month", "2026-01", "--json"])
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc = _rule_test_on(rules_home, features, "port_out_inquiry")
     # s1 left during January: neither in the population nor among the matches.
     assert (doc["population"], doc["matched"]) == (2, 2)
     assert [s["subscriber_id"] for s in doc["samples"]] == ["s2", "s3"]
