@@ -18,7 +18,7 @@ def _render_summary(doc: dict[str, Any]) -> None:
         f"{doc['groups']:,} groups, {doc['warnings']:,} warnings",
         highlight=False,
     )
-    for title, key in (("Stages", "stages"), ("Core customers", "core"), ("Card grades", "card_grades"),
+    for title, key in (("Stages", "stages"), ("Core customers", "core"), ("Cards by value (not the cards held)", "card_grades"),
                        ("Value levels", "value_levels"), ("Credit ratings", "credit_ratings"),
                        ("Group grades", "group_grades"), ("Segments", "segments")):
         rows = [[k, v] for k, v in doc[key].items()]
