@@ -252,3 +252,15 @@ def test_a_criterion_reading_a_column_the_features_lack_is_refused(duck, tmp_pat
     config = load_cycle_config(tmp_path)
     with pytest.raises(ConfigurationError, match="criterion 'valuable' reads 'current_value'.*not a column of the features"):
         core_customers(_core_table(duck), config.core)
+
+
+def test_card_review_expression_agrees_with_the_rule_for_every_pair_of_cards(duck) -> None:
+    from tenure.analytics.grades import card_review as card_review_expr
+    from tenure.domain.grades import CARD_GRADES, card_review
+
+    cards = [*CARD_GRADES, None, "platinum"]
+    pairs = [(a, b) for a in cards for b in cards]
+    t = duck.from_arrow(pa.table({"held": [a for a, _ in pairs], "earned": [b for _, b in pairs]},
+                                 schema=pa.schema([("held", pa.string()), ("earned", pa.string())])), "cards")
+    got = duck.to_arrow(t.select(r=card_review_expr(t.held, t.earned))).column("r").to_pylist()
+    assert got == [card_review(a, b) for a, b in pairs]

@@ -289,7 +289,7 @@ def test_customer_360_names_a_card_review_when_the_value_earns_another_card(  # 
 
 
 def test_card_review_compares_the_card_held_with_the_card_earned() -> None:
-    from tenure.services.customers import card_review
+    from tenure.domain.grades import card_review
 
     assert card_review("silver", "gold") == "upgrade" and card_review("none", "silver") == "upgrade"
     assert card_review("diamond", "gold") == "downgrade" and card_review("gold", "none") == "downgrade"

@@ -15,9 +15,27 @@ from itertools import pairwise
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CARD_GRADES: tuple[str, ...] = ("none", "silver", "gold", "diamond")
+"""Lowest first; also the order of the VIP cards held (``vip_card``)."""
+CARD_REVIEWS: tuple[str, ...] = ("upgrade", "downgrade")
 GROUP_GRADES: tuple[str, ...] = ("1A", "2A", "3A", "4A", "5A")
 CREDIT_RATINGS: tuple[str, ...] = ("AAA", "AA", "A", "B", "C")
 """Best first."""
+
+
+def card_review(held: str | None, earned: str | None) -> str | None:
+    """``upgrade`` or ``downgrade`` when the card the value earns differs from the card held, else None.
+
+    ``earned`` is ``card_grade`` (from the yearly value, config/grades.yaml);
+    ``held`` the VIP card issued at the operator's last card review. Unknown
+    on either side: no review.
+
+    >>> card_review("silver", "gold"), card_review("gold", "none"), card_review("gold", "gold")
+    ('upgrade', 'downgrade', None)
+    """
+    if held not in CARD_GRADES or earned not in CARD_GRADES:
+        return None
+    a, b = CARD_GRADES.index(str(held)), CARD_GRADES.index(str(earned))
+    return "upgrade" if b > a else "downgrade" if b < a else None
 
 
 def _ascending(values: list[float], what: str) -> None:

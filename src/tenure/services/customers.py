@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from tenure.domain.errors import InputError, NotFound
+from tenure.domain.grades import CARD_GRADES, card_review
 from tenure.domain.masking import mask_id_number, mask_msisdn
 from tenure.domain.model import CHANNELS
 from tenure.engines.store.warehouse_index import View, WarehouseIndex
@@ -247,23 +248,6 @@ def _profile(p: dict) -> dict:
     return out
 
 
-CARD_ORDER = {"none": 0, "silver": 1, "gold": 2, "diamond": 3}
-"""VIP cards from lowest to highest: the card held and the card the value earns are compared on it."""
-
-
-def card_review(held: str | None, earned: str | None) -> str | None:
-    """``upgrade`` or ``downgrade`` when the card the value earns differs from the card held, else None.
-
-    ``card_grade`` is the card the subscriber's yearly value earns
-    (config/grades.yaml); ``vip_card`` the card the customer holds, issued at
-    the operator's last card review. Unknown on either side: no review.
-    """
-    if held not in CARD_ORDER or earned not in CARD_ORDER:
-        return None
-    a, b = CARD_ORDER[str(held)], CARD_ORDER[str(earned)]
-    return "upgrade" if b > a else "downgrade" if b < a else None
-
-
 def _summary(profiles: list[dict], vip_card: str | None = None) -> dict:
     """The customer-level headline from the subscription profiles: best grade, top value, worst stage.
 
@@ -273,7 +257,8 @@ def _summary(profiles: list[dict], vip_card: str | None = None) -> dict:
     if not profiles:
         return {}
     staying = [p for p in profiles if p.get("status") != "churned"] or profiles
-    best = max(staying, key=lambda p: (CARD_ORDER.get(str(p.get("card_grade")), 0), p.get("current_value") or 0))
+    rank = {c: i for i, c in enumerate(CARD_GRADES)}
+    best = max(staying, key=lambda p: (rank.get(str(p.get("card_grade")), 0), p.get("current_value") or 0))
     return {
         "is_core": any(bool(p.get("is_core")) for p in profiles),
         "card_grade": best.get("card_grade"),

@@ -36,7 +36,7 @@ from tenure.analytics.channels import (
 from tenure.analytics.core import core_customers, core_labels
 from tenure.analytics.credit import credit_rating
 from tenure.analytics.features import FeatureParams, subscriber_features
-from tenure.analytics.grades import subscriber_grades
+from tenure.analytics.grades import card_review, subscriber_grades
 from tenure.analytics.groups import group_features, group_history, group_month_measures
 from tenure.analytics.history import (
     active_subscribers,
@@ -51,7 +51,7 @@ from tenure.analytics.value import subscriber_value
 from tenure.config import Settings
 from tenure.domain.core_customers import CoreDefinition
 from tenure.domain.errors import ConfigurationError, InputError, NotFound
-from tenure.domain.grades import GradeConfig
+from tenure.domain.grades import CARD_REVIEWS, GradeConfig
 from tenure.domain.lifecycle import LifecycleConfig
 from tenure.domain.measures import HISTORY_MONTHS
 from tenure.domain.model import CHANNELS, month_add, parse_month
@@ -98,7 +98,7 @@ GROUP_WARNING_SCHEMA = pa.schema([("group_id", pa.string()), *list(WARNING_SCHEM
 
 PROFILE_COLUMNS = (
     "subscriber_id", "customer_id", "customer_type", "region", "payment_type", "group_id",
-    "status", "stage", "stage_rule", "previous_stage", "is_core", "core_reason", "card_grade",
+    "status", "stage", "stage_rule", "previous_stage", "is_core", "core_reason", "vip_card", "card_grade",
     "value_level", "current_value", "potential_value", "churn_probability", "credit_rating",
     "segment_id", "tags", *[f"pref_{ch}" for ch in CHANNELS], "warning_count", "top_warning_family",
 )
@@ -177,6 +177,8 @@ class RunSummary:
     stage_transitions: dict[str, dict[str, int]] = field(default_factory=dict)
     core: dict[str, int] = field(default_factory=dict)
     card_grades: dict[str, int] = field(default_factory=dict)
+    card_reviews: dict[str, int] = field(default_factory=dict)
+    """Subscribers still on the network whose card by value (``card_grade``) is above or below the card held."""
     value_levels: dict[str, int] = field(default_factory=dict)
     credit_ratings: dict[str, int] = field(default_factory=dict)
     segments: dict[str, int] = field(default_factory=dict)
@@ -566,6 +568,9 @@ def _summarise(eng: Engine, summary: RunSummary, profiles: ir.Table, warnings: i
     summary.subscribers = int(eng.to_arrow(p.aggregate(n=p.count()))["n"][0].as_py())
     summary.stages = _counts(eng, p, "stage")
     summary.card_grades = _counts(eng, p, "card_grade")
+    staying = p.filter(p.status != "churned")
+    reviews = _counts(eng, staying.mutate(review=card_review(staying.vip_card, staying.card_grade)), "review")
+    summary.card_reviews = {r: reviews.get(r, 0) for r in CARD_REVIEWS}
     summary.value_levels = _counts(eng, p, "value_level")
     summary.credit_ratings = _counts(eng, p, "credit_rating")
     summary.segments = _counts(eng, p, "segment_id")

@@ -24,6 +24,11 @@ def _render_summary(doc: dict[str, Any]) -> None:
         rows = [[k, v] for k, v in doc[key].items()]
         if rows:
             console.print(table(title, ["", "subscribers" if key != "group_grades" else "groups"], rows))
+    reviews = doc.get("card_reviews") or {}
+    if reviews:
+        console.print(f"Card reviews due (card by value against the card held, subscribers still on the network): "
+                      f"{reviews.get('upgrade', 0):,} upgrades, {reviews.get('downgrade', 0):,} downgrades",
+                      highlight=False)
     warned = doc.get("warned_subscribers", {})
     if doc["warning_families"]:
         console.print(table("Warning families", ["", "warnings", "subscribers warned"],
