@@ -111,9 +111,17 @@ def _history(uow: UnitOfWork, policy: ContactPolicy, first: dt.date) -> ContactH
 
 
 def _profiles(con: Any, wh: Warehouse, month: str) -> ibis.Table:
+    """The month's profiles a plan considers: the subscribers still on the network at its end.
+
+    A subscriber who left during the month (status ``churned``, stage E) is
+    gone: an offer or a work order could not reach them, and in a control
+    group they would count as a churner whatever the campaign did.
+    """
     if not wh.has("profiles", month, "output"):
         raise NotFound(f"no profiles for {month}; run `tenure run-month {month}` first")
     t = con.read_parquet(str(wh.path("profiles", month, "output")), table_name=f"plan_profiles_{month[:4]}{month[5:]}")
+    if "status" in t.columns:  # the cycle's profiles always carry it
+        t = t.filter(t.status.isnull() | (t.status != "churned"))
     if wh.has("features", month, "output"):
         f = con.read_parquet(str(wh.path("features", month, "output")))
         extra = [c for c in f.columns if c not in t.columns]
