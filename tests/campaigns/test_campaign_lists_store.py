@@ -67,6 +67,14 @@ def test_previews_are_stored_per_version_and_month(store) -> None:  # type: igno
     CampaignService(store).import_yaml(analyst, campaign_yaml(campaign_id=cid, name="Edited"))
     fresh = svc.preview(analyst, cid, "2026-11")
     assert fresh["cached"] is False and fresh["preview"]["matches"] == 3 and len(calls) == 3
+    with store() as uow:  # a preview stored by a planner that counted differently (no format recorded)
+        row = CampaignPreviewService._row(uow, cid, fresh["version"], "2026-11")
+        assert row is not None
+        row.result = {k: v for k, v in row.result.items() if k != "preview_format"}
+        uow.commit()
+    again = svc.preview(analyst, cid, "2026-11")
+    assert again["cached"] is False and again["preview"]["matches"] == 4 and len(calls) == 4
+    assert svc.preview(analyst, cid, "2026-11")["cached"] is True
 
 
 def test_portfolio_owners_by_role(store) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tenure.config import Settings
-from tenure.domain.grades import CARD_REVIEWS, card_review
+from tenure.domain.grades import CARD_GRADES, CARD_REVIEWS, card_review
 from tenure.engines.warehouse import Warehouse
 from tenure.services.loading import load_directory
 from tenure.services.monthly_cycle import run_month
@@ -26,10 +26,18 @@ def test_synthetic_operator_runs_end_to_end(settings: Settings, tmp_path: Path) 
     # the six loaded months are all in the history
     feats = wh.read_arrow("features", last, "output", columns=["months_of_history"]).column(0).to_pylist()
     assert max(feats) == 6
-    # Card reviews: the card by value against the card held, among those still on the network.
-    reviews = [card_review(p["vip_card"], p["card_grade"]) for p in profiles if p["status"] != "churned"]
+    # Card reviews, per customer: the best card its staying subscriptions earn against the card held.
+    held: dict[str, str] = {}
+    best: dict[str, int] = {}
+    for p in profiles:
+        if p["status"] != "churned":
+            held[p["customer_id"]] = p["vip_card"]
+            best[p["customer_id"]] = max(best.get(p["customer_id"], 0), CARD_GRADES.index(p["card_grade"]))
+    reviews = [card_review(held[c], CARD_GRADES[b]) for c, b in best.items()]
     assert summary.card_reviews == {r: reviews.count(r) for r in CARD_REVIEWS}
     assert summary.card_reviews["upgrade"] > 0 and summary.card_reviews["downgrade"] > 0
+    several = [c for c in best if sum(p["customer_id"] == c for p in profiles) > 1]
+    assert several  # customers with more than one subscription are counted once
 
 
 def test_the_core_customer_warning_follows_the_operators_definition(settings: Settings, tmp_path: Path) -> None:

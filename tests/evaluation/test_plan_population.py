@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from tenure.engines.warehouse import Warehouse
 
 from .response_builders import PLAN_MONTHS, ResponseRun
+
+pytestmark = pytest.mark.slow
 
 
 def _one(sql: str) -> int:

@@ -126,7 +126,7 @@ def test_uplift_targeting_keeps_more_customers_than_risk_at_equal_budget(selecti
 
 
 @pytest.mark.parametrize("budget", BUDGETS)
-def test_expected_kept_interval_contains_the_true_kept(run: ResponseRun, selections: dict, budget: int) -> None:
+def test_expected_kept_is_calibrated_and_its_interval_holds_up_to_400_offers(run: ResponseRun, selections: dict, budget: int) -> None:
     """The preview's expected kept customers are calibrated on held-out arms and closer to the truth than
     the raw predictions; up to 400 offers its interval holds the truth (beyond, it overstates)."""
     s = selections["uplift", budget]

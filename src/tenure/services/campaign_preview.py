@@ -23,6 +23,11 @@ from tenure.engines.store.campaign_models import CampaignPreview
 from tenure.engines.store.unit_of_work import UnitOfWork
 from tenure.services.campaigns import CampaignService
 
+PREVIEW_FORMAT = 2
+"""How the planner counts a preview; a cached preview of another format is computed again.
+
+2: subscribers who left during the month are no longer considered."""
+
 PREVIEW_ROLES = frozenset({"administrator", "analyst", "retention_manager", "channel_owner"})
 """Roles that may run or read a campaign preview (those who write, approve or staff campaigns)."""
 
@@ -53,10 +58,10 @@ class CampaignPreviewService:
         if not refresh:
             with self.uow_factory() as uow:
                 row = self._row(uow, *key)
-                if row is not None:
+                if row is not None and row.result.get("preview_format") == PREVIEW_FORMAT:
                     return {**row.result, "cached": True, "computed_at": row.computed_at.isoformat(),
                             "version": row.version, "month": month}
-        result = self.planner.preview(stored.campaign, month)
+        result = {**self.planner.preview(stored.campaign, month), "preview_format": PREVIEW_FORMAT}
         now = datetime.now(UTC)
         with self.uow_factory() as uow:
             # Older versions' previews describe a campaign that no longer exists.

@@ -51,7 +51,7 @@ from tenure.analytics.value import subscriber_value
 from tenure.config import Settings
 from tenure.domain.core_customers import CoreDefinition
 from tenure.domain.errors import ConfigurationError, InputError, NotFound
-from tenure.domain.grades import CARD_REVIEWS, GradeConfig
+from tenure.domain.grades import CARD_GRADES, CARD_REVIEWS, GradeConfig
 from tenure.domain.lifecycle import LifecycleConfig
 from tenure.domain.measures import HISTORY_MONTHS
 from tenure.domain.model import CHANNELS, month_add, parse_month
@@ -178,7 +178,8 @@ class RunSummary:
     core: dict[str, int] = field(default_factory=dict)
     card_grades: dict[str, int] = field(default_factory=dict)
     card_reviews: dict[str, int] = field(default_factory=dict)
-    """Subscribers still on the network whose card by value (``card_grade``) is above or below the card held."""
+    """Customers whose best card by value (``card_grade`` of their subscriptions still on the network)
+    is above or below the VIP card they hold: the customer 360 page's card review, counted."""
     value_levels: dict[str, int] = field(default_factory=dict)
     credit_ratings: dict[str, int] = field(default_factory=dict)
     segments: dict[str, int] = field(default_factory=dict)
@@ -568,9 +569,7 @@ def _summarise(eng: Engine, summary: RunSummary, profiles: ir.Table, warnings: i
     summary.subscribers = int(eng.to_arrow(p.aggregate(n=p.count()))["n"][0].as_py())
     summary.stages = _counts(eng, p, "stage")
     summary.card_grades = _counts(eng, p, "card_grade")
-    staying = p.filter(p.status != "churned")
-    reviews = _counts(eng, staying.mutate(review=card_review(staying.vip_card, staying.card_grade)), "review")
-    summary.card_reviews = {r: reviews.get(r, 0) for r in CARD_REVIEWS}
+    summary.card_reviews = _card_reviews(eng, p)
     summary.value_levels = _counts(eng, p, "value_level")
     summary.credit_ratings = _counts(eng, p, "credit_rating")
     summary.segments = _counts(eng, p, "segment_id")
@@ -598,6 +597,16 @@ def _summarise(eng: Engine, summary: RunSummary, profiles: ir.Table, warnings: i
         lost = ((g.members_m0 == 0) & (g.members_m1 > 0)).fill_null(False).cast("int64").sum()
         n_lost = eng.to_arrow(g.aggregate(n=lost))["n"][0].as_py() or 0
         summary.loss_equivalence["groups_lost_in_month"] = int(n_lost)
+
+
+def _card_reviews(eng: Engine, profiles: ir.Table) -> dict[str, int]:
+    """Customers due a card upgrade or downgrade: the best card their staying subscriptions earn against the card held."""
+    p = profiles.filter(profiles.status.fill_null("active") != "churned")
+    rank = p.card_grade.cases(*[(c, i) for i, c in enumerate(CARD_GRADES)], else_=None)
+    per_customer = p.group_by("customer_id").aggregate(held=p.vip_card.arbitrary(), best=rank.max())
+    earned = per_customer.best.cases(*[(i, c) for i, c in enumerate(CARD_GRADES)], else_=None)
+    reviews = _counts(eng, per_customer.mutate(review=card_review(per_customer.held, earned)), "review")
+    return {r: reviews.get(r, 0) for r in CARD_REVIEWS}
 
 
 def _loss(eng: Engine, t: ir.Table, former_members: ir.Table | None = None) -> dict[str, Any]:

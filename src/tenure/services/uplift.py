@@ -98,12 +98,16 @@ class UpliftService:
         try:
             feats = (f"left join {_pq(wh.path('features', month, 'output'))} f using (subscriber_id)"
                      if wh.has("features", month, "output") else "")
-            prof_cols = []
+            have: set[str] = set()
             if wh.has("profiles", month, "output"):
                 have = {r[0] for r in con.execute(
                     f"describe select * from {_pq(wh.path('profiles', month, 'output'))}").fetchall()}
-                prof_cols = [c for c in PROFILE_NUMBERS if c in have]
-            prof = (f"left join (select subscriber_id, {', '.join(f'{c} as p_{c}' for c in prof_cols)} "
+            prof_cols = [c for c in PROFILE_NUMBERS if c in have]
+            # Decisions a plan made about subscribers who had already left (before plans left them
+            # out) say nothing about an offer's effect: their rows are dropped.
+            left = "and coalesce(p.p_status, '') <> 'churned'" if prof_cols and "status" in have else ""
+            status = ", status as p_status" if left else ""
+            prof = (f"left join (select subscriber_id, {', '.join(f'{c} as p_{c}' for c in prof_cols)}{status} "
                     f"from {_pq(wh.path('profiles', month, 'output'))}) p using (subscriber_id)" if prof_cols else "")
             frame = con.execute(f"""
                 select d.subscriber_id, d.campaign_id, '{month}' plan_month,
@@ -114,11 +118,12 @@ class UpliftService:
                 left join {_pq(wh.path('subscribers', later))} s using (subscriber_id)
                 {feats} {prof}
                 where d.decision in ('selected', 'over_capacity', 'control') and d.campaign_id is not null
+                {left}
             """).df()
         finally:
             con.close()
         frame = frame.loc[:, ~frame.columns.duplicated()]
-        return frame
+        return frame.drop(columns=["p_status"], errors="ignore")
 
     def training_frame(self, strategy: str, until: str | None, horizon: int) -> pd.DataFrame:
         months = sorted(self.warehouse.months("output", "decisions"))

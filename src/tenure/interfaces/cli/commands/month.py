@@ -26,7 +26,7 @@ def _render_summary(doc: dict[str, Any]) -> None:
             console.print(table(title, ["", "subscribers" if key != "group_grades" else "groups"], rows))
     reviews = doc.get("card_reviews") or {}
     if reviews:
-        console.print(f"Card reviews due (card by value against the card held, subscribers still on the network): "
+        console.print(f"Card reviews due (customers' best card by value against the card held): "
                       f"{reviews.get('upgrade', 0):,} upgrades, {reviews.get('downgrade', 0):,} downgrades",
                       highlight=False)
     warned = doc.get("warned_subscribers", {})
