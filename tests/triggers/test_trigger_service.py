@@ -81,6 +81,17 @@ def test_control_share_holds_out_the_same_subscribers_without_orders(store: Unit
         assert len(orders_of(store, s)) == (0 if d == "control" else 1)
 
 
+def test_a_subscriber_who_left_gets_no_order_and_no_control_place(store: UnitOfWorkFactory) -> None:
+    svc = service(store, control_share=0.5)
+    subs = [unique("s") for _ in range(20)]
+    decisions = [svc.process_event(event(s), lambda sid: {**core_profile(sid), "status": "churned"}) for s in subs]
+    assert {d.decision for d in decisions} == {"suppressed"}
+    assert {d.reason for d in decisions} == {"left the network"}
+    assert all(orders_of(store, s) == [] for s in subs)
+    staying = svc.process_event(event(unique("s")), lambda sid: {**core_profile(sid), "status": "active"})
+    assert staying.decision in ("selected", "control")
+
+
 def test_do_not_disturb_suppresses(store: UnitOfWorkFactory) -> None:
     sub = unique("s")
     with store() as uow:

@@ -49,6 +49,8 @@ ProfileLookup = Callable[[str], Mapping[str, Any] | None]
 """subscriber_id -> the subscriber's latest profile row (None when unknown)."""
 
 DECISIONS = ("selected", "control", "suppressed", "no_match", "dead_letter")
+LEFT_THE_NETWORK = "left the network"
+"""Why an event of a subscriber whose latest profile says churned gets no work order."""
 SUBSCRIBER_ID_MAX = 64
 """The store keeps subscriber ids of up to 64 characters; a longer one is a dead letter, not a failed batch."""
 _CHUNK = 900
@@ -397,7 +399,10 @@ class TriggerService:
                 if trigger is not None:
                     due_at = trigger.due_at(e)
                     d.trigger_id, d.due_at = trigger.trigger_id, due_at.isoformat()
-                    if trigger.trigger_id in paused:
+                    if (profile or {}).get("status") == "churned":
+                        # Gone by the latest profiled month: no call, and no place in a control group.
+                        d.decision, d.reason = "suppressed", LEFT_THE_NETWORK
+                    elif trigger.trigger_id in paused:
                         d.decision, d.reason = "suppressed", TRIGGER_PAUSED
                     elif trigger.is_control(e.subscriber_id):
                         d.decision, d.reason = "control", f"held out ({trigger.control_share:.0%} control share)"
@@ -474,7 +479,7 @@ class TriggerService:
                      "work_order_id": r.work_order_id} for r in rows]
 
 
-PROFILE_COLUMNS = ("subscriber_id", "customer_id", "msisdn", "stage", "is_core", "risk_decile", "segment_id")
+PROFILE_COLUMNS = ("subscriber_id", "customer_id", "msisdn", "status", "stage", "is_core", "risk_decile", "segment_id")
 """Profile columns always read for the intake (the rest only when a trigger condition names them)."""
 
 
