@@ -74,7 +74,7 @@ def test_table_parity(both: dict[str, Any], table: str) -> None:
 def test_summary_parity(both: dict[str, Any]) -> None:
     d, s = both["duckdb"]["summary"], both["spark"]["summary"]
     assert (d.engine, s.engine) == ("duckdb", "spark")
-    for field in ("subscribers", "groups", "warnings", "stages", "core", "card_grades", "value_levels",
-                  "credit_ratings", "segments", "warning_families", "warned_subscribers", "group_grades",
+    for field in ("subscribers", "groups", "warnings", "stages", "core", "card_grades", "card_reviews",
+                  "value_levels", "credit_ratings", "segments", "warning_families", "warned_subscribers", "group_grades",
                   "stage_transitions"):
         assert getattr(d, field) == getattr(s, field), field

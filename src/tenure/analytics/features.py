@@ -155,16 +155,21 @@ class _Shared:
 
 
 def still_on_the_network(features: ibis.Table) -> ibis.BooleanValue | None:
-    """The subscribers of a month's features still on the network at its end (``churned_in_month`` false).
+    """The subscribers of a month's features or profiles still on the network at its end.
 
-    Rules warn only about them: on a subscriber who left during the month
-    (stage E) a rule would report the churn itself (spend down 100 %) or
-    flag a customer already gone as stable; and only they have a potential
-    value. None for a table without ``churned_in_month`` (groups): every row.
+    ``churned_in_month`` false in the features; in the profiles, which do not
+    carry it, a month-end ``status`` other than ``churned`` (the same
+    subscribers). Rules warn only about them: on a subscriber who left during
+    the month (stage E) a rule would report the churn itself (spend down
+    100 %) or flag a customer already gone as stable; only they have a
+    potential value, and only they are planned for. None for a table with
+    neither column (groups): every row.
     """
-    if "churned_in_month" not in features.columns:
-        return None
-    return ~features.churned_in_month.fill_null(False)
+    if "churned_in_month" in features.columns:
+        return ~features.churned_in_month.fill_null(False)
+    if "status" in features.columns:
+        return features.status.fill_null("") != "churned"
+    return None
 
 
 def subscriber_features(

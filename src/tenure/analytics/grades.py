@@ -8,13 +8,15 @@ import ibis.expr.types as ir
 from tenure.domain.grades import CARD_GRADES, GROUP_GRADES, GradeConfig
 
 
+def card_rank(card: ir.StringValue) -> ir.IntegerValue:
+    """The card's place in ``CARD_GRADES`` (0 for none .. 3 for diamond); null for anything else."""
+    return ibis.cases(*[(card == c, ibis.literal(i, "int64")) for i, c in enumerate(CARD_GRADES)],
+                      else_=ibis.null("int64"))
+
+
 def card_review(held: ir.StringValue, earned: ir.StringValue) -> ir.StringValue:
     """:func:`tenure.domain.grades.card_review` as an expression: upgrade, downgrade or null."""
-    def rank(card: ir.StringValue) -> ir.IntegerValue:
-        return ibis.cases(*[(card == c, ibis.literal(i, "int64")) for i, c in enumerate(CARD_GRADES)],
-                          else_=ibis.null("int64"))
-
-    a, b = rank(held), rank(earned)
+    a, b = card_rank(held), card_rank(earned)
     return ibis.cases((b > a, ibis.literal("upgrade")), (b < a, ibis.literal("downgrade")),
                       else_=ibis.null("string"))
 

@@ -35,8 +35,8 @@ from tenure.analytics.channels import (
 )
 from tenure.analytics.core import core_customers, core_labels
 from tenure.analytics.credit import credit_rating
-from tenure.analytics.features import FeatureParams, subscriber_features
-from tenure.analytics.grades import card_review, subscriber_grades
+from tenure.analytics.features import FeatureParams, still_on_the_network, subscriber_features
+from tenure.analytics.grades import card_rank, card_review, subscriber_grades
 from tenure.analytics.groups import group_features, group_history, group_month_measures
 from tenure.analytics.history import (
     active_subscribers,
@@ -51,7 +51,7 @@ from tenure.analytics.value import subscriber_value
 from tenure.config import Settings
 from tenure.domain.core_customers import CoreDefinition
 from tenure.domain.errors import ConfigurationError, InputError, NotFound
-from tenure.domain.grades import CARD_GRADES, CARD_REVIEWS, GradeConfig
+from tenure.domain.grades import CARD_REVIEWS, GradeConfig
 from tenure.domain.lifecycle import LifecycleConfig
 from tenure.domain.measures import HISTORY_MONTHS
 from tenure.domain.model import CHANNELS, month_add, parse_month
@@ -401,7 +401,6 @@ def compute_warnings(
     (:func:`tenure.analytics.core.core_labels`); ``catalogue`` is the rule
     catalogue when already read (read from ``settings`` otherwise).
     """
-    from tenure.analytics.features import still_on_the_network
     from tenure.analytics.rules import warnings_table
     from tenure.services.rules import catalogue_for
 
@@ -601,11 +600,11 @@ def _summarise(eng: Engine, summary: RunSummary, profiles: ir.Table, warnings: i
 
 def _card_reviews(eng: Engine, profiles: ir.Table) -> dict[str, int]:
     """Customers due a card upgrade or downgrade: the best card their staying subscriptions earn against the card held."""
-    p = profiles.filter(profiles.status.fill_null("active") != "churned")
-    rank = p.card_grade.cases(*[(c, i) for i, c in enumerate(CARD_GRADES)], else_=None)
-    per_customer = p.group_by("customer_id").aggregate(held=p.vip_card.arbitrary(), best=rank.max())
-    earned = per_customer.best.cases(*[(i, c) for i, c in enumerate(CARD_GRADES)], else_=None)
-    reviews = _counts(eng, per_customer.mutate(review=card_review(per_customer.held, earned)), "review")
+    alive = still_on_the_network(profiles)
+    p = profiles if alive is None else profiles.filter(alive)
+    per_customer = p.group_by("customer_id").aggregate(
+        held=p.vip_card.arbitrary(), earned=p.card_grade.argmax(card_rank(p.card_grade)))
+    reviews = _counts(eng, per_customer.mutate(review=card_review(per_customer.held, per_customer.earned)), "review")
     return {r: reviews.get(r, 0) for r in CARD_REVIEWS}
 
 

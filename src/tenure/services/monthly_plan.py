@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import yaml
 
 import tenure
+from tenure.analytics.features import still_on_the_network
 from tenure.analytics.planning import ContactHistory, month_bounds
 from tenure.domain.campaigns import STAFF_CHANNELS, Campaign
 from tenure.domain.contact_policy import ChannelCapacity, ContactPolicy
@@ -120,8 +121,9 @@ def _profiles(con: Any, wh: Warehouse, month: str) -> ibis.Table:
     if not wh.has("profiles", month, "output"):
         raise NotFound(f"no profiles for {month}; run `tenure run-month {month}` first")
     t = con.read_parquet(str(wh.path("profiles", month, "output")), table_name=f"plan_profiles_{month[:4]}{month[5:]}")
-    if "status" in t.columns:  # the cycle's profiles always carry it
-        t = t.filter(t.status.isnull() | (t.status != "churned"))
+    alive = still_on_the_network(t)
+    if alive is not None:  # the cycle's profiles always carry their status
+        t = t.filter(alive)
     if wh.has("features", month, "output"):
         f = con.read_parquet(str(wh.path("features", month, "output")))
         extra = [c for c in f.columns if c not in t.columns]
