@@ -24,13 +24,15 @@ import duckdb
 import pyarrow as pa
 
 from tenure.domain.errors import Conflict, InputError
+from tenure.domain.grades import CARD_GRADES
 from tenure.domain.model import parse_month
 from tenure.engines.warehouse import Warehouse
 from tenure.services.auth import Principal
 from tenure.services.key_accounts import today_of
 from tenure.services.points import PointsService
 
-GRADE_ORDER = ("none", "silver", "gold", "diamond")
+_GRADE_RANK_SQL = " ".join(f"when '{g}' then {i}" for i, g in enumerate(CARD_GRADES) if i)
+"""The CASE branches ranking a card grade by ``CARD_GRADES`` (our own constants, no input)."""
 
 
 def _pq(path: Any) -> str:
@@ -57,8 +59,7 @@ def customer_month(warehouse: Warehouse, month: str, customers: list[str]) -> di
         rows = con.execute(f"""
             select s.customer_id,
                    sum(coalesce(u.revenue, 0))::decimal(18, 2) as spend,
-                   max(case lower(coalesce({grade_col}, 'none'))
-                       when 'diamond' then 3 when 'gold' then 2 when 'silver' then 1 else 0 end) as grade_rank,
+                   max(case lower(coalesce({grade_col}, 'none')) {_GRADE_RANK_SQL} else 0 end) as grade_rank,
                    min(s.activation_date) as first_activation
             from {_pq(warehouse.path('subscribers', month, 'input'))} s
             join wanted w using (customer_id)
@@ -67,7 +68,7 @@ def customer_month(warehouse: Warehouse, month: str, customers: list[str]) -> di
             group by s.customer_id""").fetchall()
     finally:
         con.close()
-    return {c: {"spend": Decimal(str(spend)), "card_grade": GRADE_ORDER[int(rank or 0)], "first_activation": first}
+    return {c: {"spend": Decimal(str(spend)), "card_grade": CARD_GRADES[int(rank or 0)], "first_activation": first}
             for c, spend, rank, first in rows}
 
 
