@@ -142,9 +142,17 @@ def test_upload_without_the_key_columns_is_refused(planned, tmp_path) -> None:  
         ExecutionService(planned["services"].uow).upload_outcomes(planned["manager"], tmp_path / "bad.xlsx")
 
 
-def test_contact_history_feeds_the_next_plan(planned) -> None:  # type: ignore[no-untyped-def]
+def test_outcomes_are_written_to_the_contact_history(planned) -> None:  # type: ignore[no-untyped-def]
+    """Each recorded attempt is one contact of the order's subscriber, which contact policies and later plans read."""
     svc = planned["services"]
+    ex = ExecutionService(svc.uow)
+    am2 = planned["account_managers"][1]
+    order = next(o for o in ex.queue(am2, planned["month"]) if not ex.get(am2, o["work_order_id"])["outcomes"])
+    ex.record_outcome(am2, order["work_order_id"], Outcome(reached=False), contact_date=dt.date(2026, 3, 2))
+    ex.record_outcome(am2, order["work_order_id"], Outcome(reached=True, response="accepted"),
+                      contact_date=dt.date(2026, 3, 5))
     with svc.uow() as uow:
-        rows = uow.contacts.since(dt.date(2026, 1, 1))
-        outcomes = {r.outcome for r in rows}
-    assert rows and {"no_answer", "accepted"} <= outcomes
+        mine = sorted((r.contact_date, r.outcome, r.channel) for r in uow.contacts.since(dt.date(2026, 3, 1))
+                      if r.subscriber_id == order["subscriber_id"])
+    assert mine == [
+        (dt.date(2026, 3, 2), "no_answer", order["channel"]), (dt.date(2026, 3, 5), "accepted", order["channel"])]
