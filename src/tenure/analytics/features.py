@@ -41,6 +41,15 @@ def _sum(values: list[ir.NumericValue]) -> ir.NumericValue:
     return reduce(lambda a, b: a + b, values)
 
 
+MONTH_PRESENT = "arpu"
+"""The measure whose ``_m<k>`` column says whether month M-k is in a subscriber's history.
+
+A month of the history is one usage row: every usage measure is a
+required value of it, and the month's event counts are 0 rather than null
+beside it (:func:`tenure.analytics.history.monthly_measures`), so all of a
+month's measures are null together or none is; ``months_of_history``
+counts the same columns."""
+
 Share = Callable[[str, Callable[[], ir.Value]], ir.Value]
 """``share(name, make)``: the value ``make()`` builds, possibly computed once under ``name`` (:class:`_Shared`)."""
 
@@ -50,23 +59,44 @@ def _inline(name: str, make: Callable[[], ir.Value]) -> ir.Value:
 
 
 def _window_parts(t: ir.Table, m: str, first: int, n: int, share: Share) -> tuple[ir.Value, ir.Value]:
-    """Months present among ``first .. first+n-1`` and their total with missing months as 0."""
+    """Months present among ``first .. first+n-1`` and their total with missing months as 0.
+
+    In a subscriber history a month's measures are all present or all
+    missing (:data:`MONTH_PRESENT`), so :class:`_Shared` counts the months
+    present once per window for every measure; elsewhere (groups) each
+    measure's own months are counted.
+    """
     cols = [_col(t, m, k) for k in range(first, first + n)]
-    present = share(f"_n_{m}_{first}_{n}", lambda: _sum([c.notnull().cast("int64") for c in cols]))
-    total = share(f"_s_{m}_{first}_{n}", lambda: _sum([c.fill_null(0).cast("float64") for c in cols]))
-    return present, total
+    if isinstance(share, _Shared):
+        present = share(f"_n_{first}_{n}", lambda: _sum([
+            _col(t, MONTH_PRESENT, k).notnull().cast("int64") for k in range(first, first + n)]))
+    else:
+        present = share(f"_n_{m}_{first}_{n}", lambda: _sum([c.notnull().cast("int64") for c in cols]))
+    return present, window_total(t, m, first, n, share)
+
+
+def window_total(t: ir.Table, m: str, first: int, n: int, share: Share = _inline) -> ir.NumericValue:
+    """Sum of months ``first .. first+n-1`` with missing months as 0 (0 when all are missing).
+
+    A count measure is summed as integers (exact, with no conversion per
+    month), any other as float64.
+    """
+    cols = [_col(t, m, k) for k in range(first, first + n)]
+    if cols[0].type().is_integer():
+        return share(f"_s_{m}_{first}_{n}", lambda: _sum([c.fill_null(0) for c in cols]))
+    return share(f"_s_{m}_{first}_{n}", lambda: _sum([c.fill_null(0).cast("float64") for c in cols]))
 
 
 def window_sum(t: ir.Table, m: str, first: int, n: int, share: Share = _inline) -> ir.NumericValue:
     """Sum of months ``first .. first+n-1`` with missing months as 0; null if all are missing."""
     present, total = _window_parts(t, m, first, n, share)
-    return ibis.ifelse(present > 0, total, ibis.null("float64"))
+    return ibis.ifelse(present > 0, total.cast("float64"), ibis.null("float64"))
 
 
 def window_avg(t: ir.Table, m: str, first: int, n: int, share: Share = _inline) -> ir.NumericValue:
     """Average over the available months among ``first .. first+n-1``."""
     present, total = _window_parts(t, m, first, n, share)
-    return ibis.ifelse(present > 0, total / present, ibis.null("float64"))
+    return ibis.ifelse(present > 0, total.cast("float64") / present, ibis.null("float64"))
 
 
 def trend3(t: ir.Table, m: str) -> ir.NumericValue:
@@ -112,7 +142,7 @@ def months_since(t: ir.Table, m: str) -> ir.IntegerValue:
 
 def rising(t: ir.Table, m: str, share: Share = _inline) -> ir.BooleanValue:
     """The last 3 months sum to more than the 3 before."""
-    return window_sum(t, m, 0, 3, share).fill_null(0) > window_sum(t, m, 3, 3, share).fill_null(0)
+    return window_total(t, m, 0, 3, share) > window_total(t, m, 3, 3, share)
 
 
 def _share(num: ir.NumericValue, den: ir.NumericValue) -> ir.NumericValue:
@@ -216,8 +246,8 @@ def _features(t: ir.Table, month_end: dt.date, p: FeatureParams, shared: _Shared
     f["offnet_share_3m"] = _share(off3, off3 + on3)
     f["offnet_share_change"] = _share(off3, off3 + on3) - _share(off_prev, off_prev + on_prev)
 
-    f["other_op_cs_calls_3m"] = window_sum(t, "other_op_cs_calls", 0, 3, shared).fill_null(0).cast("int64")
-    f["other_op_cs_calls_6m"] = window_sum(t, "other_op_cs_calls", 0, 6, shared).fill_null(0).cast("int64")
+    f["other_op_cs_calls_3m"] = window_total(t, "other_op_cs_calls", 0, 3, shared).cast("int64")
+    f["other_op_cs_calls_6m"] = window_total(t, "other_op_cs_calls", 0, 6, shared).cast("int64")
     f["other_op_cs_calls_rising"] = rising(t, "other_op_cs_calls", shared)
     f["other_op_ip_spend_avg3"] = window_avg(t, "other_op_ip_spend", 0, 3, shared)
     f["other_op_ip_months_over"] = _sum(
@@ -225,9 +255,9 @@ def _features(t: ir.Table, month_end: dt.date, p: FeatureParams, shared: _Shared
     )
 
     for m in ("complaints", "faults", "cancellations", "port_out_inquiries", "contacts"):
-        f[f"{m}_3m"] = window_sum(t, m, 0, 3, shared).fill_null(0).cast("int64")
+        f[f"{m}_3m"] = window_total(t, m, 0, 3, shared).cast("int64")
     for m in ("complaints", "faults", "plan_changes", "downgrades", "cancellations"):
-        f[f"{m}_6m"] = window_sum(t, m, 0, 6, shared).fill_null(0).cast("int64")
+        f[f"{m}_6m"] = window_total(t, m, 0, 6, shared).cast("int64")
     f["months_since_complaint"] = months_since(t, "complaints")
     f["months_since_fault"] = months_since(t, "faults")
     f["months_since_downgrade"] = months_since(t, "downgrades")
