@@ -151,3 +151,22 @@ def test_activity_along_the_row_equals_activity_from_the_joined_counts(eng: Engi
                 assert v is None, col
             else:
                 assert v == pytest.approx(expected, rel=1e-12), col
+
+
+def test_a_stored_month_has_every_measure_or_none(settings: Settings, operator: object, months: list[str]) -> None:
+    """The features count a window's months once for every measure (features.MONTH_PRESENT): a stored
+    month's measures are null together, on the rows the month has nothing for, or not at all."""
+    from tenure.analytics.features import MONTH_PRESENT
+    from tenure.domain.measures import MONTHLY_MEASURES
+
+    wh = Warehouse(settings.warehouse_dir)
+    compute(settings, M, profiles=False)
+    absent = 0
+    for m in months:
+        t = wh.read_arrow("measures", m, "history")
+        present = t["present"]
+        assert pc.all(pc.equal(pc.is_valid(t[MONTH_PRESENT]), present)).as_py(), m
+        for measure in MONTHLY_MEASURES:
+            assert pc.all(pc.equal(pc.is_valid(t[measure]), present)).as_py(), (m, measure)
+        absent += t.num_rows - pc.sum(present.cast(pa.int64())).as_py()
+    assert absent > 0  # the months have rows without usage, so the check above meant something
