@@ -407,15 +407,12 @@ def test_search_by_full_number_and_by_its_first_digits(sign_in, make_user, wareh
     assert name_hits and all("客户00" in h["name"] for h in name_hits)
 
 
-def test_card_review_compares_the_cards_of_the_profiles_month() -> None:
-    """The card held in the profiles' month, not the latest loaded month's, against the card earned then."""
+def test_card_review_is_what_is_due_now() -> None:
+    """The card held now against the card the profiles' month earned: a review done since is not shown again."""
     from tenure.services.customers import _summary
 
     profiles = [{"card_grade": "gold", "vip_card": "silver", "status": "active", "current_value": 900.0},
                 {"card_grade": "silver", "vip_card": "silver", "status": "active", "current_value": 300.0}]
-    summary = _summary(profiles, vip_card="gold")  # upgraded to gold after the profiles' month
-    assert summary["card_held"] == "silver" and summary["card_review"] == "upgrade"
-    # profiles written before they carried the card: the latest loaded card stands in
-    older = [{k: v for k, v in p.items() if k != "vip_card"} for p in profiles]
-    assert _summary(older, vip_card="gold")["card_review"] is None
-    assert _summary(older, vip_card="silver")["card_review"] == "upgrade"
+    assert _summary(profiles, vip_card="gold")["card_review"] is None  # upgraded after the profiles' month
+    assert _summary(profiles, vip_card="silver")["card_review"] == "upgrade"
+    assert _summary(profiles, vip_card="diamond")["card_review"] == "downgrade"

@@ -251,23 +251,22 @@ def _profile(p: dict) -> dict:
 def _summary(profiles: list[dict], vip_card: str | None = None) -> dict:
     """The customer-level headline from the subscription profiles: best grade, top value, worst stage.
 
-    ``card_review`` compares the best card earned with ``card_held``, the
-    card the customer held in the profiles' month (the profiles carry it),
-    so both sides are of one month; ``vip_card``, the card in the latest
-    loaded month, stands in for profiles written before they carried it.
-    Subscriptions that left do not earn a card while another remains.
+    ``card_review`` compares the best card earned in the profiles' month with
+    ``vip_card``, the card held in the latest loaded month: what is due now,
+    so a card changed after the profiles' month to the one earned shows no
+    review (the run summary's ``card_reviews`` count both sides as of the
+    run month). Subscriptions that left do not earn a card while another
+    remains.
     """
     if not profiles:
         return {}
     staying = [p for p in profiles if p.get("status") != "churned"] or profiles
     rank = {c: i for i, c in enumerate(CARD_GRADES)}
     best = max(staying, key=lambda p: (rank.get(str(p.get("card_grade")), 0), p.get("current_value") or 0))
-    held = next((p["vip_card"] for p in profiles if p.get("vip_card") is not None), vip_card)
     return {
         "is_core": any(bool(p.get("is_core")) for p in profiles),
         "card_grade": best.get("card_grade"),
-        "card_held": held,
-        "card_review": card_review(held, best.get("card_grade")),
+        "card_review": card_review(vip_card, best.get("card_grade")),
         "value_level": best.get("value_level"),
         "current_value": round(sum(float(p.get("current_value") or 0) for p in profiles), 2),
         "stage": best.get("stage"),
