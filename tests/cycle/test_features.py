@@ -170,3 +170,30 @@ def test_shared_window_totals_are_written_once() -> None:
     assert flat.count(squares) == 1
     store = 'COALESCE("inbound_store_m1", 0) AS DOUBLE) * 0.5'
     assert flat.count(store) == 1  # store's weighted inbound contacts, in all seven shares' totals
+
+
+def test_months_are_counted_once_per_window_only_where_a_month_is_whole() -> None:
+    """Subscriber features count a window's months once, from arpu; a measure missing on its own
+    (as a group's can be) keeps its own count elsewhere."""
+    import ibis
+
+    from tenure.analytics.features import MONTH_PRESENT, _Shared, window_avg
+
+    t = ibis.memtable({"arpu_m0": [10.0, None], "arpu_m1": [20.0, 30.0], "arpu_m2": [None, None],
+                       "mou_m0": [None, 4.0], "mou_m1": [6.0, 8.0], "mou_m2": [None, None]})
+    con = ibis.duckdb.connect()
+
+    def averages(share):  # type: ignore[no-untyped-def]
+        exprs = {m: window_avg(t, m, 0, 3, share) for m in ("arpu", "mou")}
+        if isinstance(share, _Shared):
+            staged = share.stage(t)
+            exprs = {m: window_avg(staged, m, 0, 3, share) for m in ("arpu", "mou")}
+            return con.to_pyarrow(staged.select(**exprs)).to_pydict()
+        return con.to_pyarrow(t.select(**exprs)).to_pydict()
+
+    own = {"arpu": [15.0, 30.0], "mou": [6.0, 6.0]}
+    assert averages(lambda name, make: make()) == own
+    assert averages(_Shared()) == own
+    # Counting arpu's months for mou too is right only when a month's measures are missing together,
+    # as in a subscriber history; here they are not, and the count shows it.
+    assert averages(_Shared(month_present=MONTH_PRESENT)) == {"arpu": [15.0, 30.0], "mou": [3.0, 12.0]}

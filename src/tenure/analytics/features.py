@@ -62,14 +62,15 @@ def _window_parts(t: ir.Table, m: str, first: int, n: int, share: Share) -> tupl
     """Months present among ``first .. first+n-1`` and their total with missing months as 0.
 
     In a subscriber history a month's measures are all present or all
-    missing (:data:`MONTH_PRESENT`), so :class:`_Shared` counts the months
-    present once per window for every measure; elsewhere (groups) each
-    measure's own months are counted.
+    missing (:data:`MONTH_PRESENT`), so a :class:`_Shared` made with
+    ``month_present`` counts the months present once per window for every
+    measure; otherwise (groups) each measure's own months are counted.
     """
     cols = [_col(t, m, k) for k in range(first, first + n)]
-    if isinstance(share, _Shared):
+    by_month = share.month_present if isinstance(share, _Shared) else None
+    if by_month is not None:
         present = share(f"_n_{first}_{n}", lambda: _sum([
-            _col(t, MONTH_PRESENT, k).notnull().cast("int64") for k in range(first, first + n)]))
+            _col(t, by_month, k).notnull().cast("int64") for k in range(first, first + n)]))
     else:
         present = share(f"_n_{m}_{first}_{n}", lambda: _sum([c.notnull().cast("int64") for c in cols]))
     return present, window_total(t, m, first, n, share)
@@ -168,7 +169,9 @@ class _Shared:
     from another shared one, which the inner projection would inline.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, month_present: str | None = None) -> None:
+        self.month_present = month_present
+        """The measure whose months count for every measure's windows (:func:`_window_parts`), if any."""
         self.exprs: dict[str, ir.Value] = {}
         self.table: ir.Table | None = None
 
@@ -218,7 +221,7 @@ def subscriber_features(
     >>> # features = subscriber_features(history_table, date(2026, 3, 31))
     """
     p = params or FeatureParams()
-    shared = _Shared()
+    shared = _Shared(month_present=MONTH_PRESENT)
     _features(history, month_end, p, shared)  # records the shared totals
     staged = shared.stage(history)
     return staged.mutate(**_features(staged, month_end, p, shared)).drop(*shared.exprs)
