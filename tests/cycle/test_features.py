@@ -184,7 +184,7 @@ def test_months_are_counted_once_per_window_only_where_a_month_is_whole() -> Non
     con = ibis.duckdb.connect()
 
     def averages(share):  # type: ignore[no-untyped-def]
-        exprs = {m: window_avg(t, m, 0, 3, share) for m in ("arpu", "mou")}
+        exprs = {m: window_avg(t, m, 0, 3, share) for m in ("arpu", "mou")}  # a _Shared records its totals here
         if isinstance(share, _Shared):
             staged = share.stage(t)
             exprs = {m: window_avg(staged, m, 0, 3, share) for m in ("arpu", "mou")}

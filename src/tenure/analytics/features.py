@@ -66,13 +66,12 @@ def _window_parts(t: ir.Table, m: str, first: int, n: int, share: Share) -> tupl
     ``month_present`` counts the months present once per window for every
     measure; otherwise (groups) each measure's own months are counted.
     """
-    cols = [_col(t, m, k) for k in range(first, first + n)]
+    months = range(first, first + n)
     by_month = share.month_present if isinstance(share, _Shared) else None
     if by_month is not None:
-        present = share(f"_n_{first}_{n}", lambda: _sum([
-            _col(t, by_month, k).notnull().cast("int64") for k in range(first, first + n)]))
+        present = share(f"_n_{first}_{n}", lambda: _sum([_col(t, by_month, k).notnull().cast("int64") for k in months]))
     else:
-        present = share(f"_n_{m}_{first}_{n}", lambda: _sum([c.notnull().cast("int64") for c in cols]))
+        present = share(f"_n_{m}_{first}_{n}", lambda: _sum([_col(t, m, k).notnull().cast("int64") for k in months]))
     return present, window_total(t, m, first, n, share)
 
 
@@ -83,9 +82,9 @@ def window_total(t: ir.Table, m: str, first: int, n: int, share: Share = _inline
     month), any other as float64.
     """
     cols = [_col(t, m, k) for k in range(first, first + n)]
-    if cols[0].type().is_integer():
-        return share(f"_s_{m}_{first}_{n}", lambda: _sum([c.fill_null(0) for c in cols]))
-    return share(f"_s_{m}_{first}_{n}", lambda: _sum([c.fill_null(0).cast("float64") for c in cols]))
+    as_float = not cols[0].type().is_integer()
+    return share(f"_s_{m}_{first}_{n}",
+                 lambda: _sum([c.fill_null(0).cast("float64") if as_float else c.fill_null(0) for c in cols]))
 
 
 def window_sum(t: ir.Table, m: str, first: int, n: int, share: Share = _inline) -> ir.NumericValue:
